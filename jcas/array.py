@@ -1,0 +1,63 @@
+"""Centred uniform linear array (half-wavelength spacing): eq. (10) and (17).
+
+Element ``m`` of an ``N``-element array has the position index
+``m = -(N-1)/2, ..., (N-1)/2`` (half-integers for even ``N``), so that
+``||a||^2 = N`` and ``a^H a_dot = 0`` for every ``N`` and ``theta``
+(paper eq. (38)). Angles are in rad.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "element_positions",
+    "steering_derivative",
+    "steering_derivative_norm2",
+    "steering_vector",
+]
+
+
+def element_positions(n_antennas: int) -> NDArray[np.float64]:
+    """Centred element indices ``m = -(N-1)/2, ..., (N-1)/2``, shape ``(N,)``."""
+    if n_antennas < 1:
+        raise ValueError(f"n_antennas = {n_antennas!r}: must be >= 1")
+    return np.arange(n_antennas, dtype=float) - (n_antennas - 1) / 2.0
+
+
+def steering_vector(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.complex128]:
+    """ULA steering vector, eq. (10): ``a_m = exp(j m pi sin(theta))``.
+
+    Parameters
+    ----------
+    n_antennas : N.
+    theta_rad : angle(s) in rad, any shape ``S``.
+
+    Returns
+    -------
+    Complex array of shape ``S + (N,)``.
+    """
+    theta = np.asarray(theta_rad, dtype=float)
+    m = element_positions(n_antennas)
+    return np.exp(1j * np.pi * np.sin(theta)[..., None] * m)
+
+
+def steering_derivative(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.complex128]:
+    """Derivative of (10) with respect to theta, eq. (17).
+
+    ``a_dot_m = j m pi cos(theta) a_m``; shape ``S + (N,)`` for ``theta`` of shape ``S``.
+    """
+    theta = np.asarray(theta_rad, dtype=float)
+    m = element_positions(n_antennas)
+    return (1j * np.pi * np.cos(theta)[..., None] * m) * steering_vector(n_antennas, theta)
+
+
+def steering_derivative_norm2(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.float64]:
+    """``||a_dot||^2 = pi^2 cos^2(theta) N (N^2 - 1) / 12`` (sum of m^2 over the centred array).
+
+    Shape of ``theta_rad``; exact, used by the closed-form CRB (16).
+    """
+    theta = np.asarray(theta_rad, dtype=float)
+    n = float(n_antennas)
+    return np.pi**2 * np.cos(theta) ** 2 * n * (n * n - 1.0) / 12.0

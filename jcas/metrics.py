@@ -1,0 +1,229 @@
+"""Closed-form performance metrics: rate (15), CRB (16) and (36), covariance (37), power (18).
+
+All functions are vectorised over leading batch dimensions: per-user arrays
+have shape ``(..., K)``; scalars such as ``n_tx`` or ``sigma_u2_w`` broadcast
+against the batch shape ``(...)``.
+
+Conventions (``SPEC.md`` §2): the two-way sensing channel is
+``A = a_r a_t^H`` (the paper writes ``a_t^T`` in (9), but its beam
+``v = a_t``, its ``A_dot`` in (36) and its covariance (37) all use the
+Hermitian form), and the precoder is ``f_k = sqrt(gamma_k) h_hat_k + sqrt(eta_k) a_t`` (12).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from jcas.array import steering_derivative_norm2
+
+__all__ = [
+    "crb_closed_form",
+    "crb_general",
+    "crb_terms",
+    "rate",
+    "sinr",
+    "sum_rate",
+    "transmit_covariance",
+    "transmit_power",
+]
+
+Float = NDArray[np.float64]
+
+
+def _b(x: ArrayLike) -> Float:
+    """A batch scalar as an array broadcastable against ``(..., K)``."""
+    return np.asarray(x, dtype=float)[..., None]
+
+
+def sinr(
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    xi: ArrayLike,
+    beta: ArrayLike,
+    n_tx: ArrayLike,
+    sigma_u2_w: ArrayLike,
+    pilot_gram: ArrayLike | None = None,
+) -> Float:
+    """Effective SINR of each user inside the log of (15).
+
+    ``SINR_k = Nt^2 xi_k^2 gamma_k / (Nt beta_k S + C_k + sigma_u^2)`` with
+    ``S = sum_j (xi_j gamma_j + eta_j)``. ``C_k = 0`` for orthonormal pilots
+    (the paper's Theorem 1). With reused pilots (``pilot_gram`` given, entries
+    ``|psi_j^T psi_k|^2`` in {0, 1}) the estimates of users sharing a pilot are
+    parallel, and ``E|UI_kj|^2`` gains the coherent term
+    ``C_k = Nt^2 xi_k sum_{j != k, shared} xi_j gamma_j`` (pilot contamination;
+    an extension of (15), exact for the bound (14), see ``docs/model.md``).
+
+    Parameters
+    ----------
+    gamma, eta : power factors, shape ``(..., K)`` (gamma dimensionless per unit
+        of ``xi``; ``Nt xi_k gamma_k`` and ``Nt eta_k`` are powers in W).
+    xi, beta : estimate variance (7) and large-scale fading, shape ``(..., K)``.
+    n_tx : Nt, scalar or shape ``(...)``.
+    sigma_u2_w : user noise power (W), scalar or shape ``(...)``.
+    pilot_gram : optional ``(K, K)`` matrix of ``|psi_j^T psi_k|^2``.
+
+    Returns
+    -------
+    SINR, shape ``(..., K)``, dimensionless.
+    """
+    gamma, eta, xi, beta = (np.asarray(v, dtype=float) for v in (gamma, eta, xi, beta))
+    nt = _b(n_tx)
+    total = np.sum(xi * gamma + eta, axis=-1, keepdims=True)
+    denom = nt * beta * total + _b(sigma_u2_w)
+    if pilot_gram is not None:
+        gram = np.asarray(pilot_gram, dtype=float)
+        shared = gram - np.diag(np.diag(gram))
+        denom = denom + nt**2 * xi * ((xi * gamma) @ shared)
+    return nt**2 * xi**2 * gamma / denom
+
+
+def rate(
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    xi: ArrayLike,
+    beta: ArrayLike,
+    n_tx: ArrayLike,
+    sigma_u2_w: ArrayLike,
+    tau_bar: float,
+    pilot_gram: ArrayLike | None = None,
+) -> Float:
+    """Achievable rate of each user, closed form (15), in bit/s/Hz.
+
+    ``R_k = tau_bar log2(1 + SINR_k)`` with :func:`sinr`; shape ``(..., K)``.
+    ``tau_bar = (tau_c - tau_p) / tau_c``.
+    """
+    return tau_bar * np.log2(1.0 + sinr(gamma, eta, xi, beta, n_tx, sigma_u2_w, pilot_gram))
+
+
+def sum_rate(*args: ArrayLike, **kwargs: ArrayLike) -> Float:
+    """Sum over users of :func:`rate` (bit/s/Hz), shape ``(...)``."""
+    return np.sum(rate(*args, **kwargs), axis=-1)
+
+
+def transmit_power(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, n_tx: ArrayLike) -> Float:
+    """Average transmit power, eq. (18): ``P = Nt (xi^T gamma + sum_k eta_k)`` (W).
+
+    Shapes: ``(..., K)`` in, ``(...)`` out.
+    """
+    gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
+    return np.asarray(n_tx, dtype=float) * np.sum(xi * gamma + eta, axis=-1)
+
+
+def transmit_covariance(
+    gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, a_t: ArrayLike
+) -> NDArray[np.complex128]:
+    """Transmit covariance for large L, eq. (37): ``R_x = xi^T gamma I + ||eta_bar||^2 a_t a_t^H``.
+
+    Parameters
+    ----------
+    gamma, eta, xi : shape ``(..., K)``.
+    a_t : transmit steering vector, shape ``(Nt,)`` or ``(..., Nt)``.
+
+    Returns
+    -------
+    R_x (W), shape ``(..., Nt, Nt)``.
+    """
+    gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
+    a_t = np.asarray(a_t, dtype=complex)
+    comm = np.sum(xi * gamma, axis=-1)[..., None, None]
+    sens = np.sum(eta, axis=-1)[..., None, None]
+    eye = np.eye(a_t.shape[-1])
+    return comm * eye + sens * (a_t[..., :, None] * a_t[..., None, :].conj())
+
+
+def crb_terms(
+    rx: ArrayLike,
+    a_t: ArrayLike,
+    a_r: ArrayLike,
+    a_t_dot: ArrayLike,
+    a_r_dot: ArrayLike,
+) -> tuple[Float, Float, NDArray[np.complex128]]:
+    """``T1, T2, T3`` of (36) for ``A = a_r a_t^H`` and any array and covariance.
+
+    ``T1 = tr(A^H A R)``, ``T2 = tr(A_dot^H A_dot R)``, ``T3 = tr(A_dot^H A R)``
+    with ``A_dot = a_r_dot a_t^H + a_r a_t_dot^H``. Uses the rank-one
+    structure of ``A``; no assumption on the array geometry or on ``R``
+    beyond Hermitian.
+
+    Parameters
+    ----------
+    rx : covariance R_x, shape ``(..., Nt, Nt)``.
+    a_t, a_t_dot : shape ``(..., Nt)``; a_r, a_r_dot : shape ``(..., Nr)``.
+
+    Returns
+    -------
+    T1, T2 (real, shape ``(...)``) and T3 (complex, shape ``(...)``).
+    """
+    rx = np.asarray(rx, dtype=complex)
+    a_t, a_r, a_t_dot, a_r_dot = (np.asarray(v, dtype=complex) for v in (a_t, a_r, a_t_dot, a_r_dot))
+
+    def quad(u: NDArray[np.complex128], v: NDArray[np.complex128]) -> NDArray[np.complex128]:
+        """``u^H R v`` over the batch."""
+        return np.einsum("...i,...ij,...j->...", u.conj(), rx, v)
+
+    nr2 = np.sum(np.abs(a_r) ** 2, axis=-1)
+    nr_dot2 = np.sum(np.abs(a_r_dot) ** 2, axis=-1)
+    c = np.sum(a_r_dot.conj() * a_r, axis=-1)  # a_r_dot^H a_r
+    q_tt = quad(a_t, a_t)
+    q_dt = quad(a_t_dot, a_t)  # a_t_dot^H R a_t
+    q_td = quad(a_t, a_t_dot)  # a_t^H R a_t_dot
+    q_dd = quad(a_t_dot, a_t_dot)
+    t1 = nr2 * q_tt.real
+    t2 = (nr_dot2 * q_tt + c * q_dt + c.conj() * q_td + nr2 * q_dd).real
+    t3 = c * q_tt + nr2 * q_td
+    return t1, t2, t3
+
+
+def crb_general(
+    rx: ArrayLike,
+    a_t: ArrayLike,
+    a_r: ArrayLike,
+    a_t_dot: ArrayLike,
+    a_r_dot: ArrayLike,
+    sigma_r_bar2: ArrayLike,
+) -> Float:
+    """General CRB of theta, eq. (36): ``sigma_r_bar^2 T1 / (T2 T1 - |T3|^2)`` (rad^2).
+
+    Valid for any array and any transmit covariance (e.g. the sample
+    covariance ``X X^H / L`` of a finite frame). Shapes as :func:`crb_terms`;
+    ``sigma_r_bar2`` (W) scalar or shape ``(...)``. Returns shape ``(...)``.
+    """
+    t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
+    return np.asarray(sigma_r_bar2, dtype=float) * t1 / (t2 * t1 - np.abs(t3) ** 2)
+
+
+def crb_closed_form(
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    xi: ArrayLike,
+    n_tx: int,
+    n_rx: int,
+    theta_rad: ArrayLike,
+    sigma_r_bar2: ArrayLike,
+) -> Float:
+    """Closed-form CRB of theta for the centred ULA and R_x of (37), eq. (16) (rad^2).
+
+    ``CRB = sigma_r_bar^2 / ((Nt ||a_r_dot||^2 + Nr ||a_t_dot||^2) xi^T gamma
+    + Nt^2 ||a_r_dot||^2 sum_k eta_k)``.
+
+    Parameters
+    ----------
+    gamma, eta, xi : shape ``(..., K)``.
+    n_tx, n_rx : Nt, Nr.
+    theta_rad : target angle (rad), scalar or shape ``(...)``.
+    sigma_r_bar2 : effective radar noise (W), scalar or shape ``(...)``.
+
+    Returns
+    -------
+    CRB, shape ``(...)``; ``inf`` where no power is transmitted or ``cos(theta) = 0``.
+    """
+    gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
+    dr = steering_derivative_norm2(n_rx, theta_rad)
+    dt = steering_derivative_norm2(n_tx, theta_rad)
+    comm = np.sum(xi * gamma, axis=-1)
+    sens = np.sum(eta, axis=-1)
+    fisher = (n_tx * dr + n_rx * dt) * comm + n_tx**2 * dr * sens
+    with np.errstate(divide="ignore"):
+        return np.asarray(sigma_r_bar2, dtype=float) / fisher

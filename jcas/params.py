@@ -1,0 +1,193 @@
+"""System parameters: one validated, immutable object built from a plain dict.
+
+The configuration speaks the units a researcher writes (dBm, dB, degrees,
+metres); :class:`SystemParams` keeps those fields and exposes the linear SI
+quantities the equations use as properties (W, rad, dimensionless).
+
+Conventions (``SPEC.md`` §1): ``SNR_com = Pt / sigma_u^2`` and
+``SNR_sen = Pt / sigma_r_bar^2`` with ``sigma_r_bar^2 = sigma_r^2 / (2 |alpha|^2 L)``.
+Large-scale fading ``beta`` is dimensionless (1 at ``r = r_min_m``) and noise
+powers are expressed in W relative to it, as in the paper.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = ["ConfigError", "SystemParams", "db_to_linear", "dbm_to_watt"]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the key and the value."""
+
+
+def dbm_to_watt(x_dbm: float) -> float:
+    """Convert a power in dBm to W: ``10 ** ((x - 30) / 10)``."""
+    return 10.0 ** ((x_dbm - 30.0) / 10.0)
+
+
+def db_to_linear(x_db: float) -> float:
+    """Convert a ratio in dB to linear scale: ``10 ** (x / 10)``."""
+    return 10.0 ** (x_db / 10.0)
+
+
+@dataclass(frozen=True)
+class SystemParams:
+    """Physical parameters of one JCAS system (paper Sec. V, ``SPEC.md`` §1).
+
+    Attributes
+    ----------
+    K : users.
+    Nt, Nr : transmit / receive ULA antennas.
+    L : frame length (symbols); enters the finite-L Monte-Carlo CRB.
+    pt_dbm : transmit power budget Pt (dBm).
+    pp_dbm : uplink pilot power p_p (dBm).
+    tau_p, tau_c : pilot length and coherence interval (symbols).
+    snr_com_db : SNR_com = Pt / sigma_u^2 (dB).
+    snr_sen_db : SNR_sen = Pt / sigma_r_bar^2 (dB).
+    theta_deg : target angle (degrees), ``|theta| < 90``.
+    crb0 : CRB threshold CRB_theta^0 (rad^2).
+    r_min_m, r_max_m : inner and outer radius of the user annulus (m).
+    pathloss_exponent : nu in ``beta = z / (r / r_min)^nu``.
+    shadowing_db : standard deviation of log-normal shadowing (dB).
+    """
+
+    K: int = 4
+    Nt: int = 15
+    Nr: int = 15
+    L: int = 30
+    pt_dbm: float = 30.0
+    pp_dbm: float = 10.0
+    tau_p: int = 10
+    tau_c: int = 100
+    snr_com_db: float = 20.0
+    snr_sen_db: float = 5.0
+    theta_deg: float = 0.0
+    crb0: float = 1e-3
+    r_min_m: float = 100.0
+    r_max_m: float = 500.0
+    pathloss_exponent: float = 3.2
+    shadowing_db: float = 8.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int":
+                _check_int(f.name, value)
+            else:
+                object.__setattr__(self, f.name, _check_real(f.name, value))
+        _require(self.K >= 1, "K", self.K, "an integer >= 1")
+        _require(self.Nt >= 1, "Nt", self.Nt, "an integer >= 1")
+        _require(self.Nr >= 1, "Nr", self.Nr, "an integer >= 1")
+        _require(self.L >= 1, "L", self.L, "an integer >= 1")
+        _require(self.tau_p >= 1, "tau_p", self.tau_p, "an integer >= 1")
+        _require(
+            self.tau_c > self.tau_p,
+            "tau_c",
+            self.tau_c,
+            f"an integer > tau_p = {self.tau_p}",
+        )
+        _require(abs(self.theta_deg) < 90.0, "theta_deg", self.theta_deg, "|theta_deg| < 90")
+        _require(self.crb0 > 0.0, "crb0", self.crb0, "a number > 0 (rad^2)")
+        _require(self.r_min_m > 0.0, "r_min_m", self.r_min_m, "a number > 0 (m)")
+        _require(
+            self.r_max_m > self.r_min_m,
+            "r_max_m",
+            self.r_max_m,
+            f"a number > r_min_m = {self.r_min_m} (m)",
+        )
+        _require(
+            self.pathloss_exponent > 0.0,
+            "pathloss_exponent",
+            self.pathloss_exponent,
+            "a number > 0",
+        )
+        _require(self.shadowing_db >= 0.0, "shadowing_db", self.shadowing_db, "a number >= 0 (dB)")
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any], *, prefix: str = "system") -> SystemParams:
+        """Build from a plain mapping (e.g. the ``system`` block of ``config.yaml``).
+
+        Missing keys take the paper's defaults; unknown keys raise
+        :class:`ConfigError` naming them (``prefix.key``).
+        """
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"{prefix} = {config!r}: must be a mapping of parameter names")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ConfigError(
+                f"{prefix}.{unknown[0]} = {config[unknown[0]]!r}: unknown key; "
+                f"allowed keys are {sorted(known)}"
+            )
+        try:
+            return cls(**dict(config))
+        except ConfigError as err:
+            raise ConfigError(f"{prefix}.{err}") from None
+
+    def to_dict(self) -> dict[str, int | float]:
+        """Plain-dict form (built-in types), the inverse of :meth:`from_dict`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> SystemParams:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    # -------------------------------------------------------- linear values
+    @property
+    def pt_w(self) -> float:
+        """Transmit power budget Pt (W)."""
+        return dbm_to_watt(self.pt_dbm)
+
+    @property
+    def pp_w(self) -> float:
+        """Uplink pilot power p_p (W)."""
+        return dbm_to_watt(self.pp_dbm)
+
+    @property
+    def sigma_u2_w(self) -> float:
+        """User (and uplink) noise power sigma_u^2 = Pt / SNR_com (W)."""
+        return self.pt_w / db_to_linear(self.snr_com_db)
+
+    @property
+    def sigma_r_bar2(self) -> float:
+        """Effective radar noise sigma_r_bar^2 = Pt / SNR_sen (W)."""
+        return self.pt_w / db_to_linear(self.snr_sen_db)
+
+    @property
+    def theta_rad(self) -> float:
+        """Target angle theta (rad)."""
+        return math.radians(self.theta_deg)
+
+    @property
+    def tau_bar(self) -> float:
+        """Fraction of the coherence interval used for data, (tau_c - tau_p) / tau_c."""
+        return (self.tau_c - self.tau_p) / self.tau_c
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {value!r}: must be {allowed}")
+
+
+def _check_int(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(value)})")
+        raise ConfigError(f"{key} = {value!r}: must be an integer")
+
+
+def _check_real(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = ""
+        if isinstance(value, str):
+            hint = " (a string: YAML reads e.g. 1e-3 as text; write 1.0e-3)"
+        raise ConfigError(f"{key} = {value!r}: must be a number{hint}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} = {value!r}: must be a finite number")
+    return value
