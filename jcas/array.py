@@ -53,11 +53,13 @@ def steering_derivative(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.com
     return (1j * np.pi * np.cos(theta)[..., None] * m) * steering_vector(n_antennas, theta)
 
 
-def steering_derivative_norm2(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.float64]:
+def steering_derivative_norm2(n_antennas: ArrayLike, theta_rad: ArrayLike) -> NDArray[np.float64]:
     """``||a_dot||^2 = pi^2 cos^2(theta) N (N^2 - 1) / 12`` (sum of m^2 over the centred array).
 
-    Shape of ``theta_rad``; exact, used by the closed-form CRB (16).
+    Exact, used by the closed-form CRB (16). ``n_antennas`` (scalar or array)
+    and ``theta_rad`` (rad) broadcast; the result has their broadcast shape.
+    It is 0 for ``N = 1`` and for ``cos(theta) = 0``, where the CRB is ``inf``.
     """
     theta = np.asarray(theta_rad, dtype=float)
-    n = float(n_antennas)
-    return np.pi**2 * np.cos(theta) ** 2 * n * (n * n - 1.0) / 12.0
+    n = np.asarray(n_antennas, dtype=float)
+    return np.pi**2 * np.cos(theta) ** 2 * (n * (n * n - 1.0) / 12.0)

@@ -67,7 +67,8 @@ def estimate_variance(
     xi : shape ``(..., K)``, ``0 <= xi_k <= beta_k``.
     """
     beta = np.asarray(beta, dtype=float)
-    return tau_p * pp_w * beta**2 / _denominator(beta, tau_p, pp_w, sigma_u2_w)
+    # beta * (fraction in [0, 1]): no under/overflow of beta**2 for extreme beta.
+    return beta * (tau_p * pp_w * beta / _denominator(beta, tau_p, pp_w, sigma_u2_w))
 
 
 def error_variance(

@@ -45,8 +45,10 @@ def rng_for(seed: int, stream: int, index: int) -> np.random.Generator:
     Independent of every other triple and of the order in which they are
     created: ``SeedSequence([seed, stream, index])``.
     """
-    if seed < 0 or index < 0:
-        raise ValueError(f"seed = {seed!r}, index = {index!r}: must be >= 0")
+    if seed < 0 or stream < 0 or index < 0:
+        raise ValueError(
+            f"seed = {seed!r}, stream = {stream!r}, index = {index!r}: must all be >= 0"
+        )
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream, index])))
 
 
@@ -60,9 +62,7 @@ def _uniforms(seed: int, drops: Sequence[int], n_users: int) -> NDArray[np.float
     return out
 
 
-def user_distances(
-    u: ArrayLike, r_min_m: float, r_max_m: float
-) -> NDArray[np.float64]:
+def user_distances(u: ArrayLike, r_min_m: float, r_max_m: float) -> NDArray[np.float64]:
     """Distances (m) uniform in the *area* of the annulus ``r_min <= r <= r_max``.
 
     Inverse-CDF map of ``u ~ U[0, 1)``: ``r = sqrt(r_min^2 + u (r_max^2 - r_min^2))``.

@@ -66,7 +66,8 @@ def sinr(
 
     Returns
     -------
-    SINR, shape ``(..., K)``, dimensionless.
+    SINR, shape ``(..., K)``, dimensionless. A user with no signal
+    (``xi_k^2 gamma_k = 0``) has SINR 0, also when the denominator is 0.
     """
     gamma, eta, xi, beta = (np.asarray(v, dtype=float) for v in (gamma, eta, xi, beta))
     nt = _b(n_tx)
@@ -76,7 +77,11 @@ def sinr(
         gram = np.asarray(pilot_gram, dtype=float)
         shared = gram - np.diag(np.diag(gram))
         denom = denom + nt**2 * xi * ((xi * gamma) @ shared)
-    return nt**2 * xi**2 * gamma / denom
+    num = nt**2 * xi**2 * gamma
+    num, denom = np.broadcast_arrays(num, denom)
+    out = np.zeros(num.shape)
+    np.divide(num, denom, out=out, where=num != 0)
+    return out
 
 
 def rate(
@@ -92,9 +97,11 @@ def rate(
     """Achievable rate of each user, closed form (15), in bit/s/Hz.
 
     ``R_k = tau_bar log2(1 + SINR_k)`` with :func:`sinr`; shape ``(..., K)``.
-    ``tau_bar = (tau_c - tau_p) / tau_c``.
+    ``tau_bar = (tau_c - tau_p) / tau_c``. Evaluated as ``log1p(SINR) / ln 2``
+    (accurate for the tiny SINRs of very low SNR).
     """
-    return tau_bar * np.log2(1.0 + sinr(gamma, eta, xi, beta, n_tx, sigma_u2_w, pilot_gram))
+    s = sinr(gamma, eta, xi, beta, n_tx, sigma_u2_w, pilot_gram)
+    return tau_bar * np.log1p(s) / np.log(2.0)
 
 
 def sum_rate(*args: ArrayLike, **kwargs: ArrayLike) -> Float:
@@ -157,7 +164,9 @@ def crb_terms(
     T1, T2 (real, shape ``(...)``) and T3 (complex, shape ``(...)``).
     """
     rx = np.asarray(rx, dtype=complex)
-    a_t, a_r, a_t_dot, a_r_dot = (np.asarray(v, dtype=complex) for v in (a_t, a_r, a_t_dot, a_r_dot))
+    a_t, a_r, a_t_dot, a_r_dot = (
+        np.asarray(v, dtype=complex) for v in (a_t, a_r, a_t_dot, a_r_dot)
+    )
 
     def quad(u: NDArray[np.complex128], v: NDArray[np.complex128]) -> NDArray[np.complex128]:
         """``u^H R v`` over the batch."""
@@ -189,17 +198,36 @@ def crb_general(
     Valid for any array and any transmit covariance (e.g. the sample
     covariance ``X X^H / L`` of a finite frame). Shapes as :func:`crb_terms`;
     ``sigma_r_bar2`` (W) scalar or shape ``(...)``. Returns shape ``(...)``.
+
+    Evaluated as ``sigma_r_bar^2 / J`` with the Fisher information of theta
+    after eliminating alpha, ``J = T2 - |T3|^2 / T1`` (the same quantity,
+    without forming the product ``T1 T2``). ``J >= 0`` by Cauchy-Schwarz; the
+    CRB is ``inf`` (no warning) where ``J <= 0`` (only by rounding) or
+    ``T1 = 0``: no power towards the target, ``a_dot = 0`` for ``N = 1``, or
+    ``cos(theta) = 0``.
     """
     t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
-    return np.asarray(sigma_r_bar2, dtype=float) * t1 / (t2 * t1 - np.abs(t3) ** 2)
+    t1, t2, t3 = np.broadcast_arrays(t1, t2, t3)
+    loss = np.zeros(t1.shape)
+    np.divide(np.abs(t3) ** 2, t1, out=loss, where=t1 > 0)
+    fisher = np.where(t1 > 0, t2 - loss, 0.0)
+    return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)
+
+
+def _inverse(numerator: Float, fisher: Float) -> Float:
+    """``numerator / fisher`` where ``fisher > 0``, ``inf`` elsewhere (no warnings)."""
+    numerator, fisher = np.broadcast_arrays(numerator, fisher)
+    out = np.full(fisher.shape, np.inf)
+    np.divide(numerator, fisher, out=out, where=fisher > 0)
+    return out
 
 
 def crb_closed_form(
     gamma: ArrayLike,
     eta: ArrayLike,
     xi: ArrayLike,
-    n_tx: int,
-    n_rx: int,
+    n_tx: ArrayLike,
+    n_rx: ArrayLike,
     theta_rad: ArrayLike,
     sigma_r_bar2: ArrayLike,
 ) -> Float:
@@ -211,19 +239,21 @@ def crb_closed_form(
     Parameters
     ----------
     gamma, eta, xi : shape ``(..., K)``.
-    n_tx, n_rx : Nt, Nr.
+    n_tx, n_rx : Nt, Nr, scalars or shape ``(...)``.
     theta_rad : target angle (rad), scalar or shape ``(...)``.
     sigma_r_bar2 : effective radar noise (W), scalar or shape ``(...)``.
 
     Returns
     -------
-    CRB, shape ``(...)``; ``inf`` where no power is transmitted or ``cos(theta) = 0``.
+    CRB, shape ``(...)``. ``inf`` (no warning) where the Fisher information
+    (the denominator) is 0: no power transmitted, ``cos(theta) = 0``,
+    ``Nt = Nr = 1`` (``a_dot = 0``), or ``Nr = 1`` with sensing power only.
     """
     gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
+    n_tx, n_rx = np.asarray(n_tx, dtype=float), np.asarray(n_rx, dtype=float)
     dr = steering_derivative_norm2(n_rx, theta_rad)
     dt = steering_derivative_norm2(n_tx, theta_rad)
     comm = np.sum(xi * gamma, axis=-1)
     sens = np.sum(eta, axis=-1)
     fisher = (n_tx * dr + n_rx * dt) * comm + n_tx**2 * dr * sens
-    with np.errstate(divide="ignore"):
-        return np.asarray(sigma_r_bar2, dtype=float) / fisher
+    return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)

@@ -13,9 +13,12 @@ powers are expressed in W relative to it, as in the paper.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+import numpy as np
 
 __all__ = ["ConfigError", "SystemParams", "db_to_linear", "dbm_to_watt"]
 
@@ -25,13 +28,24 @@ class ConfigError(ValueError):
 
 
 def dbm_to_watt(x_dbm: float) -> float:
-    """Convert a power in dBm to W: ``10 ** ((x - 30) / 10)``."""
-    return 10.0 ** ((x_dbm - 30.0) / 10.0)
+    """Convert a power in dBm to W: ``10 ** ((x - 30) / 10)``.
+
+    Returns ``inf`` (instead of raising ``OverflowError``) above about 3110 dBm,
+    and ``0.0`` below about -3210 dBm (float underflow).
+    """
+    return db_to_linear(x_dbm - 30.0)
 
 
 def db_to_linear(x_db: float) -> float:
-    """Convert a ratio in dB to linear scale: ``10 ** (x / 10)``."""
-    return 10.0 ** (x_db / 10.0)
+    """Convert a ratio in dB to linear scale: ``10 ** (x / 10)``.
+
+    Returns ``inf`` (instead of raising ``OverflowError``) above about 3080 dB,
+    and ``0.0`` below about -3240 dB (float underflow).
+    """
+    try:
+        return 10.0 ** (x_db / 10.0)
+    except OverflowError:
+        return math.inf
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,7 @@ class SystemParams:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "int":
-                _check_int(f.name, value)
+                object.__setattr__(self, f.name, _check_int(f.name, value))
             else:
                 object.__setattr__(self, f.name, _check_real(f.name, value))
         _require(self.K >= 1, "K", self.K, "an integer >= 1")
@@ -106,6 +120,21 @@ class SystemParams:
             "a number > 0",
         )
         _require(self.shadowing_db >= 0.0, "shadowing_db", self.shadowing_db, "a number >= 0 (dB)")
+        # dB values are valid for any finite number, but the linear value the
+        # equations use must be a finite, positive float (|x| below ~3000 dB).
+        for key, linear in (
+            ("pt_dbm", self.pt_w),
+            ("pp_dbm", self.pp_w),
+            ("snr_com_db", self.sigma_u2_w),
+            ("snr_sen_db", self.sigma_r_bar2),
+        ):
+            _require(
+                0.0 < linear < math.inf,
+                key,
+                getattr(self, key),
+                "a value whose linear power is a finite positive float "
+                f"(got {linear!r} W; keep dB values within about +/-3000)",
+            )
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -118,10 +147,11 @@ class SystemParams:
         if not isinstance(config, Mapping):
             raise ConfigError(f"{prefix} = {config!r}: must be a mapping of parameter names")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(config) - known)
+        unknown = sorted(set(config) - known, key=str)
         if unknown:
+            more = f" (also unknown: {unknown[1:]})" if len(unknown) > 1 else ""
             raise ConfigError(
-                f"{prefix}.{unknown[0]} = {config[unknown[0]]!r}: unknown key; "
+                f"{prefix}.{unknown[0]} = {config[unknown[0]]!r}: unknown key{more}; "
                 f"allowed keys are {sorted(known)}"
             )
         try:
@@ -174,15 +204,23 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key} = {value!r}: must be {allowed}")
 
 
-def _check_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _check_int(key: str, value: Any) -> int:
+    """An integer (Python or NumPy, not bool) as a Python ``int``."""
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and not _is_bool(value) and float(value).is_integer():
             raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(value)})")
-        raise ConfigError(f"{key} = {value!r}: must be an integer")
+        hint = " (a string; write the number without quotes)" if isinstance(value, str) else ""
+        raise ConfigError(f"{key} = {value!r}: must be an integer{hint}")
+    return int(value)
 
 
 def _check_real(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A finite real number (Python or NumPy, not bool) as a Python ``float``."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         hint = ""
         if isinstance(value, str):
             hint = " (a string: YAML reads e.g. 1e-3 as text; write 1.0e-3)"
