@@ -1,0 +1,285 @@
+"""Closed-form schemes: the exact optimum of (19), the two benchmarks, the rate-CRB frontier.
+
+Everything is vectorised over a batch of D drops; see ``docs/theory.md`` for the
+proof that :func:`optimal` is the global optimum of (19) and for the
+interpretation of the benchmarks. Notation as in :mod:`jcas.allocation._types`
+(``c = xi^T gamma``, ``s = sum eta``, ``p = Pt / Nt``, ``x_k = xi_k gamma_k``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success
+from jcas.params import SystemParams
+
+__all__ = [
+    "Frontier",
+    "equal",
+    "equal_full",
+    "optimal",
+    "optimal_split",
+    "power_split",
+    "rate_crb_frontier",
+    "water_fill",
+    "wf_gains",
+]
+
+Float = NDArray[np.float64]
+
+_CRB_RTOL = 1e-9
+"""Relative slack when classifying ``equal_full`` against CRB0 (rounding of (16))."""
+
+
+def _inputs(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> tuple[Float, Float]:
+    beta = np.asarray(beta, dtype=float)
+    xi = np.asarray(xi, dtype=float)
+    if beta.ndim != 2 or xi.shape != beta.shape:
+        raise ValueError(f"beta {beta.shape} and xi {xi.shape} must both be (D, K)")
+    if beta.shape[1] != params.K:
+        raise ValueError(f"beta has K = {beta.shape[1]} users but params.K = {params.K}")
+    return beta, xi
+
+
+def optimal_split(params: SystemParams) -> tuple[float, float, bool]:
+    """The communications / sensing split ``(c*, s*)`` of the optimum of (19) (W per antenna).
+
+    Full power ``c + s = p = Pt / Nt``; the CRB constraint (16) reads
+    ``a c + b s >= fisher0`` (:func:`closed_form_crb_coefficients`). The sum rate
+    increases with ``c`` at fixed ``c + s = p``, so ``c*`` is the largest feasible ``c``:
+
+    - ``b > a`` (sensing power buys more Fisher information than communications
+      power): ``c* = min(p, (b p - fisher0) / (b - a))``, feasible iff ``b p >= fisher0``;
+    - ``b <= a``: ``c* = p``, feasible iff ``a p >= fisher0`` (includes
+      ``||a_dot|| = 0``, where ``a = b = 0`` and the CRB is infinite: infeasible).
+
+    Independent of the drop. Returns ``(c*, s*, feasible)``; NaN when infeasible.
+    """
+    a, b, fisher0 = closed_form_crb_coefficients(params)
+    p = params.pt_w / params.Nt
+    if max(a, b) * p < fisher0:
+        return float("nan"), float("nan"), False
+    c = min(p, (b * p - fisher0) / (b - a)) if b > a else p
+    c = max(c, 0.0)
+    return c, p - c, True
+
+
+def wf_gains(beta: Float, xi: Float, params: SystemParams) -> Float:
+    """Water-filling gains ``g_k = Nt^2 xi_k / (Nt beta_k p + sigma_u^2)`` (1/W per antenna).
+
+    ``SINR_k = g_k x_k`` at full power (``c + s = p``), from (15). Shape (D, K).
+    """
+    p = params.pt_w / params.Nt
+    return params.Nt**2 * xi / (params.Nt * beta * p + params.sigma_u2_w)
+
+
+def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
+    """Maximise ``sum_k ln(1 + g_k x_k)`` over ``x >= 0``, ``sum_k x_k = total``.
+
+    ``x_k = max(0, mu - 1/g_k)`` with the level ``mu`` set by the total
+    (KKT conditions of the concave problem). Vectorised: sorts ``1/g`` per drop.
+
+    Parameters
+    ----------
+    gain : (D, K) gains ``g_k >= 0`` (a zero gain never receives power).
+    total : (D,) or scalar, ``>= 0``.
+
+    Returns
+    -------
+    x : (D, K), ``sum_k x_k = total`` up to rounding.
+    """
+    gain = np.asarray(gain, dtype=float)
+    total = np.broadcast_to(np.asarray(total, dtype=float), gain.shape[:-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(gain > 0, 1.0 / gain, np.inf)
+        inv_sorted = np.sort(inv, axis=-1)
+        count = np.arange(1, gain.shape[-1] + 1)
+        levels = (total[..., None] + np.cumsum(inv_sorted, axis=-1)) / count
+        n_active = np.maximum(np.sum(levels > inv_sorted, axis=-1), 1)
+        level = np.take_along_axis(levels, (n_active - 1)[..., None], axis=-1)
+        x = np.maximum(level - inv, 0.0)
+    return np.where(np.isfinite(x), x, 0.0)
+
+
+def power_split(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike) -> tuple[Float, Float]:
+    """``(c, s) = (xi^T gamma, sum_k eta_k)`` per drop (W per antenna), shapes (D,)."""
+    gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
+    return np.sum(xi * gamma, axis=-1), np.sum(eta, axis=-1)
+
+
+def _from_split(xi: Float, c: Float, s: Float) -> tuple[Float, Float]:
+    """Equal ``gamma`` with ``xi^T gamma = c`` and equal ``eta`` with ``sum eta = s``."""
+    n_users = xi.shape[-1]
+    gamma = np.broadcast_to((c / np.sum(xi, axis=-1))[..., None], xi.shape)
+    eta = np.broadcast_to((s / n_users)[..., None], xi.shape)
+    return np.array(gamma), np.array(eta)
+
+
+def _timed(start: float, n_drops: int) -> Float:
+    return np.full(n_drops, (time.perf_counter() - start) / max(n_drops, 1))
+
+
+def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
+    """Exact global optimum of (19) for a batch of drops (``docs/theory.md``).
+
+    Full power, the split :func:`optimal_split` (least sensing power meeting
+    CRB0), then :func:`water_fill` of ``c*`` over ``x_k = xi_k gamma_k`` with the
+    gains :func:`wf_gains`. The rate and CRB depend on eta only through
+    ``sum eta``, so the optimum is not unique in eta; the equal split
+    ``eta_k = s* / K`` is returned.
+
+    Parameters
+    ----------
+    beta, xi : (D, K) large-scale fading and estimate variance (7), dimensionless.
+    params : system parameters.
+
+    Returns
+    -------
+    :class:`Allocation` with status ``optimal``, or ``infeasible`` (NaN
+    gamma, eta) on every drop when even all power on sensing misses CRB0.
+    """
+    start = time.perf_counter()
+    beta, xi = _inputs(beta, xi, params)
+    n_drops, n_users = beta.shape
+    c, s, feasible = optimal_split(params)
+    if not feasible:
+        nan = np.full((n_drops, n_users), np.nan)
+        return Allocation(
+            nan,
+            nan.copy(),
+            np.full(n_drops, "infeasible"),
+            np.zeros(n_drops, np.int64),
+            _timed(start, n_drops),
+        )
+    x = water_fill(wf_gains(beta, xi, params), c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = np.where(xi > 0, x / xi, 0.0)
+    eta = np.full((n_drops, n_users), s / n_users)
+    return Allocation(
+        gamma,
+        eta,
+        np.full(n_drops, "optimal"),
+        np.zeros(n_drops, np.int64),
+        _timed(start, n_drops),
+    )
+
+
+def equal(
+    beta: ArrayLike, xi: ArrayLike, params: SystemParams, *, reference: Allocation | None = None
+) -> Allocation:
+    """Benchmark "equal power" (paper Sec. V, ``SPEC.md`` §3).
+
+    ``gamma_k`` all equal and ``eta_k`` all equal, with the same communications
+    power ``Nt xi^T gamma`` and sensing power ``Nt sum eta`` as the reference
+    design of the same drop (by default :func:`optimal`), hence the same total
+    power ``P_opt`` (18) and the same CRB (16). Drops whose reference is not a
+    success (or not finite) are ``infeasible`` with NaN.
+
+    Parameters
+    ----------
+    beta, xi : (D, K).
+    params : system parameters.
+    reference : the reference :class:`Allocation` of the same drops (computed
+        with :func:`optimal` when None).
+    """
+    beta, xi = _inputs(beta, xi, params)
+    if reference is None:
+        reference = optimal(beta, xi, params)
+    start = time.perf_counter()
+    if reference.gamma.shape != xi.shape:
+        raise ValueError(f"reference has shape {reference.gamma.shape}, drops have {xi.shape}")
+    c, s = power_split(reference.gamma, reference.eta, xi)
+    ok = is_success(reference.status) & np.isfinite(c) & np.isfinite(s)
+    gamma, eta = _from_split(xi, np.where(ok, c, np.nan), np.where(ok, s, np.nan))
+    status = np.where(ok, "feasible", "infeasible")
+    return Allocation(
+        gamma, eta, status, np.zeros(len(status), np.int64), _timed(start, len(status))
+    )
+
+
+def equal_full(
+    beta: ArrayLike, xi: ArrayLike, params: SystemParams, *, sensing_fraction: float = 0.5
+) -> Allocation:
+    """Benchmark "equal & full power" (paper Sec. V, ``SPEC.md`` §3).
+
+    ``gamma_k`` all equal, ``eta_k`` all equal, total power (18) equal to Pt, of
+    which the fraction ``sensing_fraction`` goes to sensing:
+    ``Nt sum eta = f Pt`` and ``Nt xi^T gamma = (1 - f) Pt``. Status
+    ``feasible`` when the CRB (16) meets CRB0 (to a relative 1e-9), else
+    ``crb_violated`` (the allocation is still returned).
+    """
+    start = time.perf_counter()
+    beta, xi = _inputs(beta, xi, params)
+    f = float(sensing_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"sensing_fraction = {sensing_fraction!r}: must be in [0, 1]")
+    n_drops = beta.shape[0]
+    p = params.pt_w / params.Nt
+    gamma, eta = _from_split(xi, np.full(n_drops, (1.0 - f) * p), np.full(n_drops, f * p))
+    a, b, fisher0 = closed_form_crb_coefficients(params)
+    meets = a * (1.0 - f) * p + b * f * p >= fisher0 * (1.0 - _CRB_RTOL)
+    status = np.full(n_drops, "feasible" if meets else "crb_violated")
+    return Allocation(gamma, eta, status, np.zeros(n_drops, np.int64), _timed(start, n_drops))
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Exact Pareto frontier of sum rate vs CRB for a batch of drops.
+
+    Attributes
+    ----------
+    crb0 : (n_points,) CRB thresholds (rad^2), increasing, log-spaced from the
+        tightest feasible value to the loosest one that still binds.
+    sum_rate : (D, n_points) optimal sum rate (15) (bit/s/Hz) at each CRB0;
+        the optimum meets its CRB0 with equality (it binds on the whole range).
+    power_comm, power_sensing : (n_points,) ``Nt c*`` and ``Nt s*`` (W) of the optimum.
+    """
+
+    crb0: Float
+    sum_rate: Float
+    power_comm: Float
+    power_sensing: Float
+
+
+def rate_crb_frontier(
+    beta: ArrayLike, xi: ArrayLike, params: SystemParams, n_points: int = 50
+) -> Frontier:
+    """Trace the exact rate-CRB Pareto frontier of (19) (``docs/theory.md``).
+
+    The tightest feasible CRB0 is ``sigma_r_bar^2 / (max(a, b) p)`` (all power on
+    the more CRB-efficient use); the loosest that still binds is the CRB of the
+    unconstrained optimum, ``sigma_r_bar^2 / (a p)`` (all power on
+    communications). When ``b <= a`` both coincide: the frontier is one point
+    (every ``n_points`` entry equal). At each CRB0 in between the optimum spends
+    the least sensing power meeting it and water-fills the rest, so its sum rate
+    is the largest achievable with ``CRB <= CRB0``, and it is achieved with CRB =
+    CRB0: the curve is the Pareto frontier. ``params.crb0`` is ignored.
+
+    Parameters
+    ----------
+    beta, xi : (D, K).
+    params : system parameters.
+    n_points : number of CRB0 values (>= 1).
+    """
+    beta, xi = _inputs(beta, xi, params)
+    if n_points < 1:
+        raise ValueError(f"n_points = {n_points!r}: must be >= 1")
+    a, b, _ = closed_form_crb_coefficients(params)
+    p = params.pt_w / params.Nt
+    sigma = params.sigma_r_bar2
+    if max(a, b) <= 0.0:
+        raise ValueError("the CRB is infinite for every allocation (||a_dot|| = 0)")
+    tight = sigma / (max(a, b) * p)
+    loose = sigma / (a * p) if a > 0 else tight
+    crb0 = np.geomspace(tight, max(loose, tight), n_points)
+    fisher0 = sigma / crb0
+    c = np.clip((b * p - fisher0) / (b - a), 0.0, p) if b > a else np.full(n_points, p)
+    gain = wf_gains(beta, xi, params)
+    gain_grid = np.repeat(gain[:, None, :], n_points, axis=1)
+    x = water_fill(gain_grid, np.broadcast_to(c, (len(beta), n_points)))
+    sum_rate = params.tau_bar * np.sum(np.log2(1.0 + gain[:, None, :] * x), axis=-1)
+    return Frontier(crb0, sum_rate, params.Nt * c, params.Nt * (p - c))
