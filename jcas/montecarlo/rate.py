@@ -1,0 +1,413 @@
+"""Monte-Carlo achievable rate, eq. (14), with its standard error.
+
+For each drop (large-scale fading ``beta``, allocation ``gamma``, ``eta``)
+this module simulates small-scale Rayleigh fading ``h_k = sqrt(beta_k) hbar_k``
+(4), noisy uplink pilots ``Y_p = sqrt(tau_p p_p) sum_k h_k psi_k^T + N_p``
+(``N_p`` entries ``CN(0, sigma_u^2)``, the same ``sigma_u^2`` as (7)), the MMSE
+estimate (6) (:func:`jcas.channel.mmse_estimate`), the MRT dual-function
+precoder (12) ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t`` and the gains
+``g_ki = h_k^H f_i``. The expectations of (13)-(14),
+
+- ``DS_k = E g_kk``,
+- ``E|BU_k|^2 = E|g_kk - DS_k|^2``,
+- ``sum_{j != k} E|UI_kj|^2 = E sum_{j != k} |g_kj|^2``,
+
+are replaced by sample means over ``n`` independent realizations and plugged
+into (14). The estimate carries an O(1/n) plug-in bias (from ``|mean g|^2``),
+which is far below its standard error for the sample sizes used.
+
+Standard error: the per-realization vector
+``z_k = (Re g_kk, Im g_kk, |g_kk|^2, sum_{j != k} |g_kj|^2)`` of all users is
+i.i.d. over realizations, the rate is a smooth function of its mean, and the
+delta method gives ``Var(R_hat) ~= grad^T Cov(z) grad / n`` with the sample
+covariance of ``z`` (accumulated exactly over chunks by the pairwise update of
+Chan et al.). The sum-rate SE uses the full ``4K x 4K`` covariance, so the
+correlation between users is accounted for.
+
+Randomness and reproducibility: realizations are generated in fixed blocks of
+:data:`BLOCK_SIZE`; block ``b`` of drop ``d`` draws from the child ``b`` of the
+``SeedSequence`` behind ``jcas.drops.rng_for(seed, STREAM_MC_RATE, d)`` (see
+:func:`block_rng`). The random numbers of a drop therefore do not depend on
+which other drops are in the batch, on their order, or on ``chunk_size`` (the
+number of drop-realizations held in memory at once); blocks are merged in
+block order, so only floating-point rounding could differ.
+
+Pilot noise is drawn only on the pilot columns that some user occupies: (6)
+projects ``Y_p`` on the users' pilots ``psi_k`` (columns of the identity), so
+the noise on unused columns never reaches an estimate; leaving it out is exact
+in distribution and saves random numbers when ``tau_p > K``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from jcas.array import steering_vector
+from jcas.channel import mmse_estimate, pilot_assignment, pilot_matrix
+from jcas.drops import STREAM_MC_RATE, rng_for
+from jcas.params import SystemParams
+
+__all__ = [
+    "BLOCK_SIZE",
+    "RateEstimate",
+    "block_rng",
+    "complex_normal",
+    "estimated_channels",
+    "gains",
+    "mc_rate",
+    "precoder",
+    "rate_from_moments",
+]
+
+Float = NDArray[np.float64]
+Complex = NDArray[np.complex128]
+
+BLOCK_SIZE: Final = 256
+"""Realizations per random block (fixed: it defines the random streams)."""
+
+DEFAULT_CHUNK_BYTES: Final = 64 * 2**20
+"""Working-memory target of one chunk when ``chunk_size`` is not given (bytes)."""
+
+
+@dataclass(frozen=True)
+class RateEstimate:
+    """Monte-Carlo estimate of the achievable rate (14), in bit/s/Hz.
+
+    Attributes
+    ----------
+    rate, rate_se : per-user rate and its standard error, shape ``(D, K)``.
+    sum_rate, sum_rate_se : sum over users and its standard error, shape ``(D,)``.
+    n_realizations : realizations per drop.
+    units : ``"bit/s/Hz"``.
+
+    Drops whose allocation is not finite (a failed allocation) are NaN.
+    """
+
+    rate: Float
+    rate_se: Float
+    sum_rate: Float
+    sum_rate_se: Float
+    n_realizations: int
+    units: str = "bit/s/Hz"
+
+
+# ---------------------------------------------------------------- randomness
+def block_rng(seed: int, stream: int, drop: int, block: int) -> np.random.Generator:
+    """Generator of realization block ``block`` of drop ``drop``.
+
+    Child ``block`` of the ``SeedSequence`` of ``rng_for(seed, stream, drop)``
+    (identical to ``seed_seq.spawn(block + 1)[block]``), so blocks are
+    independent of each other and of every other drop and stream.
+    """
+    parent = rng_for(seed, stream, drop).bit_generator.seed_seq
+    child = np.random.SeedSequence(
+        parent.entropy, spawn_key=(*parent.spawn_key, int(block)), pool_size=parent.pool_size
+    )
+    return np.random.Generator(np.random.PCG64(child))
+
+
+def complex_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> Complex:
+    """Samples of ``CN(0, 1)`` (unit variance), shape ``shape``."""
+    z = rng.standard_normal((*shape, 2))
+    return (z[..., 0] + 1j * z[..., 1]) * math.sqrt(0.5)
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    """``(block index, size)`` of the blocks covering ``n`` realizations."""
+    full, rest = divmod(n, BLOCK_SIZE)
+    out = [(b, BLOCK_SIZE) for b in range(full)]
+    if rest:
+        out.append((full, rest))
+    return out
+
+
+def chunk_plan(
+    n_drops: int, n_realizations: int, per_sample_bytes: int, chunk_size: int | None
+) -> Iterator[tuple[slice, list[int], int]]:
+    """Memory chunks: ``(drop slice, block indices, block size)``.
+
+    A chunk holds at most ``max(chunk_size, block size)`` drop-realizations
+    (``chunk_size`` default: :data:`DEFAULT_CHUNK_BYTES` / ``per_sample_bytes``).
+    Blocks of one drop come in increasing order; equal-size blocks share a chunk.
+    """
+    if chunk_size is None:
+        chunk_size = max(1, DEFAULT_CHUNK_BYTES // max(1, per_sample_bytes))
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size = {chunk_size!r}: must be >= 1")
+    blocks = _blocks(n_realizations)
+    groups: list[tuple[list[int], int]] = []
+    for size in sorted({s for _, s in blocks}, reverse=True):
+        groups.append(([b for b, s in blocks if s == size], size))
+    for idx, size in groups:
+        n_drop = max(1, min(n_drops, chunk_size // size))
+        n_blk = max(1, chunk_size // (n_drop * size))
+        for d0 in range(0, n_drops, n_drop):
+            for b0 in range(0, len(idx), n_blk):
+                yield slice(d0, min(n_drops, d0 + n_drop)), idx[b0 : b0 + n_blk], size
+
+
+def draw_blocks(
+    seed: int,
+    stream: int,
+    drops: Sequence[int],
+    blocks: Sequence[int],
+    size: int,
+    shapes: Sequence[tuple[int, ...]],
+) -> list[Complex]:
+    """``CN(0, 1)`` arrays of shape ``(len(drops), len(blocks), size) + shape``.
+
+    Each ``(drop, block)`` unit draws the arrays in the order of ``shapes`` from
+    :func:`block_rng`, so the numbers do not depend on how units are grouped.
+    """
+    out = [np.empty((len(drops), len(blocks), size, *s), dtype=complex) for s in shapes]
+    for i, d in enumerate(drops):  # random streams only; the math below is vectorised
+        for j, b in enumerate(blocks):
+            rng = block_rng(seed, stream, int(d), int(b))
+            for arr, s in zip(out, shapes, strict=True):
+                arr[i, j] = complex_normal(rng, (size, *s))
+    return out
+
+
+# --------------------------------------------------------------------- model
+def estimated_channels(
+    params: SystemParams, beta: ArrayLike, hbar: Complex, pilot_noise: Complex
+) -> tuple[Complex, Complex]:
+    """True and MMSE-estimated channels from simulated uplink pilots, eq. (4), (6).
+
+    Parameters
+    ----------
+    params : uses Nt, K, tau_p, pp_w, sigma_u2_w.
+    beta : large-scale fading, shape ``(..., K)`` broadcastable against the batch.
+    hbar : small-scale fading ``CN(0, 1)``, shape ``(..., Nt, K)``.
+    pilot_noise : ``CN(0, 1)`` noise on the used pilot columns, shape
+        ``(..., Nt, P)`` with ``P`` = number of distinct pilots in use; scaled
+        by ``sigma_u`` here.
+
+    Returns
+    -------
+    h : ``sqrt(beta_k) hbar_k``, shape ``(..., Nt, K)``.
+    h_hat : MMSE estimate (6), shape ``(..., Nt, K)``.
+    """
+    beta = np.asarray(beta, dtype=float)
+    k = params.K
+    h = np.sqrt(beta)[..., None, :] * hbar
+    psi = pilot_matrix(k, params.tau_p)  # (tau_p, K)
+    y_pilot = math.sqrt(params.tau_p * params.pp_w) * (h @ psi.T)  # (..., Nt, tau_p)
+    used = np.unique(pilot_assignment(k, params.tau_p))
+    y_pilot[..., used] += math.sqrt(params.sigma_u2_w) * pilot_noise
+    h_hat = mmse_estimate(y_pilot, beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    return h, h_hat
+
+
+def precoder(h_hat: Complex, gamma: ArrayLike, eta: ArrayLike, a_t: ArrayLike) -> Complex:
+    """MRT dual-function precoder, eq. (12): ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t``.
+
+    Shapes: ``h_hat (..., Nt, K)``, ``gamma, eta (..., K)`` broadcastable,
+    ``a_t (Nt,)``. Returns ``F`` of shape ``(..., Nt, K)`` (``sqrt(W)`` units).
+    """
+    gamma = np.asarray(gamma, dtype=float)
+    eta = np.asarray(eta, dtype=float)
+    a_t = np.asarray(a_t, dtype=complex)
+    return h_hat * np.sqrt(gamma)[..., None, :] + a_t[:, None] * np.sqrt(eta)[..., None, :]
+
+
+def gains(h: Complex, f: Complex) -> Complex:
+    """Received gains ``g_ki = h_k^H f_i`` (13), shape ``(..., K, K)`` (row k = user)."""
+    return np.conj(np.swapaxes(h, -1, -2)) @ f
+
+
+def _features(g: Complex) -> Float:
+    """Per-realization ``z``: ``(Re g_kk, Im g_kk, |g_kk|^2, sum_{j!=k} |g_kj|^2)``.
+
+    Shape ``(..., K, K)`` in, ``(..., 4K)`` out (user-major).
+    """
+    diag = np.diagonal(g, axis1=-2, axis2=-1)
+    p_diag = np.abs(diag) ** 2
+    p_all = np.sum(g.real**2 + g.imag**2, axis=-1)
+    z = np.stack([diag.real, diag.imag, p_diag, p_all - p_diag], axis=-1)
+    return z.reshape(*z.shape[:-2], -1)
+
+
+class _Moments:
+    """Running mean and centred cross-product of ``z`` per drop (Chan et al. update)."""
+
+    def __init__(self, n_drops: int, dim: int) -> None:
+        self.n = np.zeros(n_drops)
+        self.mean = np.zeros((n_drops, dim))
+        self.m2 = np.zeros((n_drops, dim, dim))
+
+    def add(self, rows: slice, z_block: Float) -> None:
+        """Merge one block per drop, ``z_block`` of shape ``(drops in rows, size, dim)``."""
+        nb = z_block.shape[-2]
+        mb = z_block.mean(axis=-2)
+        dz = z_block - mb[..., None, :]
+        m2b = np.einsum("...ni,...nj->...ij", dz, dz)
+        na = self.n[rows][:, None]
+        n = na + nb
+        delta = mb - self.mean[rows]
+        self.mean[rows] = self.mean[rows] + delta * (nb / n)
+        w = (na * nb / n)[..., None]
+        self.m2[rows] = self.m2[rows] + m2b + w * delta[..., :, None] * delta[..., None, :]
+        self.n[rows] = n[:, 0]
+
+
+def rate_from_moments(
+    mean: Float, cov: Float, n: int, sigma_u2_w: float, tau_bar: float
+) -> tuple[Float, Float, Float, Float]:
+    """Rate (14) from sample moments of ``z``, with delta-method standard errors.
+
+    ``SINR_k = |DS_k|^2 / (E|BU_k|^2 + sum_{j!=k} E|UI_kj|^2 + sigma_u^2)`` with
+    ``DS_k = mean(g_kk)``, ``E|BU_k|^2 = n/(n-1) (mean |g_kk|^2 - |DS_k|^2)``
+    (the unbiased sample variance) and the interference mean.
+
+    Parameters
+    ----------
+    mean : sample mean of ``z``, shape ``(..., 4K)``.
+    cov : sample covariance of ``z``, shape ``(..., 4K, 4K)``.
+    n : realizations.
+    sigma_u2_w : user noise power (W).
+    tau_bar : pre-log factor ``(tau_c - tau_p) / tau_c``.
+
+    Returns
+    -------
+    rate, rate_se : shape ``(..., K)``; sum_rate, sum_rate_se : shape ``(...)`` (bit/s/Hz).
+    """
+    m = mean.reshape(*mean.shape[:-1], -1, 4)
+    a, b, c, i_int = (m[..., q] for q in range(4))
+    f = n / (n - 1.0)
+    num = a**2 + b**2
+    den = f * (c - num) + i_int + sigma_u2_w
+    sinr = num / den
+    rate = tau_bar * np.log2(1.0 + sinr)
+    drate = tau_bar / (math.log(2.0) * (1.0 + sinr))
+    grad = (
+        np.stack(
+            [
+                2.0 * a * (den + f * num) / den**2,
+                2.0 * b * (den + f * num) / den**2,
+                -f * num / den**2,
+                -num / den**2,
+            ],
+            axis=-1,
+        )
+        * drate[..., None]
+    )  # (..., K, 4)
+    k = m.shape[-2]
+    cov_u = cov.reshape(*cov.shape[:-2], k, 4, k, 4)
+    cov_diag = np.einsum("...kakb->...kab", cov_u)
+    rate_var = np.einsum("...ka,...kab,...kb->...k", grad, cov_diag, grad) / n
+    g_all = grad.reshape(*grad.shape[:-2], -1)
+    sum_var = np.einsum("...i,...ij,...j->...", g_all, cov, g_all) / n
+    return (
+        rate,
+        np.sqrt(np.maximum(rate_var, 0.0)),
+        rate.sum(axis=-1),
+        np.sqrt(np.maximum(sum_var, 0.0)),
+    )
+
+
+# ----------------------------------------------------------------- interface
+def clean_allocation(
+    beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, n_users: int
+) -> tuple[Float, Float, Float, NDArray[np.bool_]]:
+    """Validate shapes ``(D, K)``; flag drops with non-finite entries (failed allocations).
+
+    Negative entries within ``1e-9`` of the row maximum (solver round-off) are
+    set to 0; other negative entries raise ``ValueError``. Returns
+    ``beta, gamma, eta`` (float, ``(D, K)``) and ``valid`` (``(D,)``).
+    """
+    arrays = [np.atleast_2d(np.asarray(x, dtype=float)).copy() for x in (beta, gamma, eta)]
+    shape = arrays[0].shape
+    for name, x in zip(("beta", "gamma", "eta"), arrays, strict=True):
+        if x.ndim != 2 or x.shape != shape or x.shape[1] != n_users:
+            raise ValueError(f"{name} has shape {x.shape}: expected (D, K) with K = {n_users}")
+    valid = np.all(np.isfinite(np.concatenate(arrays, axis=1)), axis=1)
+    if np.any(arrays[0][valid] <= 0.0):
+        raise ValueError("beta must be > 0")
+    for name, x in zip(("gamma", "eta"), arrays[1:], strict=True):
+        with np.errstate(invalid="ignore"):
+            scale = np.nanmax(np.abs(x), axis=1, keepdims=True, initial=0.0)
+            tiny = (x < 0.0) & (x >= -1e-9 * scale)
+            x[tiny] = 0.0
+            if np.any(x[valid] < 0.0):
+                raise ValueError(f"{name} must be >= 0 (power factors)")
+    return arrays[0], arrays[1], arrays[2], valid
+
+
+def mc_rate(
+    params: SystemParams,
+    beta: ArrayLike,
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    *,
+    seed: int,
+    drops: Sequence[int],
+    n_realizations: int,
+    chunk_size: int | None = None,
+) -> RateEstimate:
+    """Monte-Carlo achievable rate (14) of a batch of drops, with standard errors.
+
+    Parameters
+    ----------
+    params : system parameters (K, Nt, tau_p, tau_c, pp_w, sigma_u2_w, theta_rad).
+        Pilots are reused (``jcas.channel.pilot_matrix``) when ``tau_p < K``.
+    beta : large-scale fading, shape ``(D, K)``, dimensionless.
+    gamma, eta : power factors of (12), shape ``(D, K)`` (``Nt xi_k gamma_k`` and
+        ``Nt eta_k`` in W). Rows with a non-finite entry give NaN outputs.
+    seed : base seed; drop ``d`` uses ``rng_for(seed, STREAM_MC_RATE, d)``.
+    drops : drop indices, length D (the random streams of each row).
+    n_realizations : small-scale realizations per drop (>= 2).
+    chunk_size : drop-realizations held in memory at once (default: about
+        64 MiB of working arrays); rounded up to one block. Does not change the
+        random numbers.
+
+    Returns
+    -------
+    :class:`RateEstimate` with ``rate (D, K)``, ``rate_se (D, K)``,
+    ``sum_rate (D,)``, ``sum_rate_se (D,)`` in bit/s/Hz.
+    """
+    if n_realizations < 2:
+        raise ValueError(f"n_realizations = {n_realizations!r}: must be >= 2")
+    k, nt = params.K, params.Nt
+    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, k)
+    drops = [int(d) for d in drops]
+    if len(drops) != beta.shape[0]:
+        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
+    n_drops = beta.shape[0]
+    rate = np.full((n_drops, k), np.nan)
+    rate_se = np.full((n_drops, k), np.nan)
+    sum_rate = np.full(n_drops, np.nan)
+    sum_rate_se = np.full(n_drops, np.nan)
+    idx = np.flatnonzero(valid)
+    if idx.size:
+        n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
+        a_t = steering_vector(nt, params.theta_rad)
+        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
+        acc = _Moments(idx.size, 4 * k)
+        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
+            sel = idx[rows]
+            hbar, noise = draw_blocks(
+                seed,
+                STREAM_MC_RATE,
+                [drops[i] for i in sel],
+                blocks,
+                size,
+                [(nt, k), (nt, n_pilots)],
+            )
+            b = beta[sel][:, None, None, :]
+            h, h_hat = estimated_channels(params, b, hbar, noise)
+            del hbar, noise
+            f = precoder(h_hat, gamma[sel][:, None, None, :], eta[sel][:, None, None, :], a_t)
+            z = _features(gains(h, f))  # (drops, blocks, size, 4K)
+            for j in range(len(blocks)):  # merge in block order
+                acc.add(rows, z[:, j])
+        cov = acc.m2 / (n_realizations - 1.0)
+        out = rate_from_moments(acc.mean, cov, n_realizations, params.sigma_u2_w, params.tau_bar)
+        rate[idx], rate_se[idx], sum_rate[idx], sum_rate_se[idx] = out
+    return RateEstimate(rate, rate_se, sum_rate, sum_rate_se, int(n_realizations))
