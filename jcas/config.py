@@ -1,0 +1,486 @@
+"""Pipeline configuration: load-time validation and the experiment grid.
+
+The root ``Snakefile`` calls :func:`load_config` on Snakemake's ``config``
+before any rule is defined, so a bad configuration stops the run before a job
+is scheduled or a file is written under ``results/``. Validation has two
+layers, and every problem is reported in one :class:`jcas.params.ConfigError`
+whose message names the key path, the bad value and what is allowed:
+
+1. the JSON schema ``workflow/schemas/config.schema.yaml`` (types, ranges,
+   enums, ``additionalProperties: false``; integers are strict: ``4.0`` is not
+   an integer);
+2. semantic checks the schema cannot express: the ``system`` block through
+   :meth:`jcas.params.SystemParams.from_dict` (``tau_p < tau_c``,
+   ``r_min_m < r_max_m``, ...), the tied-parameter vocabulary of each
+   experiment, and every grid point as a valid :class:`SystemParams`.
+
+A *grid point* (:class:`Point`) is the set of sweepable parameters
+(:data:`POINT_KEYS`); its :attr:`Point.key` is the canonical directory name
+that keys the cached per-point results, so a point shared by several
+experiments is computed once.
+
+This module imports only :mod:`jcas.params` (plus PyYAML and jsonschema), so
+the Snakefile parses fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from jcas.params import ConfigError, SystemParams
+
+__all__ = [
+    "PLOTS",
+    "POINT_KEYS",
+    "SCHEMES",
+    "SWEEP_ORDER",
+    "TIES",
+    "ConfigError",
+    "ExperimentPlan",
+    "Point",
+    "block_key",
+    "drop_blocks",
+    "fmt_number",
+    "load_config",
+    "plan_experiments",
+    "schema_path",
+]
+
+SCHEMES: Final = ("sca", "optimal", "equal", "equal_full")
+"""Allocation schemes; equal to ``jcas.allocation.SCHEMES`` (checked by a test)."""
+
+POINT_KEYS: Final = ("Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
+"""Parameters that define a grid point (and its cache directory), in path order."""
+
+SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
+"""Sweepable config keys, in the fixed order of the experiment dataset's dimensions."""
+
+TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
+"""Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
+
+PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
+"""Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
+
+DEFAULTS: Final[dict[str, Any]] = {
+    "allocation": {
+        "equal_full_sensing_fraction": 0.5,
+        "sca_tolerance": 1.0e-4,
+        "sca_max_iterations": 100,
+    },
+    "mc": {"frames": 20, "mle_trials": 200, "mle_drops": 50},
+    "claims": True,
+}
+"""Values of the optional keys (the required ones are in ``config.yaml``)."""
+
+_PATH_PREFIX: Final = {
+    "Nt": "Nt",
+    "Nr": "Nr",
+    "snr_com_db": "com",
+    "snr_sen_db": "sen",
+    "crb0": "crb",
+}
+
+
+def schema_path() -> Path:
+    """The JSON schema next to the package: ``<repo>/workflow/schemas/config.schema.yaml``."""
+    return Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+# --------------------------------------------------------------------------- numbers
+def fmt_number(x: float | int) -> str:
+    """Canonical text of a number in paths: ``20``, ``-10``, ``2.5``, ``0.001``, ``1e-07``.
+
+    Integral values print without a decimal point whether given as int or
+    float (``20`` and ``20.0`` are one point); other floats print as Python's
+    shortest round-trip ``repr``, so the text identifies the value exactly.
+    """
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{x!r}: not a finite number")
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+# --------------------------------------------------------------------------- points
+@dataclass(frozen=True, order=True)
+class Point:
+    """One grid point: the sweepable parameters (antennas, SNRs, CRB threshold)."""
+
+    Nt: int
+    Nr: int
+    snr_com_db: float
+    snr_sen_db: float
+    crb0: float
+
+    @property
+    def key(self) -> str:
+        """Canonical directory name, e.g. ``Nt15_Nr15_com-10_sen5_crb0.001``."""
+        return "_".join(_PATH_PREFIX[k] + fmt_number(getattr(self, k)) for k in POINT_KEYS)
+
+    def as_dict(self) -> dict[str, int | float]:
+        """Built-in types in the fixed order of :data:`POINT_KEYS` (Snakemake params)."""
+        return {
+            "Nt": int(self.Nt),
+            "Nr": int(self.Nr),
+            "snr_com_db": float(self.snr_com_db),
+            "snr_sen_db": float(self.snr_sen_db),
+            "crb0": float(self.crb0),
+        }
+
+    def system(self, system: Mapping[str, Any]) -> SystemParams:
+        """The system parameters of this point: ``system`` with the point's values."""
+        return SystemParams.from_dict({**dict(system), **self.as_dict()})
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """The resolved grid of one experiment.
+
+    Attributes
+    ----------
+    name, kind ("sweep" or "mle"), tie, schemes, monte_carlo, plot (or "none"), enabled.
+    dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
+        scheme, drop and user).
+    coords : values of each swept key, in config order.
+    points : ``(swept values, Point)`` for every combination of the swept values.
+    tied : tied keys and the swept key they follow (``{"Nr": "Nt"}``,
+        ``{"Nt": "N", "Nr": "N"}``), non-dimension coordinates.
+    """
+
+    name: str
+    kind: str
+    tie: str
+    dims: tuple[str, ...]
+    coords: dict[str, list[int | float]]
+    points: tuple[tuple[dict[str, int | float], Point], ...]
+    tied: dict[str, str]
+    schemes: tuple[str, ...]
+    monte_carlo: bool
+    plot: str
+    enabled: bool
+    title: str = field(default="")
+
+    @property
+    def unique_points(self) -> list[Point]:
+        """The distinct points, sorted (a tie can map two swept values to one point)."""
+        return sorted({p for _, p in self.points})
+
+
+# --------------------------------------------------------------------------- blocks
+def drop_blocks(drops: int, per_job: int) -> list[tuple[int, int]]:
+    """Global drop ranges ``[start, stop)`` of the jobs: ``[0, per_job), [per_job, ...)``."""
+    if drops < 1 or per_job < 1:
+        raise ValueError(f"drops = {drops!r}, per_job = {per_job!r}: must be >= 1")
+    return [(s, min(s + per_job, drops)) for s in range(0, drops, per_job)]
+
+
+def block_key(start: int, stop: int) -> str:
+    """File stem of a drop block, ``d<start>-<stop>`` (global indices)."""
+    return f"d{int(start)}-{int(stop)}"
+
+
+# --------------------------------------------------------------------------- schema
+def _path(parts: Sequence[Any]) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out or "<config>"
+
+
+def _number_hint(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return " (a string: YAML reads e.g. 1e-3 without a decimal point as text; write 1.0e-3)"
+    return ""
+
+
+def _describe(error: Any) -> str:
+    """One line for a jsonschema error: key path, value, what is allowed."""
+    where = list(error.absolute_path)
+    value = error.instance
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(value) - set(allowed)) if isinstance(value, Mapping) else []
+        key = extra[0] if extra else "?"
+        shown = value.get(key) if isinstance(value, Mapping) else None
+        return f"{_path([*where, key])} = {shown!r}: unknown key; allowed keys are {allowed}"
+    if v == "required":
+        missing = [k for k in error.validator_value if k not in value]
+        return f"{_path([*where, missing[0]])}: required key is missing"
+    if v == "type":
+        kind = error.validator_value
+        kinds = kind if isinstance(kind, list) else [kind]
+        names = {
+            "integer": "an integer",
+            "number": "a number",
+            "string": "a string",
+            "boolean": "true or false",
+            "object": "a mapping",
+            "array": "a list",
+        }
+        want = " or ".join(names.get(k, k) for k in kinds)
+        return f"{_path(where)} = {value!r}: must be {want}{_number_hint(value)}"
+    if v == "enum":
+        return f"{_path(where)} = {value!r}: must be one of {list(error.validator_value)}"
+    bounds = {
+        "minimum": ">=",
+        "maximum": "<=",
+        "exclusiveMinimum": ">",
+        "exclusiveMaximum": "<",
+    }
+    if v in bounds:
+        return f"{_path(where)} = {value!r}: must be {bounds[v]} {error.validator_value}"
+    if v == "minItems":
+        n = error.validator_value
+        return f"{_path(where)} = {value!r}: must be a list of at least {n} value(s)"
+    if v == "uniqueItems":
+        return f"{_path(where)} = {value!r}: values must not repeat"
+    if v == "minProperties":
+        return f"{_path(where)} = {value!r}: must not be empty"
+    if v == "propertyNames":
+        return (
+            f"{_path(where)}: key {error.instance!r} is not allowed: names must match "
+            f"{error.validator_value.get('pattern', '?')} (lower case, digits, underscores)"
+        )
+    if v == "pattern":
+        return (
+            f"{_path([*where, str(value)])}: the name {value!r} must match "
+            f"{error.validator_value} (lower case, digits, underscores)"
+        )
+    return f"{_path(where)} = {value!r}: {error.message}"
+
+
+@lru_cache(maxsize=4)
+def _validator(path: str) -> Any:
+    import jsonschema
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool)
+    )
+    cls = jsonschema.validators.extend(base, type_checker=checker)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _schema_errors(config: Mapping[str, Any], schema: Path) -> list[str]:
+    validator = _validator(str(schema))
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    out: list[str] = []
+    for e in errors:
+        line = _describe(e)
+        if line not in out:
+            out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------- semantics
+def _merge(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(defaults))
+    for k, v in config.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _resolve_experiment(
+    name: str, exp: Mapping[str, Any], schemes: Sequence[str]
+) -> dict[str, Any]:
+    out = {
+        "enabled": True,
+        "kind": "sweep",
+        "tie": "none",
+        "fixed": {},
+        "schemes": list(schemes),
+        "monte_carlo": False,
+        "plot": name if name in PLOTS else "none",
+        "title": name,
+    }
+    out.update(copy.deepcopy(dict(exp)))
+    # the experiment's schemes, restricted to the top-level ones (in top-level order)
+    out["schemes"] = [s for s in schemes if s in out["schemes"]]
+    # sweep keys in the canonical order (dataset dimension order)
+    out["sweep"] = {k: list(exp["sweep"][k]) for k in SWEEP_ORDER if k in exp["sweep"]}
+    out["fixed"] = {k: out["fixed"][k] for k in SWEEP_ORDER if k in out["fixed"]}
+    return out
+
+
+def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
+    tie, sweep, fixed = exp["tie"], exp["sweep"], exp["fixed"]
+    given = {
+        **{k: ("sweep", v) for k, v in sweep.items()},
+        **{k: ("fixed", v) for k, v in fixed.items()},
+    }
+    problems = [
+        f"{prefix}.fixed.{k} = {fixed[k]!r}: {k} is also swept; a key is either swept or fixed"
+        for k in fixed
+        if k in sweep
+    ]
+    if tie == "Nr=Nt" and "Nr" in given:
+        where, v = given["Nr"]
+        problems.append(
+            f"{prefix}.{where}.Nr = {v!r}: Nr is tied to Nt (tie: Nr=Nt); "
+            "remove it or use tie: none"
+        )
+    if tie == "Nt=Nr=N/2":
+        if "N" not in given:
+            problems.append(f"{prefix}.tie = 'Nt=Nr=N/2': needs N in sweep or fixed")
+        for k in ("Nt", "Nr"):
+            if k in given:
+                where, v = given[k]
+                problems.append(
+                    f"{prefix}.{where}.{k} = {v!r}: {k} is tied to N (tie: Nt=Nr=N/2); "
+                    "set N instead"
+                )
+        if "N" in given:
+            where, v = given["N"]
+            values = v if isinstance(v, list) else [v]
+            odd = [n for n in values if n % 2 or n < 2]
+            if odd:
+                problems.append(
+                    f"{prefix}.{where}.N = {v!r}: must be even numbers >= 2 "
+                    f"(Nt = Nr = N/2), not {odd}"
+                )
+    elif "N" in given:
+        where, v = given["N"]
+        problems.append(
+            f"{prefix}.{where}.N = {v!r}: N is only allowed with tie: Nt=Nr=N/2 (tie is {tie!r})"
+        )
+    return problems
+
+
+def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
+    v = {k: system.get(k, getattr(SystemParams, k)) for k in POINT_KEYS}
+    v.update({k: values[k] for k in values if k in POINT_KEYS})
+    if tie == "Nr=Nt":
+        v["Nr"] = v["Nt"]
+    elif tie == "Nt=Nr=N/2":
+        v["Nt"] = v["Nr"] = int(values["N"]) // 2
+    return Point(
+        Nt=int(v["Nt"]),
+        Nr=int(v["Nr"]),
+        snr_com_db=float(v["snr_com_db"]),
+        snr_sen_db=float(v["snr_sen_db"]),
+        crb0=float(v["crb0"]),
+    )
+
+
+def _grid(exp: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{}]
+    for k, values in exp["sweep"].items():
+        rows = [{**r, k: v} for r in rows for v in values]
+    return rows
+
+
+def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    try:
+        SystemParams.from_dict(cfg["system"], prefix="system")
+    except ConfigError as err:
+        return [str(err)]
+    for name, exp in cfg["experiments"].items():
+        prefix = f"experiments.{name}"
+        if not exp["schemes"]:
+            problems.append(
+                f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
+                f"schemes {cfg['schemes']!r}"
+            )
+        tie_problems = _tie_problems(prefix, exp)
+        problems += tie_problems
+        if tie_problems:
+            continue
+        for values in _grid(exp):
+            full = {**exp["fixed"], **values}
+            try:
+                _point(cfg["system"], full, exp["tie"]).system(cfg["system"])
+            except ConfigError as err:
+                problems.append(f"{prefix} at grid point {full}: {err}")
+                break
+    return problems
+
+
+# --------------------------------------------------------------------------- public
+def load_config(config: Mapping[str, Any], *, schema: str | Path | None = None) -> dict[str, Any]:
+    """Validate a pipeline configuration and return it resolved (defaults filled).
+
+    Parameters
+    ----------
+    config : the configuration mapping (Snakemake's ``config`` after
+        ``configfile:``, ``--configfile`` and ``--config``).
+    schema : path of the JSON schema (default :func:`schema_path`).
+
+    Returns
+    -------
+    A new dict: ``config`` with the optional keys (:data:`DEFAULTS`) and every
+    experiment's optional fields filled in, sweep keys in :data:`SWEEP_ORDER`.
+
+    Raises
+    ------
+    ConfigError : listing every problem found, one per line, each naming the
+        key path, the value and what is allowed.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"invalid configuration: {config!r}: must be a mapping")
+    problems = _schema_errors(config, Path(schema) if schema else schema_path())
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    cfg = _merge(DEFAULTS, config)
+    cfg["experiments"] = {
+        name: _resolve_experiment(name, exp, cfg["schemes"])
+        for name, exp in cfg["experiments"].items()
+    }
+    problems = _semantic_problems(cfg)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return cfg
+
+
+def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
+    """The grid of every experiment of a resolved config (:func:`load_config`)."""
+    plans: dict[str, ExperimentPlan] = {}
+    for name, exp in cfg["experiments"].items():
+        tie = exp["tie"]
+        tied: dict[str, str] = {}
+        if tie == "Nr=Nt":
+            tied = {"Nr": "Nt"}
+        elif tie == "Nt=Nr=N/2":
+            tied = {"Nt": "N", "Nr": "N"}
+        points = tuple(
+            (values, _point(cfg["system"], {**exp["fixed"], **values}, tie))
+            for values in _grid(exp)
+        )
+        plans[name] = ExperimentPlan(
+            name=name,
+            kind=exp["kind"],
+            tie=tie,
+            dims=tuple(exp["sweep"]),
+            coords={k: list(v) for k, v in exp["sweep"].items()},
+            points=points,
+            tied=tied,
+            schemes=tuple(exp["schemes"]),
+            monte_carlo=bool(exp["monte_carlo"]),
+            plot=str(exp["plot"]),
+            enabled=bool(exp["enabled"]),
+            title=str(exp["title"]),
+        )
+    return plans
