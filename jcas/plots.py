@@ -1,0 +1,473 @@
+"""Figures of the paper (Sec. V) and of the extensions, from the experiment datasets.
+
+Each function takes an aggregated experiment dataset (``docs/data.md``) and returns a
+:class:`matplotlib.figure.Figure` built without pyplot (no global state, Agg rendering
+on save, no display needed); :func:`save_figure` writes PDF and PNG atomically.
+
+- :func:`fig1`: sum rate vs SNR_com (paper Fig. 1), a panel per Nt; closed form (15)
+  as lines, Monte-Carlo (14) as markers with error bars (SE across drops).
+- :func:`fig2`: sum rate and CRB (16) vs SNR_com, and the rate-CRB trade-off (Fig. 2).
+- :func:`fig3`: sum rate and CRB vs N with Nt = Nr = N/2 (Fig. 3).
+- :func:`pareto`: the exact rate-CRB frontier (``optimal`` over the CRB0 sweep) per Nt,
+  with the ``sca`` and benchmark points.
+- :func:`crb_mc`: RMSE of the ML angle estimate vs sqrt(CRB) over SNR_sen.
+
+Averages over drops skip failed entries (status not a success, NaN metrics); every
+figure states in its title how many (point, scheme, drop) entries failed, so a gap in a
+curve is visible and explained rather than hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import seaborn as sns
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from jcas.results import failure_count, success_mask
+
+__all__ = [
+    "SCHEME_LABELS",
+    "crb_mc",
+    "drop_mean",
+    "failure_note",
+    "fig1",
+    "fig2",
+    "fig3",
+    "pareto",
+    "save_figure",
+]
+
+SCHEME_LABELS: Final[dict[str, str]] = {
+    "sca": "proposed (SCA, Alg. 1)",
+    "optimal": "optimal (exact)",
+    "equal": "equal power",
+    "equal_full": "equal & full power",
+}
+_SCHEME_ORDER: Final = ("sca", "optimal", "equal", "equal_full")
+_MARKERS: Final = {"sca": "o", "optimal": "s", "equal": "^", "equal_full": "v"}
+_LINESTYLES: Final = ("-", "--", ":", "-.")
+
+LABEL_SUM_RATE: Final = "sum rate (bit/s/Hz)"
+LABEL_CRB: Final = "CRB of $\\theta$ (rad$^2$)"
+LABEL_SNR_COM: Final = "SNR$_\\mathrm{com}$ (dB)"
+LABEL_SNR_SEN: Final = "SNR$_\\mathrm{sen}$ (dB)"
+
+
+# --------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
+        yield
+
+
+def _schemes(ds: xr.Dataset) -> list[str]:
+    if "scheme" not in ds.dims:
+        return []
+    have = [str(s) for s in ds["scheme"].values]
+    return [s for s in _SCHEME_ORDER if s in have] + [s for s in have if s not in _SCHEME_ORDER]
+
+
+def _colour(scheme: str, schemes: Sequence[str]) -> tuple[float, float, float]:
+    palette = sns.color_palette("colorblind", max(len(_SCHEME_ORDER), len(schemes)))
+    idx = _SCHEME_ORDER.index(scheme) if scheme in _SCHEME_ORDER else list(schemes).index(scheme)
+    return palette[idx % len(palette)]
+
+
+def _label(scheme: str) -> str:
+    return SCHEME_LABELS.get(scheme, scheme)
+
+
+def _reduce_to(ds: xr.Dataset, keep: Sequence[str]) -> xr.Dataset:
+    """Select the single value of every length-1 dimension not in ``keep``.
+
+    Raises ``ValueError`` for a longer dimension the figure cannot show.
+    """
+    extra = [str(d) for d in ds.dims if d not in keep]
+    for d in extra:
+        if ds.sizes[d] != 1:
+            raise ValueError(
+                f"dimension {d!r} has {ds.sizes[d]} values; this figure shows only {list(keep)}"
+                " (select one value first)"
+            )
+    return ds.isel({d: 0 for d in extra}) if extra else ds
+
+
+def drop_mean(
+    ds: xr.Dataset, name: str, *, mask: xr.DataArray | None = None
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Mean over ``drop`` of ``ds[name]`` skipping failed entries and NaN.
+
+    Returns ``(mean, se, n)``: the mean, its standard error across drops
+    (``std(ddof=1) / sqrt(n)``, NaN for n < 2) and the number of valid drops.
+    """
+    ok = success_mask(ds) if mask is None else mask
+    da = ds[name].where(ok)
+    n = da.notnull().sum("drop")
+    mean = da.mean("drop", skipna=True)
+    std = da.std("drop", skipna=True, ddof=1)
+    se = (std / np.sqrt(n)).where(n >= 2)
+    return mean, se, n
+
+
+def failure_note(ds: xr.Dataset) -> str:
+    """One line: how many (point, scheme, drop) entries failed (status not a success)."""
+    failed, total = failure_count(ds)
+    if failed == 0:
+        return f"all {total} (point, scheme, drop) entries succeeded"
+    return (
+        f"{failed} of {total} (point, scheme, drop) entries failed "
+        "(status not a success): excluded from the averages"
+    )
+
+
+def _title(fig: Figure, title: str, ds: xr.Dataset) -> None:
+    fig.suptitle(f"{title}\n{failure_note(ds)}", fontsize="medium")
+
+
+def _new_figure(
+    ncols: int, *, width: float = 4.2, height: float = 3.4
+) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(width * ncols, height + 0.6), layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def _values(ds: xr.Dataset, dim: str) -> list:
+    return ds[dim].values.tolist() if dim in ds.dims else [None]
+
+
+def _sel(ds: xr.Dataset, **idx) -> xr.Dataset:
+    """``ds.sel`` that ignores None values (absent dims); a mapping so 'drop' is safe."""
+    return ds.sel({k: v for k, v in idx.items() if v is not None})
+
+
+def _antenna_label(ds: xr.Dataset, nt) -> str:
+    if nt is None:
+        return ""
+    sub = ds.sel({"Nt": nt})
+    nr = int(sub["Nr"]) if "Nr" in sub.coords and sub["Nr"].size == 1 else None
+    return f"$N_t$ = {nt}" + (f", $N_r$ = {nr}" if nr is not None else "")
+
+
+# --------------------------------------------------------------------------- figures
+def fig1(ds: xr.Dataset) -> Figure:
+    """Sum rate vs SNR_com (paper Fig. 1): one panel per Nt, one colour per scheme.
+
+    Closed form (15), mean over drops, as lines (``gid = "closed_form:<scheme>"``);
+    Monte-Carlo ``sum_rate_mc`` as markers with error bars of the standard error
+    across drops (``gid = "monte_carlo:<scheme>"``). Needs dims ``snr_com_db``,
+    ``scheme``, ``drop`` (and optionally ``Nt``).
+    """
+    ds = _reduce_to(ds, ("Nt", "snr_com_db", "scheme", "drop", "user"))
+    nts = _values(ds, "Nt")
+    schemes = _schemes(ds)
+    with _style():
+        fig, axes = _new_figure(len(nts))
+        cf, _, _ = drop_mean(ds, "sum_rate")
+        has_mc = "sum_rate_mc" in ds
+        if has_mc:
+            mc, mc_se, _ = drop_mean(ds, "sum_rate_mc")
+        x = ds["snr_com_db"].values
+        for ax, nt in zip(axes, nts, strict=True):
+            for s in schemes:
+                c = _colour(s, schemes)
+                y = _sel(cf, Nt=nt, scheme=s).values
+                ax.plot(
+                    x, y, "-", color=c, label=f"{_label(s)} (closed form)", gid=f"closed_form:{s}"
+                )
+                if has_mc:
+                    eb = ax.errorbar(
+                        x,
+                        _sel(mc, Nt=nt, scheme=s).values,
+                        yerr=_sel(mc_se, Nt=nt, scheme=s).values,
+                        fmt=_MARKERS.get(s, "o"),
+                        color=c,
+                        mfc="none",
+                        capsize=2,
+                        label=f"{_label(s)} (Monte-Carlo)",
+                    )
+                    eb.lines[0].set_gid(f"monte_carlo:{s}")
+            ax.set_xlabel(LABEL_SNR_COM)
+            ax.set_ylabel(LABEL_SUM_RATE)
+            if nt is not None:
+                ax.set_title(_antenna_label(ds, nt))
+        axes[0].legend(fontsize="x-small")
+        _title(
+            fig, "Sum rate vs SNR$_\\mathrm{com}$ (lines: closed form; markers: Monte-Carlo)", ds
+        )
+    return fig
+
+
+def fig2(ds: xr.Dataset) -> Figure:
+    """Sum rate and CRB vs SNR_com, and the rate-CRB trade-off (paper Fig. 2).
+
+    Panels: (a) sum rate vs SNR_com, (b) CRB vs SNR_com (log) with CRB0 dashed,
+    (c) sum rate vs CRB, one point per (scheme, SNR_com, Nt) (a scatter with
+    ``gid = "tradeoff:<scheme>"``). Line style distinguishes Nt, colour the scheme.
+    """
+    ds = _reduce_to(ds, ("Nt", "snr_com_db", "scheme", "drop", "user", "crb0"))
+    nts = _values(ds, "Nt")
+    schemes = _schemes(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    x = ds["snr_com_db"].values
+    with _style():
+        fig, axes = _new_figure(3)
+        for j, nt in enumerate(nts):
+            ls = _LINESTYLES[j % len(_LINESTYLES)]
+            tag = f", {_antenna_label(ds, nt)}" if nt is not None else ""
+            for s in schemes:
+                c = _colour(s, schemes)
+                r = _sel(rate, Nt=nt, scheme=s).values
+                b = _sel(crb, Nt=nt, scheme=s).values
+                axes[0].plot(
+                    x,
+                    r,
+                    ls,
+                    color=c,
+                    marker=_MARKERS.get(s, "o"),
+                    ms=3,
+                    label=f"{_label(s)}{tag}",
+                    gid=f"rate:{s}:{nt}",
+                )
+                axes[1].plot(
+                    x, b, ls, color=c, marker=_MARKERS.get(s, "o"), ms=3, gid=f"crb:{s}:{nt}"
+                )
+                axes[2].plot(b, r, ls, color=c, lw=0.6, alpha=0.6)
+                axes[2].scatter(
+                    b, r, color=c, marker=_MARKERS.get(s, "o"), s=14, gid=f"tradeoff:{s}:{nt}"
+                )
+        for crb0 in _crb0_values(ds):
+            axes[1].axhline(crb0, color="k", ls="--", lw=0.8, label=f"CRB$_0$ = {crb0:g}")
+            axes[2].axvline(crb0, color="k", ls="--", lw=0.8)
+        axes[0].set_xlabel(LABEL_SNR_COM)
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        axes[1].set_xlabel(LABEL_SNR_COM)
+        axes[1].set_ylabel(LABEL_CRB)
+        axes[1].set_yscale("log")
+        axes[2].set_xlabel(LABEL_CRB)
+        axes[2].set_ylabel(LABEL_SUM_RATE)
+        axes[2].set_xscale("log")
+        axes[2].set_title(
+            "trade-off: one point per scheme and SNR$_\\mathrm{com}$", fontsize="small"
+        )
+        axes[0].legend(fontsize="xx-small")
+        axes[1].legend(fontsize="xx-small")
+        _title(fig, "Sum rate and CRB vs SNR$_\\mathrm{com}$", ds)
+    return fig
+
+
+def _crb0_values(ds: xr.Dataset) -> list[float]:
+    if "crb0" in ds.coords:
+        return [float(v) for v in np.atleast_1d(ds["crb0"].values)]
+    import json
+
+    try:
+        cfg = json.loads(str(ds.attrs.get("config", "{}")))
+    except json.JSONDecodeError:
+        return []
+    value = cfg.get("system", {}).get("crb0") if isinstance(cfg, dict) else None
+    return [float(value)] if isinstance(value, (int, float)) else []
+
+
+def fig3(ds: xr.Dataset, *, dim: str | None = None) -> Figure:
+    """Sum rate and CRB vs the number of antennas N, Nt = Nr = N/2 (paper Fig. 3).
+
+    ``dim`` is the swept dimension (default ``N`` if present, else ``Nt``). Two panels,
+    one line per scheme (``gid = "rate:<scheme>"`` and ``"crb:<scheme>"``).
+    """
+    if dim is None:
+        dim = "N" if "N" in ds.dims else "Nt"
+    ds = _reduce_to(ds, (dim, "scheme", "drop", "user"))
+    schemes = _schemes(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    x = ds[dim].values
+    xlabel = {"N": "N = N$_t$ + N$_r$ (antennas)", "Nt": "N$_t$ (antennas)"}.get(dim, dim)
+    with _style():
+        fig, axes = _new_figure(2)
+        for s in schemes:
+            c = _colour(s, schemes)
+            m = _MARKERS.get(s, "o")
+            axes[0].plot(
+                x,
+                _sel(rate, scheme=s).values,
+                "-",
+                marker=m,
+                color=c,
+                label=_label(s),
+                gid=f"rate:{s}",
+            )
+            axes[1].plot(x, _sel(crb, scheme=s).values, "-", marker=m, color=c, gid=f"crb:{s}")
+        for crb0 in _crb0_values(ds):
+            axes[1].axhline(crb0, color="k", ls="--", lw=0.8, label=f"CRB$_0$ = {crb0:g}")
+        axes[0].set_xlabel(xlabel)
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        axes[1].set_xlabel(xlabel)
+        axes[1].set_ylabel(LABEL_CRB)
+        axes[1].set_yscale("log")
+        axes[0].legend(fontsize="x-small")
+        snr = ds["snr_com_db"].values if "snr_com_db" in ds.coords else None
+        extra = (
+            f", SNR$_\\mathrm{{com}}$ = {float(np.atleast_1d(snr)[0]):g} dB"
+            if snr is not None
+            else ""
+        )
+        _title(fig, f"Sum rate and CRB vs N (N$_t$ = N$_r$ = N/2{extra})", ds)
+    return fig
+
+
+def pareto(ds: xr.Dataset) -> Figure:
+    """The rate-CRB frontier: mean sum rate vs mean CRB over the ``crb0`` sweep.
+
+    The exact frontier (``optimal`` scheme) is a line per Nt (``gid = "frontier:<Nt>"``),
+    the other schemes are points, one per CRB0 value (``gid = "points:<scheme>:<Nt>"``).
+    Failed drops (e.g. infeasible CRB0) are excluded from each average.
+    """
+    ds = _reduce_to(ds, ("Nt", "crb0", "scheme", "drop", "user"))
+    nts = _values(ds, "Nt")
+    schemes = _schemes(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    nt_palette = sns.color_palette("dark", max(len(nts), 1))
+    with _style():
+        fig, axes = _new_figure(1, width=6.0, height=4.2)
+        ax = axes[0]
+        for j, nt in enumerate(nts):
+            tag = _antenna_label(ds, nt) if nt is not None else ""
+            if "optimal" in schemes:
+                b = _sel(crb, Nt=nt, scheme="optimal").values
+                r = _sel(rate, Nt=nt, scheme="optimal").values
+                order = np.argsort(b)
+                ax.plot(
+                    b[order],
+                    r[order],
+                    "-",
+                    color=nt_palette[j],
+                    lw=1.5,
+                    label=f"exact frontier (optimal), {tag}".rstrip(", "),
+                    gid=f"frontier:{nt}",
+                )
+            for s in schemes:
+                if s == "optimal":
+                    continue
+                b = _sel(crb, Nt=nt, scheme=s).values
+                r = _sel(rate, Nt=nt, scheme=s).values
+                ax.scatter(
+                    b,
+                    r,
+                    marker=_MARKERS.get(s, "o"),
+                    s=22,
+                    color=_colour(s, schemes),
+                    edgecolors=nt_palette[j],
+                    linewidths=0.8,
+                    label=f"{_label(s)}, {tag}".rstrip(", "),
+                    gid=f"points:{s}:{nt}",
+                )
+        ax.set_xscale("log")
+        ax.set_xlabel(LABEL_CRB)
+        ax.set_ylabel(LABEL_SUM_RATE)
+        ax.legend(fontsize="x-small")
+        _title(fig, "Rate-CRB frontier (CRB$_0$ sweep)", ds)
+    return fig
+
+
+def crb_mc(ds: xr.Dataset) -> Figure:
+    """RMSE of the ML estimate of theta vs sqrt(CRB) over SNR_sen (log y).
+
+    Lines: ``sqrt(mean mle_mse)`` with error bars from ``mle_mse_se`` by the delta method
+    (``gid = "mle"``), ``sqrt(mean crb)`` (closed form (16), ``gid = "crb"``) and
+    ``sqrt(mean crb_mc)`` (finite-L (36), ``gid = "crb_mc"``); one set per Nt if swept.
+    """
+    ds = _reduce_to(ds, ("Nt", "snr_sen_db", "drop", "user"))
+    nts = _values(ds, "Nt")
+    x = ds["snr_sen_db"].values
+    ok = success_mask(ds) if "status" in ds else ds["mle_mse"].notnull()
+    mse, _, n = drop_mean(ds, "mle_mse", mask=ok)
+    crb, _, _ = drop_mean(ds, "crb", mask=ok)
+    if "mle_mse_se" in ds:
+        se_mean = np.sqrt((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) / n
+    else:
+        se_mean = xr.full_like(mse, np.nan)
+    palette = sns.color_palette("colorblind", max(len(nts), 1) + 2)
+    with _style():
+        fig, axes = _new_figure(1, width=5.5, height=4.0)
+        ax = axes[0]
+        for j, nt in enumerate(nts):
+            tag = f" ({_antenna_label(ds, nt)})" if nt is not None else ""
+            rmse = np.sqrt(_sel(mse, Nt=nt).values)
+            err = _sel(se_mean, Nt=nt).values / (2 * rmse)
+            eb = ax.errorbar(
+                x,
+                rmse,
+                yerr=err,
+                fmt="o-",
+                color=palette[j],
+                ms=4,
+                capsize=2,
+                label=f"RMSE of the ML estimate{tag}",
+            )
+            eb.lines[0].set_gid(f"mle:{nt}" if nt is not None else "mle")
+            ax.plot(
+                x,
+                np.sqrt(_sel(crb, Nt=nt).values),
+                "--",
+                color=palette[j],
+                label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ closed form (16){tag}",
+                gid=f"crb:{nt}" if nt is not None else "crb",
+            )
+            if "crb_mc" in ds:
+                cm, _, _ = drop_mean(ds, "crb_mc", mask=ok)
+                ax.plot(
+                    x,
+                    np.sqrt(_sel(cm, Nt=nt).values),
+                    ":",
+                    color=palette[j],
+                    label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ finite L (36){tag}",
+                    gid=f"crb_mc:{nt}" if nt is not None else "crb_mc",
+                )
+        ax.set_yscale("log")
+        ax.set_xlabel(LABEL_SNR_SEN)
+        ax.set_ylabel("RMSE of $\\theta$ (rad)")
+        ax.legend(fontsize="x-small")
+        _title(fig, "ML angle estimation vs the CRB", ds)
+    return fig
+
+
+# --------------------------------------------------------------------------- saving
+def save_figure(
+    fig: Figure,
+    pdf_path: str | os.PathLike[str],
+    png_path: str | os.PathLike[str],
+    *,
+    dpi: int = 150,
+) -> tuple[Path, Path]:
+    """Save ``fig`` as PDF and PNG, each written to a temporary name then renamed.
+
+    Metadata that would change from run to run (creation date) is left out.
+    """
+    out = []
+    for path, fmt, meta in (
+        (Path(pdf_path), "pdf", {"CreationDate": None, "Creator": "jcas"}),
+        (Path(png_path), "png", {"Software": "jcas"}),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        out.append(path)
+    return out[0], out[1]
