@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -73,6 +73,7 @@ __all__ = [
     "CrbEstimate",
     "MleEstimate",
     "MleSweep",
+    "crb_symbol_average",
     "mc_crb",
     "mle_angle",
     "mle_snr_sweep",
@@ -163,6 +164,65 @@ def sample_crb(
     return crb_general(rx, qh @ a_t, a_r, qh @ a_t_dot, a_r_dot, s2)
 
 
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(160)
+_GL_Y = 0.5 * (_GL_NODES + 1.0)  # Gauss-Legendre on [0, 1]
+_GL_W = 0.5 * _GL_WEIGHTS
+
+
+def crb_symbol_average(
+    params: SystemParams, f: Complex, frame_length: int, sigma_r_bar2: float | None = None
+) -> Float:
+    """Exact mean over Gaussian symbols of CRB (36) with ``R_x = F S S^H F^H / L``, given F (rad^2).
+
+    With ``b = F^H a_t``, ``d = F^H a_t_dot`` and ``M = [b d]^H W [b d]``
+    (``W = S S^H / L``), (36) reduces to ``sigma_r_bar^2 / CRB =
+    (||a_r_dot||^2 - |a_r_dot^H a_r|^2 / Nr) M_11 + Nr (M_22 - |M_12|^2 / M_11)``.
+    ``L M`` is complex Wishart with ``L`` degrees of freedom and scale
+    ``M0 = [b d]^H [b d]``; by the Bartlett decomposition ``L M_11 ~ M0_11 G1`` and
+    ``L (M_22 - |M_12|^2 / M_11) ~ schur(M0) G2`` with independent
+    ``G1 ~ Gamma(L)``, ``G2 ~ Gamma(L - 1)``. Hence, with ``A, B`` the
+    coefficients of ``G1, G2``,
+
+        E[CRB] = sigma_r_bar^2 int_0^inf (1 + A t)^-L (1 + B t)^-(L-1) dt
+               = sigma_r_bar^2 / (A (L - 1)) int_0^1 (x / (x + r (1 - x)))^(L-1) dy,
+
+    ``x = y^(1 / (L - 1))``, ``r = B / A``, evaluated by 160-point Gauss-Legendre
+    quadrature. Special cases: ``B = 0`` (e.g. pure sensing, ``gamma = 0``)
+    gives ``CRB(F F^H) L / (L - 1)``; ``A = 0`` would give ``L / (L - 2)``; the
+    factor over ``CRB(F F^H)`` always lies between these two.
+
+    Parameters
+    ----------
+    params : uses Nt, Nr, theta_rad, sigma_r_bar2 (unless given).
+    f : precoder (12), shape ``(..., Nt, K)``.
+    frame_length : L >= 2.
+
+    Returns
+    -------
+    Shape ``(...)``.
+    """
+    n_frame = int(frame_length)
+    if n_frame < 2:
+        raise ValueError(f"frame_length = {frame_length!r}: must be >= 2")
+    a_t, a_t_dot, a_r, a_r_dot, _q, _qh = _basis(params)
+    fh = np.conj(np.swapaxes(f, -1, -2))
+    b = fh @ a_t
+    d = fh @ a_t_dot
+    m11 = np.sum(np.abs(b) ** 2, axis=-1)
+    m22 = np.sum(np.abs(d) ** 2, axis=-1)
+    m12 = np.sum(np.conj(b) * d, axis=-1)
+    nr2 = float(np.sum(np.abs(a_r) ** 2))
+    c2 = float(np.abs(np.vdot(a_r_dot, a_r)) ** 2)
+    nr_dot2 = float(np.sum(np.abs(a_r_dot) ** 2))
+    coef_a = (nr_dot2 - c2 / nr2) * m11 / n_frame
+    coef_b = nr2 * np.maximum(m22 - np.abs(m12) ** 2 / m11, 0.0) / n_frame
+    ratio = (coef_b / coef_a)[..., None]
+    x = _GL_Y ** (1.0 / (n_frame - 1))
+    integral = np.sum(_GL_W * (x / (x + ratio * (1.0 - x))) ** (n_frame - 1), axis=-1)
+    s2 = params.sigma_r_bar2 if sigma_r_bar2 is None else sigma_r_bar2
+    return s2 * integral / (coef_a * (n_frame - 1))
+
+
 def _setup(
     params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
 ) -> tuple[Float, Float, Float, NDArray[np.intp], list[int], int]:
@@ -184,6 +244,7 @@ def mc_crb(
     drops: Sequence[int],
     n_realizations: int,
     frame_length: int | None = None,
+    method: Literal["sample", "symbol_average"] = "sample",
     chunk_size: int | None = None,
 ) -> CrbEstimate:
     """Mean of the general CRB (36) with the sample covariance of real frames (rad^2).
@@ -196,6 +257,10 @@ def mc_crb(
     n_realizations : channel + symbol realizations per drop (>= 2).
     frame_length : L (default ``params.L``); ``0`` gives the ``L -> inf`` limit
         ``R_x = F F^H`` with the same channel draws.
+    method : ``"sample"`` draws the symbols ``S`` and averages ``CRB(X X^H / L)``;
+        ``"symbol_average"`` averages, over channel draws only, the exact mean
+        over symbols :func:`crb_symbol_average` (same expectation, smaller SE;
+        a Rao-Blackwellised estimate). Channel draws are the same for both.
     chunk_size : realizations held in memory at once (default ~64 MiB).
 
     Returns
@@ -208,13 +273,16 @@ def mc_crb(
     n_frame = params.L if frame_length is None else int(frame_length)
     if n_frame < 0:
         raise ValueError(f"frame_length = {frame_length!r}: must be >= 0")
+    if method not in ("sample", "symbol_average"):
+        raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
+    draw_symbols = method == "sample" and n_frame > 0
     beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
     k, nt = params.K, params.Nt
     a_t = steering_vector(nt, params.theta_rad)
     crb = np.full(beta.shape[0], np.nan)
     crb_se = np.full(beta.shape[0], np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots)] + ([(k, n_frame)] if n_frame else [])
+        shapes = [(nt, k), (nt, n_pilots)] + ([(k, n_frame)] if draw_symbols else [])
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
         acc = _Moments(idx.size, 1)
         for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
@@ -222,11 +290,13 @@ def mc_crb(
             draws = draw_blocks(seed, STREAM_MC_CRB, [drops[i] for i in sel], blocks, size, shapes)
             _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], *draws[:2])
             f = precoder(h_hat, gamma[sel][:, None, None, :], eta[sel][:, None, None, :], a_t)
-            w = None
-            if n_frame:
+            if draw_symbols:
                 s = draws[2]
-                w = s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame
-            c = sample_crb(params, f, w)
+                c = sample_crb(params, f, s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame)
+            elif n_frame:
+                c = crb_symbol_average(params, f, n_frame)
+            else:
+                c = sample_crb(params, f, None)
             for j in range(len(blocks)):
                 acc.add(rows, c[:, j, :, None])
         crb[idx] = acc.mean[:, 0]
