@@ -1,0 +1,225 @@
+"""Property tests of the closed forms over valid parameter ranges (hypothesis).
+
+Remark 1: the SINR of (15) grows linearly in Nt, and the interference/noise part
+relative to the signal (1 / SINR), in particular the part caused by sensing,
+vanishes as 1 / Nt. Remark 2: the CRB (16) decays at least as 1 / Nt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from jcas.array import steering_derivative, steering_derivative_norm2, steering_vector
+from jcas.channel import error_variance, estimate_variance, pilot_gram
+from jcas.drops import large_scale_fading
+from jcas.metrics import (
+    crb_closed_form,
+    crb_general,
+    rate,
+    sinr,
+    transmit_covariance,
+    transmit_power,
+)
+from jcas.params import SystemParams
+
+
+@st.composite
+def allocations(draw: st.DrawFn, min_k: int = 1, max_k: int = 8) -> dict[str, np.ndarray]:
+    """Per-user (beta, xi, gamma, eta) with 0 < xi <= beta and positive powers."""
+    k = draw(st.integers(min_k, max_k))
+    pos = st.floats(1e-3, 10.0)
+
+    def vec(elements: st.SearchStrategy[float]) -> np.ndarray:
+        return draw(arrays(float, k, elements=elements))
+
+    beta = vec(st.floats(1e-6, 1.0))
+    xi = beta * vec(st.floats(1e-3, 1.0))
+    return {"beta": beta, "xi": xi, "gamma": vec(pos), "eta": vec(pos)}
+
+
+nts = st.integers(1, 512)
+sigmas = st.floats(1e-6, 1e3)
+
+
+@given(a=allocations(), nt=nts, sigma=sigmas, m=st.integers(2, 64))
+def test_remark1_sinr_grows_linearly_and_sensing_interference_vanishes(
+    a: dict[str, np.ndarray], nt: int, sigma: float, m: int
+) -> None:
+    """(15), orthonormal pilots. With Nt -> m Nt:
+    - 1 / SINR (interference + noise relative to the signal) decreases, at least as 1 / m;
+    - the sensing-induced part 1/SINR(eta) - 1/SINR(eta = 0) = beta_k sum(eta) / (Nt xi_k^2 gamma_k)
+      is exactly proportional to 1 / Nt;
+    - SINR / Nt -> xi_k^2 gamma_k / (beta_k S) from below (linear growth)."""
+    g, e, xi, beta = a["gamma"], a["eta"], a["xi"], a["beta"]
+    s1 = sinr(g, e, xi, beta, nt, sigma)
+    s2 = sinr(g, e, xi, beta, m * nt, sigma)
+    assert np.all(s2 > s1)
+    assert np.all(1 / s2 <= (1 / s1) / m * (1 + 1e-12) + 1 / s1 * 1e-12)
+    inv0_1 = 1 / sinr(g, 0 * e, xi, beta, nt, sigma)
+    inv0_2 = 1 / sinr(g, 0 * e, xi, beta, m * nt, sigma)
+    sens1, sens2 = 1 / s1 - inv0_1, 1 / s2 - inv0_2
+    hand = beta * e.sum() / (nt * xi**2 * g)
+    # the differences lose about 1e-16 / s relative digits by cancellation
+    assert np.all(np.abs(sens1 - hand) <= 1e-9 * hand + 1e-13 / s1)
+    assert np.all(np.abs(sens2 - hand / m) <= 1e-9 * hand / m + 1e-13 / s2)
+    limit = xi**2 * g / (beta * np.sum(xi * g + e))
+    assert np.all(s2 / (m * nt) <= limit * (1 + 1e-12))
+    # Nt large enough that sigma / (Nt beta S) < 1e-8: SINR / Nt within 1e-8 of the limit
+    big = 1e8 * sigma / np.min(beta * np.sum(xi * g + e))
+    assert np.allclose(sinr(g, e, xi, beta, big, sigma) / big, limit, rtol=1e-7)
+
+
+@given(a=allocations(), nt=nts, sigma=sigmas)
+def test_remark1_sensing_power_degrades_sinr(
+    a: dict[str, np.ndarray], nt: int, sigma: float
+) -> None:
+    """Remark 1: more sensing power -> lower SINR of every user (larger BU and UI)."""
+    g, e, xi, beta = a["gamma"], a["eta"], a["xi"], a["beta"]
+    assert np.all(sinr(g, 2 * e, xi, beta, nt, sigma) < sinr(g, e, xi, beta, nt, sigma))
+
+
+@given(a=allocations(min_k=2), nt=st.integers(1, 10**6), sigma=sigmas)
+def test_pilot_contamination_saturates_sinr(
+    a: dict[str, np.ndarray], nt: int, sigma: float
+) -> None:
+    """With all users on one pilot, Remark 1 fails: SINR_k stays below
+    xi_k gamma_k / sum_{j != k} xi_j gamma_j for every Nt (a known massive-MIMO limit)."""
+    g, e, xi, beta = a["gamma"], a["eta"], a["xi"], a["beta"]
+    k = g.size
+    s = sinr(g, e, xi, beta, nt, sigma, pilot_gram=pilot_gram(k, 1))
+    others = np.sum(xi * g) - xi * g
+    assert np.all(s <= xi * g / others * (1 + 1e-12))
+
+
+@given(
+    a=allocations(),
+    nt=st.integers(1, 256),
+    nr=st.integers(1, 256),
+    m=st.integers(2, 64),
+    theta=st.floats(-1.55, 1.55),
+    sigma=st.floats(1e-6, 1e3),
+    sensing_only=st.booleans(),
+)
+def test_remark2_crb_decays_at_least_as_one_over_nt(
+    a: dict[str, np.ndarray],
+    nt: int,
+    nr: int,
+    m: int,
+    theta: float,
+    sigma: float,
+    sensing_only: bool,
+) -> None:
+    """(16): the Fisher information grows at least linearly in Nt for fixed Nr
+    (each of its three terms scales by >= m when Nt -> m Nt), so
+    CRB(m Nt) <= CRB(Nt) / m -> 0; and also along Nt = Nr = N/2 (Fig. 3)."""
+    g = 0 * a["gamma"] if sensing_only else a["gamma"]
+    assume(not (sensing_only and nr == 1))  # no information at all: CRB = inf for all Nt
+    e, xi = a["eta"], a["xi"]
+    c1 = crb_closed_form(g, e, xi, nt, nr, theta, sigma)
+    c2 = crb_closed_form(g, e, xi, m * nt, nr, theta, sigma)
+    assert np.isfinite(c2)
+    assert c2 > 0
+    assert c2 <= c1 / m * (1 + 1e-12)
+    c_sym = crb_closed_form(g, e, xi, m * nt, m * nt, theta, sigma)
+    assert c_sym <= crb_closed_form(g, e, xi, nt, nt, theta, sigma) / m * (1 + 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=allocations(),
+    nt=st.integers(1, 96),
+    nr=st.integers(1, 96),
+    theta=st.floats(-1.5707, 1.5707),
+)
+def test_general_crb_equals_closed_form_everywhere(
+    a: dict[str, np.ndarray], nt: int, nr: int, theta: float
+) -> None:
+    """(36) with (37) equals (16) for every N (odd or even, Nt != Nr) and theta.
+
+    Tolerance 1e-9 relative, widened by the conditioning of (36) on a dense R_x:
+    |a_t_dot^H (sum eta) a_t a_t^H a_t_dot| = 0 exactly, but the dense product
+    leaves ~1e-15 Nr Nt ||a_t_dot||^2 sum(eta) of rounding, which matters when
+    the Fisher information is only the small communications part (Nr = 1)."""
+    g, e, xi = a["gamma"], a["eta"], a["xi"]
+    a_t = steering_vector(nt, theta)
+    general = crb_general(
+        transmit_covariance(g, e, xi, a_t),
+        a_t,
+        steering_vector(nr, theta),
+        steering_derivative(nt, theta),
+        steering_derivative(nr, theta),
+        0.5,
+    )
+    closed = crb_closed_form(g, e, xi, nt, nr, theta, 0.5)
+    if nt == nr == 1:
+        assert general == closed == np.inf
+    else:
+        rounding = 1e-13 * nr * nt * steering_derivative_norm2(nt, theta) * e.sum()
+        rel = 1e-9 + rounding * closed / 0.5  # closed / sigma = 1 / Fisher
+        assert general == pytest.approx(closed, rel=rel)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    k=st.integers(1, 8),
+    extra_tau=st.integers(-7, 5),
+    nt=st.integers(1, 512),
+    snr_com=st.floats(-30, 60),
+    snr_sen=st.floats(-30, 60),
+    theta=st.floats(-89.99, 89.99),
+    shadow=st.floats(0, 12),
+    pt=st.floats(-10, 60),
+    pp=st.floats(-10, 40),
+    seed=st.integers(0, 2**31),
+    split=st.floats(0.0, 1.0),
+)
+def test_end_to_end_chain_is_finite_and_consistent(
+    k: int,
+    extra_tau: int,
+    nt: int,
+    snr_com: float,
+    snr_sen: float,
+    theta: float,
+    shadow: float,
+    pt: float,
+    pp: float,
+    seed: int,
+    split: float,
+) -> None:
+    """params -> drop -> (7), (8) -> an allocation spending Pt -> (15), (16), (18):
+    finite values, rates >= 0, power = Pt, xi + eps = beta, CRB > 0."""
+    tau_p = max(1, k + extra_tau)
+    p = SystemParams(
+        K=k,
+        Nt=nt,
+        Nr=nt,
+        tau_p=tau_p,
+        tau_c=tau_p + 10,
+        snr_com_db=snr_com,
+        snr_sen_db=snr_sen,
+        theta_deg=theta,
+        shadowing_db=shadow,
+        pt_dbm=pt,
+        pp_dbm=pp,
+    )
+    beta, _ = large_scale_fading(p, seed, [0, 1])
+    xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
+    eps = error_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
+    assert np.allclose(xi + eps, beta, rtol=1e-13, atol=0)
+    # equal split of (1 - split) Pt over the users' xi gamma and split Pt over eta
+    gamma = (1 - split) * p.pt_w / (p.Nt * k * xi)
+    eta = np.full_like(xi, split * p.pt_w / (p.Nt * k))
+    assert np.allclose(transmit_power(gamma, eta, xi, p.Nt), p.pt_w, rtol=1e-12)
+    r = rate(gamma, eta, xi, beta, p.Nt, p.sigma_u2_w, p.tau_bar, pilot_gram(k, p.tau_p))
+    assert np.all(np.isfinite(r))
+    assert np.all(r >= 0)
+    crb = crb_closed_form(gamma, eta, xi, p.Nt, p.Nr, p.theta_rad, p.sigma_r_bar2)
+    if nt == 1:
+        assert np.all(crb == np.inf)
+    else:
+        assert np.all(np.isfinite(crb))
+        assert np.all(crb > 0)
