@@ -32,7 +32,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from jcas.results import failure_count, success_mask
+from jcas.results import dataset_config, drop_mean, failure_count, success_mask
 
 __all__ = [
     "SCHEME_LABELS",
@@ -99,23 +99,6 @@ def _reduce_to(ds: xr.Dataset, keep: Sequence[str]) -> xr.Dataset:
                 " (select one value first)"
             )
     return ds.isel({d: 0 for d in extra}) if extra else ds
-
-
-def drop_mean(
-    ds: xr.Dataset, name: str, *, mask: xr.DataArray | None = None
-) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """Mean over ``drop`` of ``ds[name]`` skipping failed entries and NaN.
-
-    Returns ``(mean, se, n)``: the mean, its standard error across drops
-    (``std(ddof=1) / sqrt(n)``, NaN for n < 2) and the number of valid drops.
-    """
-    ok = success_mask(ds) if mask is None else mask
-    da = ds[name].where(ok)
-    n = da.notnull().sum("drop")
-    mean = da.mean("drop", skipna=True)
-    std = da.std("drop", skipna=True, ddof=1)
-    se = (std / np.sqrt(n)).where(n >= 2)
-    return mean, se, n
 
 
 def failure_note(ds: xr.Dataset) -> str:
@@ -269,13 +252,7 @@ def fig2(ds: xr.Dataset) -> Figure:
 def _crb0_values(ds: xr.Dataset) -> list[float]:
     if "crb0" in ds.coords:
         return [float(v) for v in np.atleast_1d(ds["crb0"].values)]
-    import json
-
-    try:
-        cfg = json.loads(str(ds.attrs.get("config", "{}")))
-    except json.JSONDecodeError:
-        return []
-    value = cfg.get("system", {}).get("crb0") if isinstance(cfg, dict) else None
+    value = dataset_config(ds).get("system", {}).get("crb0")
     return [float(value)] if isinstance(value, (int, float)) else []
 
 

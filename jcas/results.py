@@ -55,6 +55,8 @@ __all__ = [
     "annotate",
     "code_revision",
     "combine_datasets",
+    "dataset_config",
+    "drop_mean",
     "failure_count",
     "package_versions",
     "read_netcdf",
@@ -68,9 +70,13 @@ __all__ = [
 
 CONVENTIONS: Final = "CF-1.10"
 
-SUCCESS_STATUSES: Final[frozenset[str]] = frozenset({"optimal", "converged"})
-"""Allocation statuses that count as a success; every other status marks a failed entry
-whose allocation and metrics are NaN (``docs/data.md``)."""
+SUCCESS_STATUSES: Final[frozenset[str]] = frozenset(
+    {"optimal", "converged", "max_iterations", "feasible", "crb_violated"}
+)
+"""Allocation statuses that carry an allocation (equal to
+``jcas.allocation.SUCCESS_STATUSES``, checked by a test; this module may not import
+``jcas.allocation``). Every other status (``infeasible``, ``solver_error``, ...) marks a
+failed entry whose allocation and metrics are NaN (``docs/data.md``)."""
 
 
 class ResultFileError(OSError):
@@ -566,6 +572,36 @@ def failure_count(ds: xr.Dataset) -> tuple[int, int]:
         return int((~ok).sum()), int(ok.size)
     var = ds["sum_rate"] if "sum_rate" in ds else ds[next(iter(ds.data_vars))]
     return int(var.isnull().sum()), int(var.size)
+
+
+def drop_mean(
+    ds: xr.Dataset, name: str, *, mask: xr.DataArray | None = None
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Mean over ``drop`` of ``ds[name]``, skipping failed entries (``mask`` False) and NaN.
+
+    ``mask`` defaults to :func:`success_mask`. Returns ``(mean, se, n)``: the mean, its
+    standard error across drops (``std(ddof=1) / sqrt(n)``, NaN for n < 2) and the
+    number of valid drops, each without the ``drop`` dimension.
+    """
+    ok = success_mask(ds) if mask is None else mask
+    da = ds[name].where(ok)
+    n = da.notnull().sum("drop")
+    mean = da.mean("drop", skipna=True)
+    std = da.std("drop", skipna=True, ddof=1)
+    se = (std / np.sqrt(n)).where(n >= 2)
+    return mean, se, n
+
+
+def dataset_config(ds: xr.Dataset) -> dict[str, Any]:
+    """The resolved configuration stored in the ``config`` global attribute ({} if none)."""
+    raw = ds.attrs.get("config")
+    if raw is None:
+        return {}
+    try:
+        cfg = json.loads(str(raw))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"global attribute 'config' is not valid JSON: {err}") from err
+    return cfg if isinstance(cfg, dict) else {}
 
 
 # --------------------------------------------------------------------------- contract

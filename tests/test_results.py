@@ -324,3 +324,21 @@ def test_code_revision_has_git_and_content_hash():
     assert rev.startswith("git:")
     assert len(results.source_hash()) == 64
     assert rev.endswith(results.source_hash())
+
+
+def test_success_statuses_match_the_allocation_package():
+    from jcas.allocation import STATUSES, SUCCESS_STATUSES
+
+    assert set(SUCCESS_STATUSES) == results.SUCCESS_STATUSES
+    assert set(STATUSES) >= results.SUCCESS_STATUSES
+
+
+def test_drop_mean_skips_failed_entries_and_gives_the_standard_error():
+    ds = combine_datasets(whole())
+    mean, se, n = results.drop_mean(ds, "sum_rate")
+    v = ds["sum_rate"].sel({"Nt": 4, "snr_com_db": 10.0, "scheme": "equal"}).values[:3]
+    sel = {"Nt": 4, "snr_com_db": 10.0, "scheme": "equal"}
+    assert int(n.sel(sel)) == 3
+    np.testing.assert_allclose(float(mean.sel(sel)), v.mean(), rtol=1e-14)
+    np.testing.assert_allclose(float(se.sel(sel)), v.std(ddof=1) / np.sqrt(3), rtol=1e-12)
+    assert results.dataset_config(ds) == {}
