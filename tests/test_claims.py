@@ -120,6 +120,9 @@ def test_gain_at_default_crb0_is_24_percent_with_failed_entry_masked():
     assert r["ours"] == pytest.approx(24.0, abs=1e-9)
     assert r["matches"] == "yes"
     assert "20 dB" in r["note"]
+    m = row(df, "gain_over_equal_default_crb0_max")
+    assert m["ours"] == pytest.approx(24.0, abs=1e-9)
+    assert m["matches"] == "yes"
     assert row(df, "proposed_highest_sum_rate")["matches"] == "yes"
     g = row(df, "gain_grows_with_antennas")
     assert g["ours"] == pytest.approx(24.0 - 15.0, abs=1e-9)
@@ -157,7 +160,14 @@ def test_crb_constraint_and_binding():
     b = row(df, "crb0_binds_at_default")
     assert b["ours"] == pytest.approx(1e-6 * FACTOR.max() / 1e-3)  # largest CRB / CRB0
     assert b["matches"] == "no"
-    assert "never binds" in b["note"]
+    assert "never binds in fig2" in b["note"]
+    # fig3 with a point where the optimum sits on CRB0 (CRB = CRB0 on every drop)
+    n = [10, 20]
+    crb3 = {s: (lambda nn: np.where(nn == 10, 1e-3 / FACTOR.max(), 1e-6)) for s in SCHEMES}
+    fig3 = grid_dataset({"N": n}, {s: 1.0 for s in SCHEMES}, crb3)
+    b = row(claims.paper_claims(ds, ds, fig3), "crb0_binds_at_default")
+    assert b["matches"] == "no"  # judged on fig2 (the paper's Nt, Nr)
+    assert "binds (CRB/CRB0 > 0.99) in fig3 at N=[10]" in b["note"]
     # a tight CRB0 that equal_full (2e-7 * factor) meets but the others do not on some drops
     tight = fig_grid(crb0=1.5e-6)
     r = row(claims.paper_claims(tight, tight), "crb_meets_crb0")
