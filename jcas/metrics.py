@@ -68,6 +68,7 @@ def sinr(
     -------
     SINR, shape ``(..., K)``, dimensionless. A user with no signal
     (``xi_k^2 gamma_k = 0``) has SINR 0, also when the denominator is 0.
+    NaN inputs (a failed allocation) give NaN.
     """
     gamma, eta, xi, beta = (np.asarray(v, dtype=float) for v in (gamma, eta, xi, beta))
     nt = _b(n_tx)
@@ -81,6 +82,7 @@ def sinr(
     num, denom = np.broadcast_arrays(num, denom)
     out = np.zeros(num.shape)
     np.divide(num, denom, out=out, where=num != 0)
+    out[np.isnan(denom)] = np.nan
     return out
 
 
@@ -204,21 +206,23 @@ def crb_general(
     without forming the product ``T1 T2``). ``J >= 0`` by Cauchy-Schwarz; the
     CRB is ``inf`` (no warning) where ``J <= 0`` (only by rounding) or
     ``T1 = 0``: no power towards the target, ``a_dot = 0`` for ``N = 1``, or
-    ``cos(theta) = 0``.
+    ``cos(theta) = 0``. NaN inputs give NaN.
     """
     t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
     t1, t2, t3 = np.broadcast_arrays(t1, t2, t3)
     loss = np.zeros(t1.shape)
     np.divide(np.abs(t3) ** 2, t1, out=loss, where=t1 > 0)
-    fisher = np.where(t1 > 0, t2 - loss, 0.0)
+    fisher = np.where(t1 > 0, t2 - loss, np.where(np.isnan(t1), np.nan, 0.0))
     return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)
 
 
 def _inverse(numerator: Float, fisher: Float) -> Float:
-    """``numerator / fisher`` where ``fisher > 0``, ``inf`` elsewhere (no warnings)."""
+    """``numerator / fisher`` where ``fisher > 0``, ``inf`` where ``fisher <= 0``,
+    NaN where either is NaN (no warnings)."""
     numerator, fisher = np.broadcast_arrays(numerator, fisher)
     out = np.full(fisher.shape, np.inf)
     np.divide(numerator, fisher, out=out, where=fisher > 0)
+    out[np.isnan(fisher) | np.isnan(numerator)] = np.nan
     return out
 
 
@@ -248,6 +252,7 @@ def crb_closed_form(
     CRB, shape ``(...)``. ``inf`` (no warning) where the Fisher information
     (the denominator) is 0: no power transmitted, ``cos(theta) = 0``,
     ``Nt = Nr = 1`` (``a_dot = 0``), or ``Nr = 1`` with sensing power only.
+    NaN inputs (a failed allocation) give NaN.
     """
     gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
     n_tx, n_rx = np.asarray(n_tx, dtype=float), np.asarray(n_rx, dtype=float)

@@ -245,3 +245,21 @@ def test_derivative_norm_vanishes_only_where_documented() -> None:
     assert steering_derivative_norm2(1, 0.0) == 0.0
     assert steering_derivative_norm2(2, np.radians(89.9999)) > 0.0
     assert np.isfinite(steering_derivative_norm2(512, 0.0))
+
+
+def test_nan_allocation_propagates_as_nan() -> None:
+    """A failed allocation (NaN factors, SPEC §5) gives NaN metrics, never 0 or inf."""
+    nan2 = np.full(2, np.nan)
+    xi, beta = np.array([0.5, 0.2]), np.array([1.0, 0.3])
+    assert np.all(np.isnan(rate(nan2, nan2, xi, beta, 16, 0.1, 0.9)))
+    assert np.all(np.isnan(sinr(np.array([0.0, np.nan]), np.zeros(2), xi, beta, 16, 0.1)))
+    assert np.isnan(crb_closed_form(nan2, nan2, xi, 16, 16, 0.0, 1.0))
+    assert np.isnan(transmit_power(nan2, nan2, xi, 16))
+    a, a_dot = steering_vector(16, 0.0), steering_derivative(16, 0.0)
+    rx = transmit_covariance(nan2, nan2, xi, a)
+    assert np.isnan(crb_general(rx, a, a, a_dot, a_dot, 1.0))
+    # a batch with one failed drop: the other drop is unaffected
+    gamma = np.array([[1.0, 1.0], [np.nan, np.nan]])
+    crb = crb_closed_form(gamma, 0.1 * np.ones((2, 2)), xi, 16, 16, 0.0, 1.0)
+    assert np.isfinite(crb[0])
+    assert np.isnan(crb[1])
