@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jcas.array import (
@@ -59,6 +59,7 @@ def test_derivative_against_finite_difference(n: int, theta: float) -> None:
     assert np.max(np.abs(fd - steering_derivative(n, theta))) < tol
 
 
+@settings(deadline=None)
 @given(
     n=st.integers(min_value=1, max_value=600),
     theta=st.floats(min_value=-np.pi / 2, max_value=np.pi / 2),

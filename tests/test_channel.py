@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -48,6 +48,7 @@ betas = arrays(
 )
 
 
+@settings(deadline=None)
 @given(
     beta=betas,
     tau_p=st.integers(1, 10),

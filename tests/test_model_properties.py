@@ -45,6 +45,7 @@ nts = st.integers(1, 512)
 sigmas = st.floats(1e-6, 1e3)
 
 
+@settings(deadline=None)
 @given(a=allocations(), nt=nts, sigma=sigmas, m=st.integers(2, 64))
 def test_remark1_sinr_grows_linearly_and_sensing_interference_vanishes(
     a: dict[str, np.ndarray], nt: int, sigma: float, m: int
@@ -73,6 +74,7 @@ def test_remark1_sinr_grows_linearly_and_sensing_interference_vanishes(
     assert np.allclose(sinr(g, e, xi, beta, big, sigma) / big, limit, rtol=1e-7)
 
 
+@settings(deadline=None)
 @given(a=allocations(), nt=nts, sigma=sigmas)
 def test_remark1_sensing_power_degrades_sinr(
     a: dict[str, np.ndarray], nt: int, sigma: float
@@ -82,6 +84,7 @@ def test_remark1_sensing_power_degrades_sinr(
     assert np.all(sinr(g, 2 * e, xi, beta, nt, sigma) < sinr(g, e, xi, beta, nt, sigma))
 
 
+@settings(deadline=None)
 @given(a=allocations(min_k=2), nt=st.integers(1, 10**6), sigma=sigmas)
 def test_pilot_contamination_saturates_sinr(
     a: dict[str, np.ndarray], nt: int, sigma: float
@@ -95,6 +98,7 @@ def test_pilot_contamination_saturates_sinr(
     assert np.all(s <= xi * g / others * (1 + 1e-12))
 
 
+@settings(deadline=None)
 @given(
     a=allocations(),
     nt=st.integers(1, 256),

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jcas.params import ConfigError, SystemParams, db_to_linear, dbm_to_watt
@@ -138,6 +138,7 @@ def test_dbm_and_db_conversions_against_reference_points() -> None:
     assert dbm_to_watt(-1e5) == 0.0
 
 
+@settings(deadline=None)
 @given(x=st.floats(min_value=-300.0, max_value=300.0, allow_nan=False))
 def test_dbm_to_watt_matches_log_definition(x: float) -> None:
     """10 log10(P / 1 mW) recovers the dBm value."""
@@ -157,6 +158,7 @@ def test_linear_quantities_of_paper_defaults() -> None:
     assert p.tau_bar == pytest.approx(0.9)
 
 
+@settings(deadline=None)
 @given(
     pt=st.floats(-100, 100),
     snr_com=st.floats(-60, 80),
