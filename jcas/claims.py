@@ -90,6 +90,9 @@ Q_MC = (
 
 # --------------------------------------------------------------------------- helpers
 def _row(claim: str, paper: str, ours: float, unit: str, matches: str, note: str) -> dict:
+    if math.isnan(float(ours)) and matches != "n/a":
+        matches = "n/a"
+        note = f"not evaluated: no drop where every compared scheme succeeded; {note}"
     return {
         "claim": claim,
         "paper": paper,
@@ -164,6 +167,12 @@ def _gain_default(ds: xr.Dataset | None, nt: int, snr_ref: float) -> list[dict]:
     gain = 100.0 * (mean.sel({"scheme": prop}) / mean.sel({"scheme": "equal"}) - 1.0)
     snrs = np.atleast_1d(sub["snr_com_db"].values)
     g = np.atleast_1d(gain.values)
+    if not np.isfinite(g).any():
+        why = f"no drop where {prop} and 'equal' both succeeded at Nt = {nt}"
+        return [
+            _missing(claim, Q_GAIN, "%", why),
+            _missing("gain_over_equal_default_crb0_max", Q_GAIN, "%", why),
+        ]
     i = int(np.argmin(np.abs(snrs - snr_ref)))
     ours = g[i]
     crb0 = crb0_of(sub)
@@ -244,6 +253,8 @@ def _far_worse(ds: xr.Dataset | None) -> dict:
     mean = _paired_means(ds, schemes, "sum_rate")
     others = mean.sel({"scheme": [s for s in schemes if s != "equal_full"]})
     ratio = mean.sel({"scheme": "equal_full"}) / others.min("scheme")
+    if not bool(ratio.notnull().any()):
+        return _missing(claim, Q_FAR_WORSE, "1", "no drop where every compared scheme succeeded")
     worst = float(ratio.max())
     where = ratio.where(ratio == ratio.max(), drop=True)
     note = (
@@ -307,11 +318,18 @@ def _crb_meets(datasets: dict[str, xr.Dataset | None], crb0_default: float) -> l
     total = 0
     worst: dict[str, float] = {}
     binding: dict[str, str] = {}
+    by_scheme: dict[str, int] = {}
     for label, ds in datasets.items():
         if ds is None:
             continue
         ratio, ok = _crb_ratio(ds, crb0_default)
-        violations += int((ratio > 1.0 + 1e-9).sum())
+        over = ratio > 1.0 + 1e-9
+        violations += int(over.sum())
+        if "scheme" in over.dims:
+            for sc in over["scheme"].values.tolist():
+                count = int(over.sel({"scheme": sc}).sum())
+                if count:
+                    by_scheme[f"{label}/{sc}"] = count
         total += int(ok.sum())
         worst[label] = float(ratio.max())
         per_point = ratio.max([d for d in ("scheme", "drop") if d in ratio.dims])
@@ -332,7 +350,13 @@ def _crb_meets(datasets: dict[str, xr.Dataset | None], crb0_default: float) -> l
             _yes(violations == 0),
             f"(point, scheme, drop) entries of {', '.join(worst)} with CRB > CRB0 (1e-9 "
             f"relative slack), out of {total} successful entries; largest CRB/CRB0: "
-            + ", ".join(f"{k} {v:.3g}" for k, v in worst.items()),
+            + ", ".join(f"{k} {v:.3g}" for k, v in worst.items())
+            + (
+                "; violations by experiment/scheme: "
+                + ", ".join(f"{k} {v}" for k, v in by_scheme.items())
+                if by_scheme
+                else ""
+            ),
         )
     ]
     main = "fig2" if "fig2" in worst else next(iter(worst))
@@ -370,6 +394,8 @@ def _lower_crb(ds: xr.Dataset | None) -> dict:
     mean = _paired_means(ds, schemes, "crb")
     others = mean.sel({"scheme": [s for s in schemes if s != "equal_full"]})
     ratio = mean.sel({"scheme": "equal_full"}) / others.min("scheme")
+    if not bool(ratio.notnull().any()):
+        return _missing(claim, Q_LOWER_CRB, "1", "no drop where every compared scheme succeeded")
     worst = float(ratio.max())
     note = (
         f"ratio of the mean CRB of 'equal_full' to the lowest other scheme, largest over the "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import textwrap
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -113,7 +114,9 @@ def failure_note(ds: xr.Dataset) -> str:
 
 
 def _title(fig: Figure, title: str, ds: xr.Dataset) -> None:
-    fig.suptitle(f"{title}\n{failure_note(ds)}", fontsize="medium")
+    width = max(40, int(fig.get_figwidth() * 13))  # characters per line at this font size
+    note = textwrap.fill(failure_note(ds), width=width)
+    fig.suptitle(f"{title}\n{note}", fontsize="medium")
 
 
 def _new_figure(
@@ -165,7 +168,14 @@ def fig1(ds: xr.Dataset) -> Figure:
                 c = _colour(s, schemes)
                 y = _sel(cf, Nt=nt, scheme=s).values
                 ax.plot(
-                    x, y, "-", color=c, label=f"{_label(s)} (closed form)", gid=f"closed_form:{s}"
+                    x,
+                    y,
+                    "-",
+                    marker=".",
+                    ms=4,
+                    color=c,
+                    label=f"{_label(s)} (closed form)",
+                    gid=f"closed_form:{s}",
                 )
                 if has_mc:
                     eb = ax.errorbar(
@@ -329,6 +339,7 @@ def pareto(ds: xr.Dataset) -> Figure:
                     b[order],
                     r[order],
                     "-",
+                    marker=".",
                     color=nt_palette[j],
                     lw=1.5,
                     label=f"exact frontier (optimal), {tag}".rstrip(", "),
@@ -398,6 +409,8 @@ def crb_mc(ds: xr.Dataset) -> Figure:
                 x,
                 np.sqrt(_sel(crb, Nt=nt).values),
                 "--",
+                marker="x",
+                ms=4,
                 color=palette[j],
                 label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ closed form (16){tag}",
                 gid=f"crb:{nt}" if nt is not None else "crb",
@@ -408,6 +421,8 @@ def crb_mc(ds: xr.Dataset) -> Figure:
                     x,
                     np.sqrt(_sel(cm, Nt=nt).values),
                     ":",
+                    marker="+",
+                    ms=5,
                     color=palette[j],
                     label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ finite L (36){tag}",
                     gid=f"crb_mc:{nt}" if nt is not None else "crb_mc",

@@ -232,3 +232,17 @@ def test_write_csv_and_markdown(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["claims.csv"]
     md = claims.claims_markdown(df)
     assert md.count("\n") == len(df) + 2
+
+
+def test_no_valid_entry_gives_not_evaluated_and_violations_by_scheme():
+    ds = fig_grid()
+    ds["status"].loc[{"scheme": "equal"}] = "infeasible"  # every 'equal' entry failed
+    df = claims.paper_claims(ds, ds)
+    r = row(df, "gain_over_equal_default_crb0")
+    assert np.isnan(r["ours"])
+    assert r["matches"] == "n/a"
+    assert row(df, "equal_full_far_worse")["matches"] == "n/a"
+    tight = fig_grid(crb0=1.5e-6)
+    note = row(claims.paper_claims(tight, tight), "crb_meets_crb0")["note"]
+    assert "fig2/sca 12, fig2/optimal 12, fig2/equal 12" in note
+    assert "equal_full" not in note.split("violations by")[1]

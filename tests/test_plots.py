@@ -62,6 +62,11 @@ def expected_mean(ds: xr.Dataset, name: str, **sel) -> np.ndarray:
     return np.array([v[o].mean() for v, o in zip(vals, ok, strict=True)])
 
 
+def title(fig: Figure) -> str:
+    """The figure's title with line breaks (wrapping) removed."""
+    return fig.get_suptitle().replace("\n", " ")
+
+
 def lines_with_gid(fig: Figure, prefix: str) -> list:
     return [ln for ax in fig.axes for ln in ax.get_lines() if str(ln.get_gid()).startswith(prefix)]
 
@@ -89,7 +94,7 @@ def test_fig1_lines_markers_and_failed_points_excluded(tmp_path):
         sca.get_ydata(), expected_mean(ds, "sum_rate", Nt=15, scheme="sca"), rtol=1e-12
     )
     assert max(sca.get_ydata()) < 10.0  # the 1e6 of the failed entry is not averaged in
-    assert "2 of 120 (point, scheme, drop) entries failed" in fig._suptitle.get_text()
+    assert "2 of 120 (point, scheme, drop) entries failed" in title(fig)
     assert fig.axes[0].get_xlabel() == plots.LABEL_SNR_COM
     assert "bit/s/Hz" in fig.axes[0].get_ylabel()
     pdf, png = plots.save_figure(fig, tmp_path / "f" / "fig1.pdf", tmp_path / "f" / "fig1.png")
@@ -124,7 +129,7 @@ def test_fig2_panels_points_and_crb0():
     assert fig.axes[1].get_yscale() == "log"
     assert any(np.allclose(ln.get_ydata(), 1e-3) for ln in fig.axes[1].get_lines())  # CRB0
     assert "rad$^2$" in fig.axes[1].get_ylabel()
-    assert "2 of 160" in fig._suptitle.get_text()
+    assert "2 of 160" in title(fig)
 
 
 def test_fig3_lines_vs_n():
@@ -137,7 +142,7 @@ def test_fig3_lines_vs_n():
     eq = next(ln for ln in rate if ln.get_gid() == "rate:equal")
     np.testing.assert_allclose(eq.get_ydata(), expected_mean(ds, "sum_rate", scheme="equal"))
     assert "antennas" in fig.axes[0].get_xlabel()
-    assert "20 dB" in fig._suptitle.get_text()
+    assert "20 dB" in title(fig)
 
 
 def test_pareto_frontier_line_per_nt_and_points():
@@ -182,7 +187,7 @@ def test_crb_mc_rmse_vs_sqrt_crb():
     assert len(crb) == 2  # closed form and finite-L
     expected = np.sqrt(np.nanmean(ds["mle_mse"].values, axis=1))
     np.testing.assert_allclose(mle[0].get_ydata(), expected, rtol=1e-12)
-    assert "1 of 24" in fig._suptitle.get_text()
+    assert "1 of 24" in title(fig)
     assert "(rad)" in ax.get_ylabel()
     assert "dB" in ax.get_xlabel()
 
@@ -197,4 +202,4 @@ def test_extra_dimension_with_several_values_is_refused():
 def test_no_failures_is_stated():
     ds = alloc_dataset({"Nt": [15], "snr_com_db": [0.0, 10.0]})
     ds["status"][:] = "optimal"
-    assert "all 40 (point, scheme, drop) entries succeeded" in plots.fig1(ds)._suptitle.get_text()
+    assert "all 40 (point, scheme, drop) entries succeeded" in title(plots.fig1(ds))
