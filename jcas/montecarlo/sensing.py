@@ -27,9 +27,9 @@ likelihood with ``alpha`` unknown. Concentrating ``alpha`` out leaves
     J(theta) = |a_r^H Y X^H a_t|^2 / (||a_r||^2 a_t^H X X^H a_t),
 
 maximised over ``u = sin(theta)`` in ``[-1, 1]`` by a grid search (step
-``1 / (grid_oversampling (Nt + Nr))``, a fraction of the main-lobe width) and a
-golden-section refinement within one grid step of the best grid point; all
-trials at once. :func:`mle_snr_sweep` runs it over ``SNR_sen`` with common random
+``2 / (grid_oversampling (Nt + Nr))``, a fraction of the main-lobe width) and a
+golden-section refinement within one grid step of the three best grid peaks;
+all trials at once. :func:`mle_snr_sweep` runs it over ``SNR_sen`` with common random
 numbers, showing the threshold region (MSE far above the CRB at low SNR) and
 efficiency (MSE -> CRB) at high SNR.
 
@@ -342,34 +342,46 @@ def _objective(u: Float, z: Complex, r: Complex, n_rx: int, n_tx: int) -> Float:
     return num / (n_rx * den)
 
 
-def ml_estimate(z: Complex, r: Complex, n_rx: int, n_tx: int, grid_oversampling: int = 4) -> Float:
+def ml_estimate(
+    z: Complex, r: Complex, n_rx: int, n_tx: int, grid_oversampling: int = 4, n_peaks: int = 3
+) -> Float:
     """ML estimate of theta (rad) from ``Z = Y X^H`` and ``R = X X^H``, all trials at once.
 
     Grid over ``u = sin(theta)`` with ``grid_oversampling (Nt + Nr)`` steps on
-    ``[-1, 1]``, then golden-section search on ``[u_best - step, u_best + step]``
-    to ``1e-10`` in ``u``. Shapes: ``z (..., Nr, Nt)``, ``r (..., Nt, Nt)`` ->
-    ``(...)``.
+    ``[-1, 1]``; the ``n_peaks`` highest local maxima of the grid are refined by
+    golden-section search on ``[u_g - step, u_g + step]`` to ``1e-10`` in ``u``
+    and the best refined point is returned (refining several peaks guards
+    against near-ties between lobes in the threshold region). Shapes:
+    ``z (..., Nr, Nt)``, ``r (..., Nt, Nt)`` -> ``(...)``.
     """
     n_grid = grid_oversampling * (n_tx + n_rx) + 1
     grid = np.linspace(-1.0, 1.0, n_grid)
     step = grid[1] - grid[0]
+    n_peaks = max(1, min(n_peaks, n_grid))
     batch = z.shape[:-2]
     # grid search in sub-batches so that the (trials, G, N) arrays stay small
-    best = np.empty(batch)
     flat_z = z.reshape(-1, *z.shape[-2:])
     flat_r = r.reshape(-1, *r.shape[-2:])
-    flat_best = best.reshape(-1)
+    start = np.empty((flat_z.shape[0], n_peaks))
     per = max(1, (4 * 2**20) // (n_grid * (n_tx + n_rx)))
     for i0 in range(0, flat_z.shape[0], per):
         j = _objective(grid, flat_z[i0 : i0 + per, None], flat_r[i0 : i0 + per, None], n_rx, n_tx)
-        flat_best[i0 : i0 + per] = grid[np.argmax(j.reshape(j.shape[0], -1), axis=-1)]
-    lo = np.maximum(best - step, -1.0)
-    hi = np.minimum(best + step, 1.0)
+        j = j.reshape(j.shape[0], -1)
+        pad = np.pad(j, ((0, 0), (1, 1)), constant_values=-np.inf)
+        peak = (j >= pad[:, :-2]) & (j >= pad[:, 2:])
+        score = np.where(peak, j, -np.inf)
+        top = np.argsort(-score, axis=-1, kind="stable")[:, :n_peaks]
+        ok = np.take_along_axis(peak, top, axis=-1)
+        top = np.where(ok, top, top[:, :1])  # fewer peaks than n_peaks: repeat the best
+        start[i0 : i0 + per] = grid[top]
+    start = start.reshape(*batch, n_peaks)
+    lo = np.maximum(start - step, -1.0)
+    hi = np.minimum(start + step, 1.0)
     inv_phi = (math.sqrt(5.0) - 1.0) / 2.0
     n_iter = math.ceil(math.log(2.0 * step / 1e-10) / -math.log(inv_phi))
 
     def obj(u: Float) -> Float:
-        return _objective(u[..., None], z, r, n_rx, n_tx)[..., 0]
+        return _objective(u, z, r, n_rx, n_tx)
 
     c = hi - inv_phi * (hi - lo)
     d = lo + inv_phi * (hi - lo)
@@ -383,7 +395,10 @@ def ml_estimate(z: Complex, r: Complex, n_rx: int, n_tx: int, grid_oversampling:
         c, d = np.where(left, new_c, d), np.where(left, c, new_d)
         f_new = obj(np.where(left, c, d))
         fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
-    return np.arcsin(np.clip(0.5 * (lo + hi), -1.0, 1.0))
+    u = 0.5 * (lo + hi)
+    best = np.argmax(obj(u), axis=-1)[..., None]
+    u_best = np.take_along_axis(u, best, axis=-1)[..., 0]
+    return np.arcsin(np.clip(u_best, -1.0, 1.0))
 
 
 def mle_angle(
