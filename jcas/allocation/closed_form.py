@@ -96,6 +96,8 @@ def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
     total = np.broadcast_to(np.asarray(total, dtype=float), gain.shape[:-1])
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.where(gain > 0, 1.0 / gain, np.inf)
+        # shift by the best user's 1/g: the level is then O(total), no cancellation at low SNR
+        inv = inv - np.min(inv, axis=-1, keepdims=True)
         inv_sorted = np.sort(inv, axis=-1)
         count = np.arange(1, gain.shape[-1] + 1)
         levels = (total[..., None] + np.cumsum(inv_sorted, axis=-1)) / count

@@ -1,0 +1,743 @@
+"""The paper's Algorithm 1 (successive convex approximation), made robust and fast.
+
+Each iteration solves the convex program (26): the concave bound (20)-(22) of
+the sum rate (15) under the power budget (19c) and the CRB constraint in the
+form (23)-(25), linearised at the current iterate. Derivation, robustness fixes
+and stopping rule: ``docs/theory.md``. In short:
+
+- Scaling: powers are fractions of the budget (``u_k = xi_k gamma_k / p``,
+  ``v = sum eta / p``, ``p = Pt / Nt``), gains are normalised by the noise
+  (``g_k = Nt^2 xi_k p / sigma_u^2``, ``h_k = Nt beta_k p / sigma_u^2``, so that
+  ``SINR_k = g_k u_k / (h_k T + 1)`` with ``T = sum u + v``), the CRB terms are
+  normalised by the Fisher information CRB0 requires, each user's variable is
+  scaled by its expansion point (``u_k = u_k^(i) w_k``) and the objective by the
+  current sum rate. None of this changes the solution of (26).
+- Active set: a user whose power fraction falls under ``off_threshold`` is
+  switched off (its power moved to the user with the largest marginal rate,
+  accepted only if the sum rate does not decrease), and switched back on if the
+  KKT conditions of (19) at the final point say it should receive power.
+- Acceleration: after each SCA step the split of the communications power among
+  the active users is extrapolated along the step's multiplicative direction
+  (``u <- u^(i+1) (u^(i+1) / u^(i))^kappa``, renormalised); the extrapolation is
+  kept only if it raises the sum rate, so the iterates still never decrease and
+  the fixed points are those of Algorithm 1.
+- Speed: the drops are processed in slots of one block-separable cvxpy problem
+  compiled once (DPP parameters) per (K, batch size, solver) and reused across
+  iterations, drops and calls; a drop leaves its slot when it converges and the
+  next drop takes it. A failed solve is retried with the next solver, first for
+  the batch, then per drop.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from jcas.allocation._types import Allocation
+from jcas.array import steering_derivative, steering_vector
+from jcas.metrics import crb_terms
+from jcas.params import SystemParams
+
+__all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
+
+Float = NDArray[np.float64]
+
+DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
+"""Conic solvers tried in order when one fails."""
+
+_ACCEPTED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+_RHO_MAX = 0.99
+_W_MAX = 1e3
+"""Largest factor by which one SCA step may raise a user's power (``docs/theory.md``)."""
+_TINY = 1e-3
+"""Users under ``_TINY * off_threshold`` are switched off whatever their trend."""
+_ROUNDING = 8.0 * np.finfo(float).eps
+"""Relative rounding slack (8 ulp) of the switch-off acceptance test (``docs/theory.md``)."""
+"""Cap on the estimated linear convergence ratio of the stopping rule."""
+
+
+# ----------------------------------------------------------------------------- model pieces
+@dataclass(frozen=True)
+class CrbModel:
+    """The CRB terms of (36) with R_x of (37), as linear functions of the fractions (C, V).
+
+    ``C = xi^T gamma / p``, ``V = sum eta / p``. With ``F0 = sigma_r_bar^2 / CRB0``
+    and ``tau1 = p max(|t1|)``, the normalised terms are
+    ``T1' = T1 / tau1``, ``T2' = T2 / F0``, ``T3' = T3 / sqrt(tau1 F0)`` and
+    ``CRB <= CRB0  <=>  T1' T2' - |T3'|^2 >= T1'``; ``CRB / CRB0 = T1' / (T1' T2' - |T3'|^2)``.
+
+    Attributes
+    ----------
+    t1, t2 : (2,) real coefficients of (C, V) in T1', T2'.
+    t3 : (2,) complex coefficients of (C, V) in T3'.
+    """
+
+    t1: Float
+    t2: Float
+    t3: NDArray[np.complex128]
+
+    def terms(self, c: ArrayLike, v: ArrayLike) -> tuple[Float, Float, NDArray[np.complex128]]:
+        """``T1', T2', T3'`` at fractions (c, v), broadcast shapes."""
+        c = np.asarray(c, dtype=float)
+        v = np.asarray(v, dtype=float)
+        return (
+            self.t1[0] * c + self.t1[1] * v,
+            self.t2[0] * c + self.t2[1] * v,
+            self.t3[0] * c + self.t3[1] * v,
+        )
+
+    def crb_ratio(self, c: ArrayLike, v: ArrayLike) -> Float:
+        """``CRB / CRB0`` at fractions (c, v) (``inf`` where the Fisher information vanishes)."""
+        t1, t2, t3 = self.terms(c, v)
+        det = t1 * t2 - np.abs(t3) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(det > 0, t1 / np.where(det > 0, det, 1.0), np.inf)
+
+
+def crb_model(
+    params: SystemParams,
+    arrays: Sequence[ArrayLike] | None = None,
+) -> CrbModel:
+    """Coefficients of T1, T2, T3 of (36) in (C, V), from :func:`jcas.metrics.crb_terms`.
+
+    R_x of (37) is linear in ``(xi^T gamma, sum eta)``:
+    ``R_x = (xi^T gamma) I + (sum eta) a_t a_t^H``, so
+    ``T_j = p (C T_j[I] + V T_j[a_t a_t^H])``. Works for any array.
+
+    Parameters
+    ----------
+    params : system parameters (Nt, Nr, theta, Pt, sigma_r_bar^2, crb0).
+    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)``; the centred ULA (10), (17)
+        of ``params`` when None.
+    """
+    if arrays is None:
+        theta = params.theta_rad
+        arrays = (
+            steering_vector(params.Nt, theta),
+            steering_vector(params.Nr, theta),
+            steering_derivative(params.Nt, theta),
+            steering_derivative(params.Nr, theta),
+        )
+    a_t, a_r, a_t_dot, a_r_dot = (np.asarray(a, dtype=complex) for a in arrays)
+    rx = np.stack([np.eye(a_t.shape[-1]), np.outer(a_t, a_t.conj())])
+    t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
+    p = params.pt_w / params.Nt
+    fisher0 = params.sigma_r_bar2 / params.crb0
+    tau1 = p * float(np.max(np.abs(t1)))
+    return CrbModel(
+        t1=p * np.asarray(t1, dtype=float) / tau1,
+        t2=p * np.asarray(t2, dtype=float) / fisher0,
+        t3=p * np.asarray(t3, dtype=complex) / np.sqrt(tau1 * fisher0),
+    )
+
+
+def _sinr(u: Float, v: Float, g: Float, h: Float) -> Float:
+    """``SINR_k = g_k u_k / (h_k T + 1)``, ``T = sum u + v``; (n, K)."""
+    total = np.sum(u, axis=-1, keepdims=True) + v[..., None]
+    return g * u / (h * total + 1.0)
+
+
+def _rate_nats(u: Float, v: Float, g: Float, h: Float) -> Float:
+    """Sum over users of ``ln(1 + SINR_k)`` (nats), shape (n,)."""
+    return np.sum(np.log1p(_sinr(u, v, g, h)), axis=-1)
+
+
+def surrogate_rate(
+    u: ArrayLike, v: ArrayLike, u0: ArrayLike, v0: ArrayLike, g: ArrayLike, h: ArrayLike
+) -> Float:
+    """Per-user concave bound (20)-(22) of ``ln(1 + SINR_k)`` (nats), expanded at (u0, v0).
+
+    With ``x = Nt^2 xi_k^2 gamma_k / sigma_u^2 = g_k u_k`` and
+    ``y = (Nt beta_k S + sigma_u^2) / sigma_u^2 = h_k T + 1`` (normalised by the
+    noise, which leaves ``x / y`` unchanged):
+    ``A_k - B_k / x - C_k y`` with ``A_k = ln(1 + x0/y0) + 2 x0 / (x0 + y0)``,
+    ``B_k = x0^2 / (x0 + y0)`` and ``C_k = x0 / ((x0 + y0) y0)`` -- the paper's (21)-(22)
+    with the numerator of (22) read as ``Nt^2 xi_k^2 gamma_k^(i)`` (``SPEC.md`` §3).
+    Equals the rate at (u0, v0) and lies below it elsewhere. Shape (..., K);
+    ``-inf`` where ``u_k = 0 < u0_k`` and 0 for users with ``u0_k = 0``.
+    """
+    u, v, u0, v0, g, h = (np.asarray(a, dtype=float) for a in (u, v, u0, v0, g, h))
+    x0 = g * u0
+    y0 = h * (np.sum(u0, axis=-1, keepdims=True) + v0[..., None]) + 1.0
+    x = g * u
+    y = h * (np.sum(u, axis=-1, keepdims=True) + v[..., None]) + 1.0
+    a_k = np.log1p(x0 / y0) + 2.0 * x0 / (x0 + y0)
+    b_k = x0**2 / (x0 + y0)
+    c_k = x0 / ((x0 + y0) * y0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(b_k > 0, b_k / np.where(x > 0, x, 0.0), 0.0)
+    return a_k - inv - c_k * y
+
+
+# ----------------------------------------------------------------------------- the convex program
+class _Program:
+    """Problem (26) for ``n_slots`` drops at once (block-separable), compiled once (DPP).
+
+    Variables per slot: ``w`` (K) with ``u_k = u0_k w_k``, ``v``, ``c = sum u``, ``phi``.
+    Parameters per slot (refreshed each iteration): ``u0`` (K), ``bw`` (K) = ``B_k / x0_k``
+    over the objective scale, ``cu`` (K) and ``cv``: the interference term
+    ``sum_k C_k h_k T`` over the scale, split over ``w`` and ``v``; the CRB model
+    coefficients; ``phi0`` and ``phi0^2``; ``wmax`` (K).
+    """
+
+    def __init__(self, n_users: int, n_slots: int) -> None:
+        k, n = n_users, n_slots
+        self.n_users, self.n_slots = k, n
+        self.w = cp.Variable((n, k), pos=True)
+        self.v = cp.Variable(n, nonneg=True)
+        self.c = cp.Variable(n)
+        self.phi = cp.Variable(n, nonneg=True)
+        self.u0 = cp.Parameter((n, k), nonneg=True)
+        self.bw = cp.Parameter((n, k), nonneg=True)
+        self.cu = cp.Parameter((n, k), nonneg=True)
+        self.cv = cp.Parameter(n, nonneg=True)
+        self.wmax = cp.Parameter((n, k), pos=True)
+        self.t1 = [cp.Parameter(n) for _ in range(2)]
+        self.t2 = [cp.Parameter(n) for _ in range(2)]
+        self.t3re = [cp.Parameter(n) for _ in range(2)]
+        self.t3im = [cp.Parameter(n) for _ in range(2)]
+        self.phi0 = cp.Parameter(n, nonneg=True)
+        self.phi0sq = cp.Parameter(n, nonneg=True)
+
+        def lin(coef: list[cp.Parameter]) -> cp.Expression:
+            return cp.multiply(coef[0], self.c) + cp.multiply(coef[1], self.v)
+
+        t1, t2 = lin(self.t1), lin(self.t2)
+        t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im))
+        objective = -cp.sum(cp.multiply(self.bw, cp.inv_pos(self.w)))
+        objective -= cp.sum(cp.multiply(self.cu, self.w)) + self.cv @ self.v
+        constraints = [
+            self.c == cp.sum(cp.multiply(self.u0, self.w), axis=1),
+            self.c + self.v <= 1.0,  # (19c)
+            self.w <= self.wmax,
+            # (24): T1' + |T3'|^2 <= 2 phi0 phi - phi0^2   (normalised, F0 / tau2 = 1)
+            t1 + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
+            # (25): ||(phi, (T1' - T2') / 2)|| <= (T1' + T2') / 2
+            cp.SOC(0.5 * (t1 + t2), cp.vstack([self.phi, 0.5 * (t1 - t2)]), axis=0),
+        ]
+        self.problem = cp.Problem(cp.Maximize(objective), constraints)
+        if not self.problem.is_dpp():  # pragma: no cover - guarded by construction
+            raise RuntimeError("SCA program is not DPP")
+
+    def set_model(self, model: CrbModel) -> None:
+        n = self.n_slots
+        for i in range(2):
+            self.t1[i].value = np.full(n, model.t1[i])
+            self.t2[i].value = np.full(n, model.t2[i])
+            self.t3re[i].value = np.full(n, model.t3[i].real)
+            self.t3im[i].value = np.full(n, model.t3[i].imag)
+
+    def solve(self, solver: str) -> bool:
+        """Solve with one solver; True when cvxpy reports an (inaccurate) optimum."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.problem.solve(solver=solver, warm_start=False, **_solver_options(solver))
+        except (cp.SolverError, ArithmeticError, ValueError):
+            return False
+        return self.problem.status in _ACCEPTED and self.w.value is not None
+
+
+def _solver_options(solver: str) -> dict[str, Any]:
+    if solver == "CLARABEL":
+        return {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+    if solver == "ECOS":
+        return {"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 200}
+    if solver == "SCS":
+        return {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200_000}
+    return {}
+
+
+@functools.cache
+def _installed() -> frozenset[str]:
+    return frozenset(cp.installed_solvers())
+
+
+_PROGRAMS: dict[tuple[int, int], _Program] = {}
+
+
+def _program(n_users: int, n_slots: int) -> _Program:
+    key = (n_users, n_slots)
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = _Program(n_users, n_slots)
+    return _PROGRAMS[key]
+
+
+# ----------------------------------------------------------------------------- iteration state
+@dataclass
+class SCAState:
+    """Iterate of a set of drops (fractions of the budget), all arrays over n drops.
+
+    u : (n, K) user power fractions ``xi_k gamma_k / p``; v : (n,) ``sum eta / p``;
+    active : (n, K) users in the active set; rate : (n,) sum of ``ln(1 + SINR)`` (nats).
+    """
+
+    u: Float
+    v: Float
+    active: NDArray[np.bool_]
+    rate: Float
+
+
+def _phi0(model: CrbModel, u: Float, v: Float) -> Float:
+    """``phi^(i) = sqrt(T1' T2')`` at the iterate: (23b) tight, (24) tangent to (23a) there."""
+    t1, t2, _ = model.terms(np.sum(u, axis=-1), v)
+    return np.sqrt(np.maximum(t1 * t2, 0.0))
+
+
+def _feasible(model: CrbModel, u: Float, v: Float, rtol: float) -> NDArray[np.bool_]:
+    c = np.sum(u, axis=-1)
+    ok_power = c + v <= 1.0 + rtol
+    ok_crb = model.crb_ratio(c, v) <= 1.0 + rtol
+    return ok_power & ok_crb & (v >= 0) & np.all(u >= 0, axis=-1)
+
+
+def _repair(
+    model: CrbModel, anchor: tuple[float, float], u: Float, v: Float
+) -> tuple[Float, Float]:
+    """Make a solver output exactly feasible (it may miss (19c) or CRB0 by the solver tolerance).
+
+    Negative parts are clipped; ``(u, v)`` is scaled down so that ``sum u + v <= 1``;
+    a remaining CRB violation is removed by moving towards the anchor (the
+    starting split, strictly inside the CRB constraint, with the users' power
+    equal): the largest step keeping the point is found by bisection (the
+    feasible set is convex). Feasible outputs are returned unchanged.
+    """
+    u = np.maximum(u, 0.0)
+    v = np.maximum(v, 0.0)
+    total = np.sum(u, axis=-1) + v
+    scale = np.where(total > 1.0, 1.0 / np.where(total > 0, total, 1.0), 1.0)
+    u, v = u * scale[:, None], v * scale
+    bad = model.crb_ratio(np.sum(u, axis=-1), v) > 1.0
+    if not np.any(bad):
+        return u, v
+    c_a, v_a = anchor
+    ub, vb = u[bad], v[bad]
+    ua = np.full_like(ub, c_a / ub.shape[-1])
+    lo = np.zeros(len(vb))  # weight of the anchor: 1 is feasible
+    hi = np.ones(len(vb))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        um = (1 - mid)[:, None] * ub + mid[:, None] * ua
+        vm = (1 - mid) * vb + mid * v_a
+        ok = model.crb_ratio(np.sum(um, axis=-1), vm) <= 1.0
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    u, v = u.copy(), v.copy()
+    u[bad] = (1 - hi)[:, None] * ub + hi[:, None] * ua
+    v[bad] = (1 - hi) * vb + hi * v_a
+    return u, v
+
+
+def _full_power(u: Float, v: Float) -> tuple[Float, Float]:
+    """Scale ``(u, v)`` up to the full budget, ``sum u + v = 1``.
+
+    Raises every SINR (15) (the noise does not scale) and lowers the CRB (16)/(36)
+    (``CRB(t u, t v) = CRB(u, v) / t``), so it keeps feasibility, never lowers
+    the sum rate, and maps every KKT point of (19) (all at full power) to itself.
+    """
+    total = np.sum(u, axis=-1) + v
+    scale = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 1.0)
+    return u * scale[:, None], v * scale
+
+
+def start_point(model: CrbModel, n_users: int) -> tuple[float, float] | None:
+    """Feasible starting split ``(C, V)`` on the full-power segment ``C + V = 1``.
+
+    The midpoint of the feasible interval of ``V`` (an interval: the CRB
+    constraint is convex), found on a grid of 4001 points plus both ends;
+    ``None`` when no point of the segment meets CRB0 (then (19) is infeasible:
+    the CRB decreases when the power is scaled up, so if any allocation met
+    CRB0 its scaled-up version on the segment would).
+    """
+    del n_users
+    grid = np.linspace(0.0, 1.0, 4001)
+    ok = model.crb_ratio(1.0 - grid, grid) <= 1.0
+    if not np.any(ok):
+        return None
+    v0 = 0.5 * (grid[ok].min() + grid[ok].max())
+    return 1.0 - v0, v0
+
+
+# ----------------------------------------------------------------------------- public entry
+def sca(
+    beta: ArrayLike,
+    xi: ArrayLike,
+    params: SystemParams,
+    *,
+    tol: float = 1e-4,
+    max_iterations: int = 300,
+    solvers: Sequence[str] = DEFAULT_SOLVERS,
+    batch_size: int = 64,
+    active_set: bool = True,
+    accelerate: bool = True,
+    off_threshold: float = 1e-5,
+    arrays: Sequence[ArrayLike] | None = None,
+    stopping: str = "aitken",
+    trace: list[dict[str, Float]] | None = None,
+) -> Allocation:
+    """Algorithm 1 of the paper for a batch of drops (``docs/theory.md``).
+
+    Parameters
+    ----------
+    beta, xi : (D, K) large-scale fading and estimate variance (7).
+    params : system parameters.
+    tol : stop when the relative sum-rate change of one iteration is below tol.
+    max_iterations : cap on convex subproblems per drop (status ``max_iterations``).
+    solvers : conic solvers, tried in order when one fails.
+    batch_size : drops solved together in one block-separable program.
+    active_set : switch off users whose power vanishes, and back on per KKT.
+    accelerate : extrapolate the user split along the SCA step (kept only if it helps).
+    off_threshold : power fraction under which a user counts as vanishing.
+    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` for a non-centred array.
+    trace : if a list is given, one dict per iteration is appended with the
+        sum rate (bit/s/Hz) of every drop (NaN for drops not iterated), for tests.
+
+    Returns
+    -------
+    :class:`Allocation`; ``gamma_k = u_k p / xi_k``, ``eta_k = v p / K`` (the rate
+    and CRB depend on eta only through its sum).
+    """
+    beta = np.asarray(beta, dtype=float)
+    xi = np.asarray(xi, dtype=float)
+    if beta.ndim != 2 or xi.shape != beta.shape or beta.shape[1] != params.K:
+        raise ValueError(f"beta {beta.shape}, xi {xi.shape}: must be (D, K = {params.K})")
+    if stopping not in ("aitken", "change"):
+        raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
+    solvers = [s for s in solvers if s in _installed()]
+    if not solvers:
+        raise ValueError("none of the requested solvers is installed")
+    n_drops, n_users = beta.shape
+    p = params.pt_w / params.Nt
+    g = params.Nt**2 * xi * p / params.sigma_u2_w
+    h = params.Nt * beta * p / params.sigma_u2_w
+    model = crb_model(params, arrays)
+
+    gamma = np.full((n_drops, n_users), np.nan)
+    eta = np.full((n_drops, n_users), np.nan)
+    status = np.full(n_drops, "infeasible", dtype=object)
+    iterations = np.zeros(n_drops, np.int64)
+    solve_time = np.zeros(n_drops)
+    start = start_point(model, n_users)
+    if start is None or n_drops == 0:
+        return Allocation(gamma, eta, status.astype(str), iterations, solve_time)
+
+    c0, v0 = start
+    on = g > 0
+    n_on = np.maximum(on.sum(axis=1, keepdims=True), 1)
+    u = np.where(on, c0 / n_on, 0.0)
+    v = np.full(n_drops, v0)
+    rate = _rate_nats(u, v, g, h)
+    state = SCAState(u, v, on, rate)
+    options = _Options(
+        tol=tol,
+        max_iterations=max_iterations,
+        solvers=tuple(solvers),
+        batch_size=min(batch_size, n_drops),
+        active_set=active_set,
+        accelerate=accelerate,
+        off_threshold=off_threshold,
+        stopping=stopping,
+    )
+    runner = _Runner(params, model, g, h, state, options, start, trace)
+    runner.run()
+    status[:] = runner.status
+    ok = np.isin(runner.status, ("converged", "max_iterations"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma_ok = np.where(xi > 0, state.u * p / xi, 0.0)
+    gamma[ok] = gamma_ok[ok]
+    eta[ok] = (state.v[ok] * p / n_users)[:, None]
+    return Allocation(gamma, eta, status.astype(str), runner.iterations, runner.solve_time)
+
+
+@dataclass(frozen=True)
+class _Options:
+    tol: float
+    max_iterations: int
+    solvers: tuple[str, ...]
+    batch_size: int
+    active_set: bool
+    accelerate: bool
+    off_threshold: float
+    stopping: str
+
+
+class _Runner:
+    """Slot scheduler: keeps up to ``batch_size`` unconverged drops in one compiled program."""
+
+    def __init__(
+        self,
+        params: SystemParams,
+        model: CrbModel,
+        g: Float,
+        h: Float,
+        state: SCAState,
+        options: _Options,
+        anchor: tuple[float, float],
+        trace: list[dict[str, Float]] | None,
+    ) -> None:
+        self.params, self.model, self.g, self.h, self.state = params, model, g, h, state
+        self.opt, self.anchor, self.trace = options, anchor, trace
+        n = g.shape[0]
+        self.status = np.full(n, "pending", dtype=object)
+        self.iterations = np.zeros(n, np.int64)
+        self.solve_time = np.zeros(n)
+        self.reactivations = np.zeros(n, np.int64)
+        self.change = np.full(n, np.inf)
+        self.small = np.zeros(n, bool)
+
+    # -- one SCA step for drops idx (in slots 0..len(idx)-1 of the program) --------------
+    def _solve_step(
+        self, idx: NDArray[np.int64], solvers: Sequence[str], n_slots: int
+    ) -> tuple[Float, Float, NDArray[np.bool_]]:
+        st, g, h = self.state, self.g[idx], self.h[idx]
+        u0, v0, on = st.u[idx], st.v[idx], st.active[idx]
+        n = len(idx)
+        prog = _program(g.shape[1], n_slots)
+        prog.set_model(self.model)
+        x0 = g * u0
+        y0 = h * (np.sum(u0, axis=1, keepdims=True) + v0[:, None]) + 1.0
+        scale = np.maximum(st.rate[idx], 1e-300)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bw = np.where(on, x0 / (x0 + y0), 0.0) / scale
+            ck = np.where(on, x0 * h / ((x0 + y0) * y0), 0.0) / scale
+        ctot = ck.sum(axis=1)
+        u0_eff = np.where(on, u0, 0.0)
+        # trust region on the multiplicative step (inactive at a fixed point, w = 1)
+        wmax = np.where(on & (u0 > 0), np.minimum(1.0 / np.where(u0 > 0, u0, 1.0), _W_MAX), 1.0)
+        phi0 = _phi0(self.model, u0, v0)
+        pad = n_slots - n
+
+        def padded(a: Float) -> Float:
+            if pad == 0:
+                return a
+            return np.concatenate([a, np.repeat(a[:1], pad, axis=0)])
+
+        prog.u0.value = padded(u0_eff)
+        prog.bw.value = padded(bw)
+        prog.cu.value = padded(ctot[:, None] * u0_eff)
+        prog.cv.value = padded(ctot)
+        prog.wmax.value = padded(wmax)
+        prog.phi0.value = padded(phi0)
+        prog.phi0sq.value = padded(phi0**2)
+        for solver in solvers:
+            if prog.solve(solver):
+                w = np.asarray(prog.w.value)[:n]
+                v = np.asarray(prog.v.value)[:n]
+                good = np.all(np.isfinite(w), axis=1) & np.isfinite(v) & np.all(w > 0, axis=1)
+                # the current point is feasible for (26): a correct solve cannot score below it
+                surr_new = -np.sum(bw / np.where(good[:, None], w, 1.0), axis=1) - ctot * (
+                    np.sum(u0_eff * w, axis=1) + v
+                )
+                surr_old = -np.sum(bw, axis=1) - ctot * (np.sum(u0_eff, axis=1) + v0)
+                good &= surr_new >= surr_old - 1e-7 * (1.0 + np.abs(surr_old))
+                return np.where(on, u0 * w, 0.0), v, good
+        return u0, v0, np.zeros(n, bool)
+
+    def _step(self, idx: NDArray[np.int64], n_slots: int) -> None:
+        st = self.state
+        u_new, v_new, good = self._solve_step(idx, self.opt.solvers[:1], n_slots)
+        bad = np.flatnonzero(~good)
+        for j in bad:  # per-drop retry with each solver in turn
+            for solver in self.opt.solvers:
+                uj, vj, gj = self._solve_step(idx[j : j + 1], [solver], 1)
+                if gj[0]:
+                    u_new[j], v_new[j], good[j] = uj[0], vj[0], True
+                    break
+        failed = idx[~good]
+        self.status[failed] = "solver_error"
+        idx, u_new, v_new = idx[good], u_new[good], v_new[good]
+        if len(idx) == 0:
+            return
+        u_old, v_old, r_old = st.u[idx], st.v[idx], st.rate[idx]
+        g, h = self.g[idx], self.h[idx]
+        u_new, v_new = _repair(self.model, self.anchor, u_new, v_new)
+        u_new, v_new = _full_power(u_new, v_new)
+        r_new = _rate_nats(u_new, v_new, g, h)
+        worse = r_new < r_old  # only possible through solver round-off: keep the iterate
+        u_new[worse], v_new[worse], r_new[worse] = u_old[worse], v_old[worse], r_old[worse]
+        if self.opt.accelerate:
+            u_new, r_new = _extrapolate(u_old, u_new, v_new, r_new, g, h, st.active[idx])
+        active = st.active[idx].copy()
+        if self.opt.active_set:
+            u_new, r_new, active = _switch_off(
+                u_old, u_new, v_new, r_new, g, h, active, self.opt.off_threshold
+            )
+        change = (r_new - r_old) / np.maximum(r_new, 1e-300)
+        st.u[idx], st.v[idx], st.rate[idx], st.active[idx] = u_new, v_new, r_new, active
+        self.iterations[idx] += 1
+        if self.opt.stopping == "change":
+            done = change < self.opt.tol
+        else:  # geometric (Aitken) estimate of the change still to come, rho capped at 0.99
+            prev = self.change[idx]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rho = np.where(prev > 0, change / prev, _RHO_MAX)
+            rho = np.clip(np.nan_to_num(rho, nan=_RHO_MAX), 0.0, _RHO_MAX)
+            small = change < self.opt.tol * (1.0 - rho)
+            done = small & self.small[idx]  # two consecutive iterations: see docs/theory.md
+            self.small[idx] = small
+        self.change[idx] = change
+        if self.opt.active_set and np.any(done):
+            back = _switch_on(st, idx[done], self.g, self.h, self.reactivations)
+            done[np.isin(idx, back)] = False
+            self.small[back] = False
+            self.change[back] = np.inf
+        self.status[idx[done]] = "converged"
+        capped = (self.iterations[idx] >= self.opt.max_iterations) & ~done
+        self.status[idx[capped]] = "max_iterations"
+
+    def run(self) -> None:
+        n = self.g.shape[0]
+        queue = list(range(n))
+        slots: list[int] = []
+        while queue or slots:
+            while queue and len(slots) < self.opt.batch_size:
+                slots.append(queue.pop(0))
+            idx = np.asarray(slots, dtype=np.int64)
+            n_slots = min(_small(len(idx)), self.opt.batch_size)
+            t0 = time.perf_counter()
+            self._step(idx, n_slots)
+            self.solve_time[idx] += (time.perf_counter() - t0) / len(idx)
+            if self.trace is not None:
+                record = np.full(n, np.nan)
+                record[idx] = self.state.rate[idx]
+                self.trace.append({"sum_rate": record * self.params.tau_bar / np.log(2.0)})
+            slots = [i for i in slots if self.status[i] == "pending"]
+
+
+def _small(n: int) -> int:
+    """Program size for a nearly empty batch: the next power of two (fewer compiled sizes)."""
+    return 1 << max(int(np.ceil(np.log2(max(n, 1)))), 0)
+
+
+def _extrapolate(
+    u_old: Float,
+    u_new: Float,
+    v_new: Float,
+    r_new: Float,
+    g: Float,
+    h: Float,
+    on: NDArray[np.bool_],
+) -> tuple[Float, Float]:
+    """Extrapolate the split of ``sum u`` among active users along the SCA step.
+
+    Two directions, each with ``kappa = 1, 2, 4, ...`` while the sum rate keeps
+    rising: every user ``u_k <- u_k (u_k / u_k^old)^kappa``, and only the
+    shrinking users (``u_k < u_k^old``); both renormalised to the same ``sum u``
+    (so the power and the CRB are unchanged). The best point is kept, never
+    below ``r_new``.
+    """
+    best_u, best_r = u_new.copy(), r_new.copy()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(on & (u_old > 0) & (u_new > 0), u_new / u_old, 1.0)
+    total = np.sum(u_new, axis=1, keepdims=True)
+    for direction in (ratio, np.minimum(ratio, 1.0)):
+        improving = np.any(direction != 1.0, axis=1)
+        kappa = 1.0
+        for _ in range(16):
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                trial = u_new * direction**kappa
+                s = np.sum(trial, axis=1, keepdims=True)
+                trial = trial * (total / s)
+            valid = np.all(np.isfinite(trial), axis=1) & (s[:, 0] > 0)
+            trial = np.where(valid[:, None], trial, u_new)
+            r = _rate_nats(trial, v_new, g, h)
+            better = improving & valid & (r > best_r)
+            best_u[better], best_r[better] = trial[better], r[better]
+            improving &= better
+            if not np.any(improving):
+                break
+            kappa *= 2.0
+    return best_u, best_r
+
+
+def _switch_off(
+    u_old: Float,
+    u: Float,
+    v: Float,
+    r: Float,
+    g: Float,
+    h: Float,
+    on: NDArray[np.bool_],
+    threshold: float,
+) -> tuple[Float, Float, NDArray[np.bool_]]:
+    """Active-set step: switch off users with ``u_k < threshold`` (fraction of the budget)
+    whose power decreased in the last step.
+
+    Their power goes to the active user with the largest marginal rate at fixed
+    ``T`` (so power and CRB are unchanged); kept only if the sum rate does not
+    decrease (then the user leaves the active set).
+    """
+    vanishing = on & (u < threshold) & ((u < u_old) | (u < _TINY * threshold))
+    rows = np.flatnonzero(np.any(vanishing, axis=1))
+    if len(rows) == 0:
+        return u, r, on
+    u, r, on = u.copy(), r.copy(), on.copy()
+    uu, gg, hh, vv = u[rows], g[rows], h[rows], v[rows]
+    off = vanishing[rows]
+    sinr = _sinr(uu, vv, gg, hh)
+    y = hh * (np.sum(uu, axis=1, keepdims=True) + vv[:, None]) + 1.0
+    marginal = np.where(on[rows] & ~off, gg / y / (1.0 + sinr), -np.inf)
+    best = np.argmax(marginal, axis=1)
+    has_target = np.isfinite(marginal[np.arange(len(rows)), best])
+    trial = np.where(off, 0.0, uu)
+    trial[np.arange(len(rows)), best] += np.sum(np.where(off, uu, 0.0), axis=1)
+    r_trial = _rate_nats(trial, vv, gg, hh)
+    accept = has_target & (r_trial >= r[rows] * (1.0 - _ROUNDING))
+    rr = rows[accept]
+    u[rr], r[rr] = trial[accept], r_trial[accept]
+    on[rr] = on[rr] & ~off[accept]
+    return u, r, on
+
+
+def _switch_on(
+    st: SCAState, idx: NDArray[np.int64], g: Float, h: Float, count: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """KKT check at a converged point: re-activate switched-off users that should get power.
+
+    At fixed ``T`` the Lagrangian of (19) is separable; an inactive user whose
+    marginal rate at zero power, ``g_k / y_k``, exceeds the smallest marginal of
+    the active users (to a relative 1e-9) violates the KKT conditions. It gets
+    a small share of that user's power (halved until the sum rate rises) and
+    the drop keeps iterating. Returns the re-activated drops.
+    """
+    u, v, on = st.u[idx], st.v[idx], st.active[idx]
+    gg, hh = g[idx], h[idx]
+    feasible_user = gg > 0
+    sinr = _sinr(u, v, gg, hh)
+    y = hh * (np.sum(u, axis=1, keepdims=True) + v[:, None]) + 1.0
+    m_on = np.where(on & (u > 0), gg / y / (1.0 + sinr), np.inf)
+    m_off = np.where(~on & feasible_user, gg / y, -np.inf)
+    lowest = np.argmin(m_on, axis=1)
+    best_off = np.argmax(m_off, axis=1)
+    rows = np.arange(len(idx))
+    want = (
+        (m_off[rows, best_off] > m_on[rows, lowest] * (1.0 + 1e-9))
+        & np.isfinite(m_on[rows, lowest])
+        & (count[idx] < 10)
+    )
+    back = []
+    for j in np.flatnonzero(want):
+        donor, taker = lowest[j], best_off[j]
+        delta = 1e-3 * u[j, donor]
+        for _ in range(30):
+            trial = u[j].copy()
+            trial[donor] -= delta
+            trial[taker] += delta
+            r = _rate_nats(trial[None], v[j : j + 1], gg[j : j + 1], hh[j : j + 1])[0]
+            if r > st.rate[idx[j]]:
+                st.u[idx[j]] = trial
+                st.rate[idx[j]] = r
+                st.active[idx[j], taker] = True
+                count[idx[j]] += 1
+                back.append(idx[j])
+                break
+            delta *= 0.5
+    return np.asarray(back, dtype=np.int64)
