@@ -203,17 +203,49 @@ def crb_general(
 
     Evaluated as ``sigma_r_bar^2 / J`` with the Fisher information of theta
     after eliminating alpha, ``J = T2 - |T3|^2 / T1`` (the same quantity,
-    without forming the product ``T1 T2``). ``J >= 0`` by Cauchy-Schwarz; the
-    CRB is ``inf`` (no warning) where ``J <= 0`` (only by rounding) or
-    ``T1 = 0``: no power towards the target, ``a_dot = 0`` for ``N = 1``, or
-    ``cos(theta) = 0``. NaN inputs give NaN.
+    without forming the product ``T1 T2``). ``J >= 0`` by Cauchy-Schwarz.
+
+    The CRB is ``inf`` (no warning) where there is no angle information:
+    ``T1 = 0`` (no power towards the target), or ``J`` at or below the
+    rounding level of its own evaluation, ``8 eps M`` with ``M`` the same
+    quadratic forms evaluated with ``|R|``, ``|a|`` (a bound on the terms that
+    cancel). Such cases are exactly degenerate (``a_dot = 0`` for ``N = 1``;
+    ``Nr = 1`` with ``R ~ a_t a_t^H``; ``cos(theta) = 0``), where the computed
+    ``J`` would otherwise be rounding noise and the CRB a huge random number.
+    NaN inputs give NaN.
     """
     t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
     t1, t2, t3 = np.broadcast_arrays(t1, t2, t3)
     loss = np.zeros(t1.shape)
     np.divide(np.abs(t3) ** 2, t1, out=loss, where=t1 > 0)
     fisher = np.where(t1 > 0, t2 - loss, np.where(np.isnan(t1), np.nan, 0.0))
+    rounding = 8.0 * np.finfo(float).eps * _t2_magnitude(rx, a_t, a_r, a_t_dot, a_r_dot)
+    fisher = np.where(fisher > rounding, fisher, np.where(np.isnan(fisher), np.nan, 0.0))
     return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)
+
+
+def _t2_magnitude(
+    rx: ArrayLike, a_t: ArrayLike, a_r: ArrayLike, a_t_dot: ArrayLike, a_r_dot: ArrayLike
+) -> Float:
+    """``T2`` of :func:`crb_terms` evaluated with absolute values throughout.
+
+    ``|a_r_dot|^2 |a_t|^T |R| |a_t| + 2 |a_r_dot^H a_r| |a_t_dot|^T |R| |a_t|
+    + |a_r|^2 |a_t_dot|^T |R| |a_t_dot|``: bounds the magnitude of the terms
+    summed in ``T2`` and ``|T3|^2 / T1``, hence their rounding error / eps.
+    """
+    r_abs = np.abs(np.asarray(rx, dtype=complex))
+    a_t, a_r, a_t_dot, a_r_dot = (
+        np.asarray(v, dtype=complex) for v in (a_t, a_r, a_t_dot, a_r_dot)
+    )
+    u, v = np.abs(a_t), np.abs(a_t_dot)
+
+    def quad(x: Float, y: Float) -> Float:
+        return np.einsum("...i,...ij,...j->...", x, r_abs, y)
+
+    nr2 = np.sum(np.abs(a_r) ** 2, axis=-1)
+    nr_dot2 = np.sum(np.abs(a_r_dot) ** 2, axis=-1)
+    c = np.abs(np.sum(a_r_dot.conj() * a_r, axis=-1))
+    return nr_dot2 * quad(u, u) + 2.0 * c * quad(v, u) + nr2 * quad(v, v)
 
 
 def _inverse(numerator: Float, fisher: Float) -> Float:
