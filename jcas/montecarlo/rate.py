@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.array import steering_vector
-from jcas.channel import mmse_estimate, pilot_assignment, pilot_matrix
+from jcas.channel import mmse_estimate, pilot_assignment
 from jcas.drops import STREAM_MC_RATE, rng_for
 from jcas.params import SystemParams
 
@@ -71,7 +71,7 @@ Complex = NDArray[np.complex128]
 BLOCK_SIZE: Final = 256
 """Realizations per random block (fixed: it defines the random streams)."""
 
-DEFAULT_CHUNK_BYTES: Final = 64 * 2**20
+DEFAULT_CHUNK_BYTES: Final = 32 * 2**20
 """Working-memory target of one chunk when ``chunk_size`` is not given (bytes)."""
 
 
@@ -113,9 +113,20 @@ def block_rng(seed: int, stream: int, drop: int, block: int) -> np.random.Genera
 
 
 def complex_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> Complex:
-    """Samples of ``CN(0, 1)`` (unit variance), shape ``shape``."""
-    z = rng.standard_normal((*shape, 2))
-    return (z[..., 0] + 1j * z[..., 1]) * math.sqrt(0.5)
+    """Samples of ``CN(0, 1)`` (unit variance), shape ``shape``.
+
+    Consecutive standard normals form (real, imaginary) pairs, times ``sqrt(1/2)``.
+    """
+    out = np.empty(shape, dtype=complex)
+    _fill_complex_normal(rng, out)
+    return out
+
+
+def _fill_complex_normal(rng: np.random.Generator, out: Complex) -> None:
+    """Fill a C-contiguous complex array with ``CN(0, 1)`` (as :func:`complex_normal`)."""
+    flat = out.reshape(-1).view(np.float64)
+    rng.standard_normal(out=flat)
+    flat *= math.sqrt(0.5)
 
 
 def _blocks(n: int) -> list[tuple[int, int]]:
@@ -169,8 +180,8 @@ def draw_blocks(
     for i, d in enumerate(drops):  # random streams only; the math below is vectorised
         for j, b in enumerate(blocks):
             rng = block_rng(seed, stream, int(d), int(b))
-            for arr, s in zip(out, shapes, strict=True):
-                arr[i, j] = complex_normal(rng, (size, *s))
+            for arr in out:
+                _fill_complex_normal(rng, arr[i, j])
     return out
 
 
@@ -184,7 +195,8 @@ def estimated_channels(
     ----------
     params : uses Nt, K, tau_p, pp_w, sigma_u2_w.
     beta : large-scale fading, shape ``(..., K)`` broadcastable against the batch.
-    hbar : small-scale fading ``CN(0, 1)``, shape ``(..., Nt, K)``.
+    hbar : small-scale fading ``CN(0, 1)``, shape ``(..., Nt, K)`` (any memory
+        layout; ``mc_rate`` passes a transposed view of a ``(..., K, Nt)`` array).
     pilot_noise : ``CN(0, 1)`` noise on the used pilot columns, shape
         ``(..., Nt, P)`` with ``P`` = number of distinct pilots in use; scaled
         by ``sigma_u`` here.
@@ -197,10 +209,16 @@ def estimated_channels(
     beta = np.asarray(beta, dtype=float)
     k = params.K
     h = np.sqrt(beta)[..., None, :] * hbar
-    psi = pilot_matrix(k, params.tau_p)  # (tau_p, K)
-    y_pilot = math.sqrt(params.tau_p * params.pp_w) * (h @ psi.T)  # (..., Nt, tau_p)
-    used = np.unique(pilot_assignment(k, params.tau_p))
-    y_pilot[..., used] += math.sqrt(params.sigma_u2_w) * pilot_noise
+    # Y_p = sqrt(tau_p p_p) H Psi^T + N_p: Psi's columns select pilots, so H Psi^T adds
+    # each user's channel into the column of its pilot (a scatter, no matmul needed)
+    assign = pilot_assignment(k, params.tau_p)
+    used = np.unique(assign)
+    # column-major per realization, (..., tau_p, Nt) in memory: pilot columns are contiguous
+    y_pilot = np.swapaxes(np.zeros((*h.shape[:-2], params.tau_p, h.shape[-2]), complex), -1, -2)
+    y_pilot[..., used] = math.sqrt(params.sigma_u2_w) * pilot_noise
+    amp = math.sqrt(params.tau_p * params.pp_w)
+    for user, pilot in enumerate(assign):  # K column additions, vectorised over the batch
+        y_pilot[..., pilot] += amp * h[..., user]
     h_hat = mmse_estimate(y_pilot, beta, params.tau_p, params.pp_w, params.sigma_u2_w)
     return h, h_hat
 
@@ -364,7 +382,7 @@ def mc_rate(
     drops : drop indices, length D (the random streams of each row).
     n_realizations : small-scale realizations per drop (>= 2).
     chunk_size : drop-realizations held in memory at once (default: about
-        64 MiB of working arrays); rounded up to one block. Does not change the
+        32 MiB of working arrays); rounded up to one block. Does not change the
         random numbers.
 
     Returns
@@ -392,13 +410,17 @@ def mc_rate(
         acc = _Moments(idx.size, 4 * k)
         for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
             sel = idx[rows]
-            hbar, noise = draw_blocks(
-                seed,
-                STREAM_MC_RATE,
-                [drops[i] for i in sel],
-                blocks,
-                size,
-                [(nt, k), (nt, n_pilots)],
+            # drawn user-major (K, Nt) so that each channel vector is contiguous
+            hbar, noise = (
+                np.swapaxes(a, -1, -2)
+                for a in draw_blocks(
+                    seed,
+                    STREAM_MC_RATE,
+                    [drops[i] for i in sel],
+                    blocks,
+                    size,
+                    [(k, nt), (n_pilots, nt)],
+                )
             )
             b = beta[sel][:, None, None, :]
             h, h_hat = estimated_channels(params, b, hbar, noise)

@@ -282,7 +282,7 @@ def mc_crb(
         ``"symbol_average"`` averages, over channel draws only, the exact mean
         over symbols :func:`crb_symbol_average` (same expectation, smaller SE;
         a Rao-Blackwellised estimate). Channel draws are the same for both.
-    chunk_size : realizations held in memory at once (default ~64 MiB).
+    chunk_size : realizations held in memory at once (default ~32 MiB of working arrays).
 
     Returns
     -------
@@ -430,7 +430,7 @@ def mle_angle(
     snr_sen_db : overrides ``params.snr_sen_db`` (the random numbers do not
         depend on it: common random numbers across SNRs).
     grid_oversampling : grid points per ``1 / (Nt + Nr)`` of ``u = sin(theta)``.
-    chunk_size : trials held in memory at once (default ~64 MiB).
+    chunk_size : trials held in memory at once (default ~32 MiB of working arrays).
 
     Returns
     -------
