@@ -300,14 +300,14 @@ def _feasible(model: CrbModel, u: Float, v: Float, rtol: float) -> NDArray[np.bo
 
 
 def _repair(
-    model: CrbModel, anchor: tuple[float, float], u: Float, v: Float
+    model: CrbModel, anchor: tuple[float, float], u: Float, v: Float, on: NDArray[np.bool_]
 ) -> tuple[Float, Float]:
     """Make a solver output exactly feasible (it may miss (19c) or CRB0 by the solver tolerance).
 
     Negative parts are clipped; ``(u, v)`` is scaled down so that ``sum u + v <= 1``;
     a remaining CRB violation is removed by moving towards the anchor (the
-    starting split, strictly inside the CRB constraint, with the users' power
-    equal): the largest step keeping the point is found by bisection (the
+    starting split, strictly inside the CRB constraint, with the power of the
+    active users equal): the largest step keeping the point is found by bisection (the
     feasible set is convex). Feasible outputs are returned unchanged.
     """
     u = np.maximum(u, 0.0)
@@ -320,7 +320,8 @@ def _repair(
         return u, v
     c_a, v_a = anchor
     ub, vb = u[bad], v[bad]
-    ua = np.full_like(ub, c_a / ub.shape[-1])
+    on_b = on[bad]
+    ua = np.where(on_b, c_a / np.maximum(on_b.sum(axis=1, keepdims=True), 1), 0.0)
     lo = np.zeros(len(vb))  # weight of the anchor: 1 is feasible
     hi = np.ones(len(vb))
     for _ in range(60):
@@ -398,7 +399,8 @@ def sca(
     off_threshold : power fraction under which a user counts as vanishing.
     arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` for a non-centred array.
     trace : if a list is given, one dict per iteration is appended with the
-        sum rate (bit/s/Hz) of every drop (NaN for drops not iterated), for tests.
+        sum rate (bit/s/Hz) of every drop (``sum_rate``, NaN for drops not
+        iterated) and its number of active users (``n_active``, -1), for tests.
 
     Returns
     -------
@@ -558,7 +560,7 @@ class _Runner:
             return
         u_old, v_old, r_old = st.u[idx], st.v[idx], st.rate[idx]
         g, h = self.g[idx], self.h[idx]
-        u_new, v_new = _repair(self.model, self.anchor, u_new, v_new)
+        u_new, v_new = _repair(self.model, self.anchor, u_new, v_new, st.active[idx])
         u_new, v_new = _full_power(u_new, v_new)
         r_new = _rate_nats(u_new, v_new, g, h)
         worse = r_new < r_old  # only possible through solver round-off: keep the iterate
@@ -608,7 +610,11 @@ class _Runner:
             if self.trace is not None:
                 record = np.full(n, np.nan)
                 record[idx] = self.state.rate[idx]
-                self.trace.append({"sum_rate": record * self.params.tau_bar / np.log(2.0)})
+                active = np.full(n, -1)
+                active[idx] = self.state.active[idx].sum(axis=1)
+                self.trace.append(
+                    {"sum_rate": record * self.params.tau_bar / np.log(2.0), "n_active": active}
+                )
             slots = [i for i in slots if self.status[i] == "pending"]
 
 
