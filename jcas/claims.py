@@ -296,13 +296,16 @@ def _antenna_gain(ds: xr.Dataset | None) -> dict:
     gain = 100.0 * (mean.sel({"scheme": prop}) / mean.sel({"scheme": "equal"}) - 1.0)
     step = gain.sortby("Nt").diff("Nt")
     worst = float(step.min())
+    per_nt = "; ".join(
+        f"Nt={int(n)}: " + _fmt_pct(np.atleast_1d(gain.sel({"Nt": n}).values))
+        for n in gain.sortby("Nt")["Nt"].values
+    )
+    where = step.where(step == step.min(), drop=True)
     note = (
         f"gain of {prop} over 'equal' (percent) at the next larger Nt minus at the smaller one, "
-        f"smallest over SNR_com; gains per Nt averaged over SNR_com: "
-        + ", ".join(
-            f"Nt={int(n)}: {float(gain.sel({'Nt': n}).mean()):+.1f}%" for n in gain["Nt"].values
-        )
-        + "; match: > 0 at every SNR_com"
+        f"smallest over SNR_com (at {_points(where)}); gains at SNR_com = "
+        f"{np.atleast_1d(gain['snr_com_db'].values).tolist()} dB: {per_nt}; "
+        "match: > 0 at every SNR_com"
     )
     return _row(claim, Q_ANTENNA_GAIN, worst, "percentage points", _yes(worst > 0), note)
 

@@ -181,12 +181,17 @@ def test_crb_mc_rmse_vs_sqrt_crb():
     fig = plots.crb_mc(ds)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
-    mle = lines_with_gid(fig, "mle")
+    mle = [ln for ln in lines_with_gid(fig, "mle") if not ln.get_gid().startswith("mle_median")]
     crb = lines_with_gid(fig, "crb")
     assert len(mle) == 1
     assert len(crb) == 2  # closed form and finite-L
     expected = np.sqrt(np.nanmean(ds["mle_mse"].values, axis=1))
     np.testing.assert_allclose(mle[0].get_ydata(), expected, rtol=1e-12)
+    median = lines_with_gid(fig, "mle_median")
+    assert len(median) == 1
+    np.testing.assert_allclose(
+        median[0].get_ydata(), np.sqrt(np.nanmedian(ds["mle_mse"].values, axis=1)), rtol=1e-12
+    )
     assert "1 of 24" in title(fig)
     assert "(rad)" in ax.get_ylabel()
     assert "dB" in ax.get_xlabel()
