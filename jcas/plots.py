@@ -375,7 +375,8 @@ def crb_mc(ds: xr.Dataset) -> Figure:
     Lines: ``sqrt(mean mle_mse)`` with error bars from ``mle_mse_se`` by the delta method
     (``gid = "mle"``), the median over drops of the per-drop RMSE (``gid = "mle_median"``;
     the mean is dominated by the few drops still in the threshold region), ``sqrt(mean crb)``
-    (closed form (16), ``gid = "crb"``) and ``sqrt(mean crb_mc)`` (finite-L (36), ``gid = "crb_mc"``); one set per Nt if swept.
+    (closed form (16), ``gid = "crb"``) and ``sqrt(mean crb_mc)`` (finite-L (36),
+    ``gid = "crb_mc"``); one set per Nt if swept.
     """
     ds = _reduce_to(ds, ("Nt", "snr_sen_db", "drop", "user"))
     nts = _values(ds, "Nt")
