@@ -606,7 +606,10 @@ def dataset_config(ds: xr.Dataset) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- contract
 def validate_contract(ds: xr.Dataset, *, kind: str = "auto") -> None:
-    """Check ``ds`` against ``SPEC.md`` §5 / ``docs/data.md``; raise :class:`ContractError`.
+    """Check an experiment dataset against ``SPEC.md`` §5 / ``docs/data.md``.
+
+    Raises :class:`ContractError` listing every problem. Meant for the aggregated
+    ``results/<experiment>.nc`` (per-job files hold only part of the variables).
 
     ``kind`` is ``"allocation"`` (the schemes' experiments), ``"crb_mc"`` or ``"auto"``
     (``crb_mc`` when ``mle_mse`` is present). Checks: required variables and dimensions,

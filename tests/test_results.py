@@ -342,3 +342,50 @@ def test_drop_mean_skips_failed_entries_and_gives_the_standard_error():
     np.testing.assert_allclose(float(mean.sel(sel)), v.mean(), rtol=1e-14)
     np.testing.assert_allclose(float(se.sel(sel)), v.std(ddof=1) / np.sqrt(3), rtol=1e-12)
     assert results.dataset_config(ds) == {}
+
+
+_CHILD = """
+import sys, numpy as np, xarray as xr
+from jcas.results import write_netcdf
+n = int(sys.argv[2])
+ds = xr.Dataset({"sum_rate": (("drop", "user"), np.random.default_rng(0).random((n, 64)))},
+                coords={"drop": np.arange(n), "user": np.arange(64)})
+print("writing", flush=True)
+write_netcdf(ds, sys.argv[1])
+print("done", flush=True)
+"""
+
+
+def test_sigkill_during_write_never_leaves_a_partial_file_under_the_final_name(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "big.nc"
+    n = 400_000  # 200 MB of float64: the write takes a noticeable time
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(target), str(n)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        deadline = time.monotonic() + 20
+        # kill as soon as the temporary file has started to grow (mid-write)
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmp = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+            if tmp and tmp[0].stat().st_size > 1_000_000:
+                break
+            time.sleep(0.005)
+        killed_mid_write = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    assert killed_mid_write, "the child finished before it could be killed: make n larger"
+    assert not target.exists()  # never a partial file under the final name
+    # the killed process cannot remove its temporary file; it never has the final name
+    assert all(p.name.startswith(".big.nc.") for p in tmp_path.iterdir())
