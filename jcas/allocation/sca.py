@@ -188,7 +188,7 @@ class _Program:
     coefficients; ``phi0`` and ``phi0^2``; ``wmax`` (K).
     """
 
-    def __init__(self, n_users: int, n_slots: int) -> None:
+    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
         k, n = n_users, n_slots
         self.n_users, self.n_slots = k, n
         self.w = cp.Variable((n, k), pos=True)
@@ -211,7 +211,9 @@ class _Program:
             return cp.multiply(coef[0], self.c) + cp.multiply(coef[1], self.v)
 
         t1, t2 = lin(self.t1), lin(self.t2)
-        t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im))
+        self.with_t3 = with_t3
+        # |T3'|^2 of (24); identically zero for the centred ULA (38), then left out
+        t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im)) if with_t3 else 0.0
         objective = -cp.sum(cp.multiply(self.bw, cp.inv_pos(self.w)))
         objective -= cp.sum(cp.multiply(self.cu, self.w)) + self.cv @ self.v
         constraints = [
@@ -261,13 +263,13 @@ def _installed() -> frozenset[str]:
     return frozenset(cp.installed_solvers())
 
 
-_PROGRAMS: dict[tuple[int, int], _Program] = {}
+_PROGRAMS: dict[tuple[int, int, bool], _Program] = {}
 
 
-def _program(n_users: int, n_slots: int) -> _Program:
-    key = (n_users, n_slots)
+def _program(n_users: int, n_slots: int, with_t3: bool) -> _Program:
+    key = (n_users, n_slots, with_t3)
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = _Program(n_users, n_slots)
+        _PROGRAMS[key] = _Program(n_users, n_slots, with_t3)
     return _PROGRAMS[key]
 
 
@@ -502,7 +504,7 @@ class _Runner:
         st, g, h = self.state, self.g[idx], self.h[idx]
         u0, v0, on = st.u[idx], st.v[idx], st.active[idx]
         n = len(idx)
-        prog = _program(g.shape[1], n_slots)
+        prog = _program(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
         prog.set_model(self.model)
         x0 = g * u0
         y0 = h * (np.sum(u0, axis=1, keepdims=True) + v0[:, None]) + 1.0
