@@ -50,6 +50,7 @@ __all__ = [
     "load_config",
     "plan_experiments",
     "schema_path",
+    "scheme_options",
 ]
 
 SCHEMES: Final = ("sca", "optimal", "equal", "equal_full")
@@ -171,6 +172,19 @@ class ExperimentPlan:
     def unique_points(self) -> list[Point]:
         """The distinct points, sorted (a tie can map two swept values to one point)."""
         return sorted({p for _, p in self.points})
+
+
+def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
+    ``allocation`` block of the config (built-in types, fixed order)."""
+    if scheme == "sca":
+        return {
+            "tol": float(allocation["sca_tolerance"]),
+            "max_iterations": int(allocation["sca_max_iterations"]),
+        }
+    if scheme == "equal_full":
+        return {"sensing_fraction": float(allocation["equal_full_sensing_fraction"])}
+    return {}
 
 
 # --------------------------------------------------------------------------- blocks

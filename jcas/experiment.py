@@ -57,10 +57,11 @@ __all__ = [
     "job_log",
     "run_aggregate",
     "run_allocation",
+    "run_claims",
     "run_drops",
+    "run_figure",
     "run_mle",
     "run_monte_carlo",
-    "scheme_options",
 ]
 
 log = logging.getLogger("jcas.experiment")
@@ -110,18 +111,6 @@ def _drop_coords(drops: Sequence[int], n_users: int) -> dict[str, Any]:
         "drop": np.asarray(drops, dtype=np.int64),
         "user": np.arange(n_users, dtype=np.int64),
     }
-
-
-def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword options of :func:`jcas.allocation.allocate` for a scheme from the config."""
-    if scheme == "sca":
-        return {
-            "tol": float(allocation["sca_tolerance"]),
-            "max_iterations": int(allocation["sca_max_iterations"]),
-        }
-    if scheme == "equal_full":
-        return {"sensing_fraction": float(allocation["equal_full_sensing_fraction"])}
-    return {}
 
 
 def _pilot_gram(params: SystemParams) -> np.ndarray | None:
@@ -186,7 +175,7 @@ def compute_allocation(
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     scheme: str,
-    allocation: Mapping[str, Any],
+    options: Mapping[str, Any],
 ) -> xr.Dataset:
     """Allocate power with one scheme at one grid point for a block of drops.
 
@@ -196,7 +185,7 @@ def compute_allocation(
     system : the ``system`` block of the config.
     point : the grid point's parameters (:meth:`jcas.config.Point.as_dict`).
     scheme : allocation scheme.
-    allocation : the ``allocation`` block of the config (scheme options).
+    options : keyword options of the scheme (:func:`jcas.config.scheme_options`).
 
     Returns
     -------
@@ -214,7 +203,7 @@ def compute_allocation(
     xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
     errors: list[str] = []
     try:
-        alloc = allocate(scheme, beta, xi, params, **scheme_options(scheme, allocation))
+        alloc = allocate(scheme, beta, xi, params, **dict(options))
     except Exception as err:  # a failed point is recorded, never raised
         log.exception("scheme %s failed at %s", scheme, pt.key)
         errors.append(_error_text(err))
@@ -481,15 +470,15 @@ def run_allocation(
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     scheme: str,
-    allocation: Mapping[str, Any],
+    options: Mapping[str, Any],
 ) -> None:
     """Job ``allocate``: read the drops, write :func:`compute_allocation` to ``output``."""
-    ds = compute_allocation(_read(drops), system, point, scheme, allocation)
+    ds = compute_allocation(_read(drops), system, point, scheme, options)
     params = {
         "system": dict(system),
         "point": dict(point),
         "scheme": scheme,
-        "allocation": dict(allocation),
+        "options": dict(options),
     }
     _write(ds, output, params, f"allocation {scheme} at {Point(**point).key}")
     names, counts = np.unique(ds["status"].values, return_counts=True)
@@ -525,7 +514,7 @@ def run_mle(
     from jcas.results import combine_datasets
 
     alloc = combine_datasets([_read(p) for p in allocs])
-    alloc = alloc.sel(drop=alloc["drop"].values[alloc["drop"].values < int(n_drops)])
+    alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
     ds = compute_mle(alloc, system, point, mc, seed)
     params = {
         "system": dict(system),
@@ -564,3 +553,20 @@ def run_aggregate(
     log.info(
         "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
     )
+
+
+def run_figure(data: str, pdf: str, png: str, *, plot: str) -> None:
+    """Job ``figure``: draw ``jcas.plots.<plot>`` from an experiment dataset, save PDF and PNG."""
+    from jcas import plots
+
+    fig = getattr(plots, plot)(_read(data))
+    plots.save_figure(fig, pdf, png)
+
+
+def run_claims(inputs: Mapping[str, str], output: str) -> None:
+    """Job ``claims``: the paper-claims table from the experiments named by figure kind
+    (``fig1``, ``fig2``, ``fig3``, ``pareto``; missing ones are reported as not evaluated)."""
+    from jcas.claims import paper_claims, write_claims_csv
+
+    datasets = {kind: _read(path) for kind, path in inputs.items()}
+    write_claims_csv(paper_claims(**datasets), output)

@@ -1,0 +1,54 @@
+"""Stage 5: figures (jcas.plots, PDF and PNG) and the paper-claims table (jcas.claims)."""
+
+
+rule figure:
+    input:
+        data=f"{RESULTS}/{{experiment}}.nc",
+        modules=MODULES["figures"],
+    output:
+        pdf=report(
+            f"{RESULTS}/figures/{{experiment}}.pdf",
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="PDF",
+            labels={"experiment": "{experiment}"},
+        ),
+        png=report(
+            f"{RESULTS}/figures/{{experiment}}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="PNG",
+            labels={"experiment": "{experiment}"},
+        ),
+    log:
+        f"{LOGS}/figures/{{experiment}}.log",
+    benchmark:
+        f"{BENCH}/figures/{{experiment}}.tsv"
+    conda:
+        "../envs/jcas.yaml"
+    params:
+        plot=lambda wc: PLANS[wc.experiment].plot,
+    script:
+        "../scripts/figure.py"
+
+
+rule claims:
+    input:
+        **claims_inputs(),
+        modules=MODULES["claims"],
+    output:
+        report(
+            f"{RESULTS}/claims.csv",
+            caption="../report/claims.rst",
+            category="Paper claims",
+        ),
+    log:
+        f"{LOGS}/claims.log",
+    benchmark:
+        f"{BENCH}/claims.tsv"
+    conda:
+        "../envs/jcas.yaml"
+    params:
+        kinds=list(claims_inputs()),
+    script:
+        "../scripts/claims.py"
