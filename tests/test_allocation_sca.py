@@ -223,15 +223,20 @@ def test_solver_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_batching_does_not_change_the_result() -> None:
+    """Batching changes each program's solution only by the solver tolerance (~1e-9); that
+    can move the iteration at which the stopping rule fires, so final sum rates agree to
+    the SCA tolerance (1e-4) on every drop and to ~1e-7 on the typical drop."""
     p = SystemParams(K=4, Nt=35, Nr=35, snr_com_db=20.0)
     beta, xi = _drops(p, 24, seed=6)
     ref = _rate(allocate("sca", beta, xi, p, batch_size=1), beta, xi, p)
-    for batch in (5, 24):
-        got = _rate(allocate("sca", beta, xi, p, batch_size=batch), beta, xi, p)
-        np.testing.assert_allclose(got, ref, rtol=1e-6)  # solver tolerance, << tol = 1e-4
     perm = np.arange(24)[::-1]
-    got = _rate(allocate("sca", beta[perm], xi[perm], p), beta[perm], xi[perm], p)
-    np.testing.assert_allclose(got, ref[perm], rtol=1e-6)
+    for batch, order in ((5, np.arange(24)), (24, np.arange(24)), (64, perm)):
+        got = _rate(
+            allocate("sca", beta[order], xi[order], p, batch_size=batch), beta[order], xi[order], p
+        )
+        diff = np.abs(got / ref[order] - 1)
+        assert np.all(diff < 1e-4)
+        assert np.median(diff) < 1e-7
 
 
 def test_non_centred_array() -> None:
