@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from jcas.results import dataset_config, drop_mean, success_mask
+from jcas.results import dataset_config, drop_mean, failure_count, success_mask
 
 __all__ = [
     "COLUMNS",
@@ -497,7 +497,30 @@ def paper_claims(
     rows += _crb_meets({"fig2": fig2, "fig3": fig3}, crb0_default)
     rows += _monotone_in_n(fig3)
     rows.append(_mc_match(fig1))
+    for label, ds in (("fig1", fig1), ("fig2", fig2), ("fig3", fig3), ("pareto", pareto)):
+        if ds is not None:
+            rows.append(_failures(label, ds))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _failures(label: str, ds: xr.Dataset) -> dict:
+    """Informational row: failed (point, scheme, drop) entries of one experiment."""
+    failed, total = failure_count(ds)
+    counts = ""
+    if "status" in ds:
+        names, n = np.unique(ds["status"].values.astype(str), return_counts=True)
+        counts = "; statuses: " + ", ".join(
+            f"{a} {int(b)}" for a, b in zip(names.tolist(), n.tolist(), strict=True)
+        )
+    return _row(
+        f"failed_entries_{label}",
+        "(not a claim of the paper: failed points are excluded from every average above)",
+        failed,
+        "entries",
+        "n/a",
+        f"{failed} of {total} (point, scheme, drop) entries of {label} have a status that is not "
+        f"a success (NaN metrics){counts}",
+    )
 
 
 def write_claims_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

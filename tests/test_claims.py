@@ -109,6 +109,15 @@ def test_table_columns_and_all_claims_present():
     assert row(df, "sum_rate_increases_with_N")["matches"] == "n/a"  # no fig3 given
     assert row(df, "gain_over_equal_crb0_1e-4")["matches"] == "n/a"  # no pareto given
     assert set(df["matches"]) <= {"yes", "no", "n/a"}
+    assert row(df, "failed_entries_fig1")["ours"] == 0
+
+
+def test_failed_entries_are_counted():
+    ds = fig_grid(fail=({"Nt": 35, "snr_com_db": 20.0}, "sca"))
+    r = row(claims.paper_claims(ds), "failed_entries_fig1")
+    assert r["ours"] == 1
+    assert "solver_error 1" in r["note"]
+    assert r["matches"] == "n/a"
 
 
 def test_gain_at_default_crb0_is_24_percent_with_failed_entry_masked():
