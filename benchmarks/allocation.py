@@ -48,7 +48,7 @@ def baseline(
     n_drops, k = beta.shape
     pw = p.pt_w / p.Nt
     model = crb_model(p)  # T1', T2', T3' = 0 coefficients of (23)-(25), normalised
-    c0, v0 = start_point(model, k)
+    c0, v0 = start_point(model)
     gamma = np.full((n_drops, k), np.nan)
     eta = np.full((n_drops, k), np.nan)
     seconds = np.zeros(n_drops)

@@ -115,7 +115,7 @@ def test_start_point_feasible(binding: bool) -> None:
     p = SystemParams(Nt=35, Nr=35)
     p = _binding(p) if binding else p
     model = crb_model(p)
-    c, v = start_point(model, p.K)
+    c, v = start_point(model)
     assert c + v == pytest.approx(1.0, abs=1e-15)
     assert model.crb_ratio(c, v) < 1.0
     # the model agrees with the closed form (16) at that point
@@ -131,7 +131,7 @@ def test_start_point_feasible(binding: bool) -> None:
         p.sigma_r_bar2,
     )
     assert crb[0] / p.crb0 == pytest.approx(float(model.crb_ratio(c, v)), rel=1e-9)
-    assert start_point(crb_model(p.replace(crb0=1e-9)), p.K) is None
+    assert start_point(crb_model(p.replace(crb0=1e-9))) is None
 
 
 @pytest.mark.parametrize(

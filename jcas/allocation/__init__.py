@@ -24,9 +24,13 @@ lists those that carry an allocation.
 
 Options per scheme (``**options``):
 
-- ``sca``: ``tol`` (1e-4, relative sum-rate change), ``max_iterations``,
-  ``solvers`` (order of conic solvers), ``batch_size``, ``active_set`` (True);
-  see :func:`jcas.allocation.sca.sca`.
+- ``sca``: ``tol`` (1e-4, relative sum-rate change), ``stopping`` ("aitken";
+  "change" is the paper's plain rule), ``max_iterations`` (300), ``solvers``
+  (("CLARABEL", "ECOS", "SCS"), tried in order), ``batch_size`` (64 drops per
+  compiled program), ``active_set`` (True), ``accelerate`` (True),
+  ``off_threshold`` (1e-5), ``arrays`` (non-centred arrays), ``trace``;
+  see :func:`jcas.allocation.sca.sca`. Status ``converged`` or
+  ``max_iterations`` (allocation returned), ``infeasible``, ``solver_error``.
 - ``equal_full``: ``sensing_fraction`` (0.5).
 - ``optimal``, ``equal``: none.
 

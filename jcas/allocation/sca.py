@@ -12,6 +12,12 @@ and stopping rule: ``docs/theory.md``. In short:
   normalised by the Fisher information CRB0 requires, each user's variable is
   scaled by its expansion point (``u_k = u_k^(i) w_k``) and the objective by the
   current sum rate. None of this changes the solution of (26).
+- Feasible start: full power, the sensing share at the middle of the interval
+  that meets CRB0, the communications power split equally over the users.
+- Full-power step: each SCA output is scaled to the full budget (raises every
+  SINR, lowers the CRB; all KKT points of (19) are at full power).
+- Stopping rule: the relative sum-rate change, extrapolated geometrically to
+  the limit (Aitken), below ``tol`` on two consecutive iterations.
 - Active set: a user whose power fraction falls under ``off_threshold`` is
   switched off (its power moved to the user with the largest marginal rate,
   accepted only if the sum rate does not decrease), and switched back on if the
@@ -22,10 +28,10 @@ and stopping rule: ``docs/theory.md``. In short:
   kept only if it raises the sum rate, so the iterates still never decrease and
   the fixed points are those of Algorithm 1.
 - Speed: the drops are processed in slots of one block-separable cvxpy problem
-  compiled once (DPP parameters) per (K, batch size, solver) and reused across
-  iterations, drops and calls; a drop leaves its slot when it converges and the
-  next drop takes it. A failed solve is retried with the next solver, first for
-  the batch, then per drop.
+  compiled once (DPP parameters) per (K, number of slots, T3 present) and reused
+  across iterations, drops and calls; a drop leaves its slot when it stops and
+  the next drop takes it. A failed or invalid solve of a drop is retried alone
+  with the next solver (CLARABEL, ECOS, SCS).
 """
 
 from __future__ import annotations
@@ -55,13 +61,13 @@ DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
 
 _ACCEPTED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 _RHO_MAX = 0.99
+"""Cap on the estimated linear convergence ratio of the stopping rule."""
 _W_MAX = 1e3
 """Largest factor by which one SCA step may raise a user's power (``docs/theory.md``)."""
 _TINY = 1e-3
 """Users under ``_TINY * off_threshold`` are switched off whatever their trend."""
 _ROUNDING = 8.0 * np.finfo(float).eps
 """Relative rounding slack (8 ulp) of the switch-off acceptance test (``docs/theory.md``)."""
-"""Cap on the estimated linear convergence ratio of the stopping rule."""
 
 
 # ----------------------------------------------------------------------------- model pieces
@@ -294,13 +300,6 @@ def _phi0(model: CrbModel, u: Float, v: Float) -> Float:
     return np.sqrt(np.maximum(t1 * t2, 0.0))
 
 
-def _feasible(model: CrbModel, u: Float, v: Float, rtol: float) -> NDArray[np.bool_]:
-    c = np.sum(u, axis=-1)
-    ok_power = c + v <= 1.0 + rtol
-    ok_crb = model.crb_ratio(c, v) <= 1.0 + rtol
-    return ok_power & ok_crb & (v >= 0) & np.all(u >= 0, axis=-1)
-
-
 def _repair(
     model: CrbModel, anchor: tuple[float, float], u: Float, v: Float, on: NDArray[np.bool_]
 ) -> tuple[Float, Float]:
@@ -351,16 +350,15 @@ def _full_power(u: Float, v: Float) -> tuple[Float, Float]:
     return u * scale[:, None], v * scale
 
 
-def start_point(model: CrbModel, n_users: int) -> tuple[float, float] | None:
+def start_point(model: CrbModel) -> tuple[float, float] | None:
     """Feasible starting split ``(C, V)`` on the full-power segment ``C + V = 1``.
 
     The midpoint of the feasible interval of ``V`` (an interval: the CRB
-    constraint is convex), found on a grid of 4001 points plus both ends;
+    constraint is convex), found on a grid of 4001 points, ends included;
     ``None`` when no point of the segment meets CRB0 (then (19) is infeasible:
     the CRB decreases when the power is scaled up, so if any allocation met
     CRB0 its scaled-up version on the segment would).
     """
-    del n_users
     grid = np.linspace(0.0, 1.0, 4001)
     ok = model.crb_ratio(1.0 - grid, grid) <= 1.0
     if not np.any(ok):
@@ -429,7 +427,7 @@ def sca(
     status = np.full(n_drops, "infeasible", dtype=object)
     iterations = np.zeros(n_drops, np.int64)
     solve_time = np.zeros(n_drops)
-    start = start_point(model, n_users)
+    start = start_point(model)
     if start is None or n_drops == 0:
         return Allocation(gamma, eta, status.astype(str), iterations, solve_time)
 
