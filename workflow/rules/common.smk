@@ -9,7 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 
 BASEDIR = Path(workflow.basedir)
 
@@ -35,33 +34,45 @@ from jcas.params import SystemParams  # noqa: E402
 
 
 # --------------------------------------------------------------------------- profile
-def apply_default_profile(path):
-    """Apply workflow/profiles/default/config.yaml when Snakemake did not load it.
+def use_default_profile(path):
+    """Make a plain ``snakemake`` call use workflow/profiles/default.
 
-    Snakemake 9 only looks for a default workflow profile in ./default,
+    Snakemake 9 looks for a default workflow profile only in ./default,
     ./profiles/default and <Snakefile dir>/profiles/default (snakemake/cli.py,
-    parse_args): for a root-level Snakefile these are new top-level folders.
-    Unless --workflow-profile is given, the supported keys are applied here to
-    the workflow's settings (read by the DAG and the scheduler after parsing).
+    parse_args); for this root-level Snakefile those would be new top-level
+    folders. Settings cannot be changed from here either: Snakemake replaces the
+    workflow's settings objects after parsing. So a top-level command-line call
+    without --workflow-profile re-executes itself once with
+    ``--workflow-profile workflow/profiles/default`` added, and Snakemake loads the
+    profile with its usual semantics (command-line options override its keys).
+    Job subprocesses (``--mode``), API use and explicit --workflow-profile
+    (including ``none``) are left alone.
     """
-    if any(a.split("=")[0] == "--workflow-profile" for a in sys.argv):
+    argv = sys.argv
+    cli = Path(argv[0]).name == "snakemake" or Path(argv[0]).parent.name == "snakemake"
+    explicit = any(
+        a.split("=")[0] in ("--workflow-profile", "--mode") for a in argv[1:]
+    )
+    if (
+        not cli
+        or explicit
+        or os.environ.get("JCAS_DEFAULT_PROFILE")
+        or not path.is_file()
+    ):
         return
-    with open(path, encoding="utf-8") as fh:
-        profile = yaml.safe_load(fh) or {}
-    execution = getattr(workflow, "execution_settings", None)
-    dag = getattr(workflow, "dag_settings", None)
-    output = getattr(workflow, "output_settings", None)
-    if execution is not None and profile.get("keep-going"):
-        execution.keep_going = True
-    if dag is not None and profile.get("rerun-incomplete"):
-        dag.force_incomplete = True
-    if output is not None and profile.get("show-failed-logs"):
-        output.show_failed_logs = True
-    if output is not None and profile.get("printshellcmds"):
-        output.printshellcmds = True
+    os.environ.update(JCAS_DEFAULT_PROFILE=str(path))
+    profile = os.path.relpath(path.parent)
+    print(
+        f"jcas: rerunning with --workflow-profile {profile} (workflow/rules/common.smk)",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", profile, *argv[1:]]
+    os.execv(sys.executable, cmd)
 
 
-apply_default_profile(BASEDIR / "workflow" / "profiles" / "default" / "config.yaml")
+use_default_profile(BASEDIR / "workflow" / "profiles" / "default" / "config.yaml")
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(
