@@ -158,18 +158,6 @@ def compute_drops(system: Mapping[str, Any], seed: int, start: int, stop: int) -
 
 
 # --------------------------------------------------------------------------- allocation
-def _failed_allocation(n_drops: int, n_users: int) -> Any:
-    from jcas.allocation import Allocation
-
-    return Allocation(
-        gamma=np.full((n_drops, n_users), np.nan),
-        eta=np.full((n_drops, n_users), np.nan),
-        status=np.full(n_drops, "solver_error"),
-        iterations=np.zeros(n_drops, dtype=np.int64),
-        solve_time_s=np.full(n_drops, np.nan),
-    )
-
-
 def compute_allocation(
     drops: xr.Dataset,
     system: Mapping[str, Any],
@@ -191,7 +179,9 @@ def compute_allocation(
     -------
     Per-job dataset (``docs/data.md``): dims ``scheme`` (1), ``drop``, ``user``;
     the point's parameters as scalar coordinates. A scheme that raises gives
-    status ``solver_error`` and NaN for every drop (message in ``errors``).
+    status ``solver_error`` and NaN for every drop (message in ``errors``); a
+    degenerate drop (non-finite or negative ``beta`` or ``xi``) gets status
+    ``invalid_input`` and NaN, and is not passed to the scheme.
     """
     from jcas.allocation import allocate, is_success
 
@@ -200,17 +190,36 @@ def compute_allocation(
     params = pt.system(system)
     beta = np.asarray(drops["beta"].values, dtype=float)
     n_drops, n_users = beta.shape
-    xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
     errors: list[str] = []
-    try:
-        alloc = allocate(scheme, beta, xi, params, **dict(options))
-    except Exception as err:  # a failed point is recorded, never raised
-        log.exception("scheme %s failed at %s", scheme, pt.key)
-        errors.append(_error_text(err))
-        alloc = _failed_allocation(n_drops, n_users)
-    ok = np.asarray(is_success(alloc.status))
-    gamma = np.where(ok[:, None], alloc.gamma, np.nan)
-    eta = np.where(ok[:, None], alloc.eta, np.nan)
+    # a degenerate drop (non-finite or negative beta or xi) is recorded as invalid_input
+    # and kept out of the solver, so it cannot fail the other drops of the block
+    valid = np.all(np.isfinite(beta) & (beta >= 0) & np.isfinite(xi) & (xi >= 0), axis=-1)
+    gamma = np.full((n_drops, n_users), np.nan)
+    eta = np.full((n_drops, n_users), np.nan)
+    status = np.full(n_drops, "solver_error", dtype=object)
+    status[~valid] = "invalid_input"
+    iterations = np.zeros(n_drops, dtype=np.int64)
+    solve_time = np.full(n_drops, np.nan)
+    if not valid.all():
+        bad = np.asarray(drops["drop"].values)[~valid].tolist()
+        log.warning("degenerate drops %s at %s: status invalid_input", bad, pt.key)
+        errors.append(f"degenerate drops {bad}: non-finite or negative beta or xi")
+    if valid.any():
+        try:
+            alloc = allocate(scheme, beta[valid], xi[valid], params, **dict(options))
+            gamma[valid], eta[valid] = alloc.gamma, alloc.eta
+            status[valid] = np.asarray(alloc.status, dtype=str)
+            iterations[valid] = alloc.iterations
+            solve_time[valid] = alloc.solve_time_s
+        except Exception as err:  # a failed point is recorded, never raised
+            log.exception("scheme %s failed at %s", scheme, pt.key)
+            errors.append(_error_text(err))
+    status = status.astype(str)
+    ok = np.asarray(is_success(status))
+    gamma = np.where(ok[:, None], gamma, np.nan)
+    eta = np.where(ok[:, None], eta, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = metrics.rate(
             gamma,
@@ -245,9 +254,9 @@ def compute_allocation(
             "crb": (s, crb[None]),
             "power_total": (s, power_total[None]),
             "power_sensing": (s, power_sensing[None]),
-            "status": (s, np.asarray(alloc.status, dtype=str)[None]),
-            "iterations": (s, np.asarray(alloc.iterations, dtype=np.int64)[None]),
-            "solve_time": (s, np.asarray(alloc.solve_time_s, dtype=np.float64)[None]),
+            "status": (s, status[None]),
+            "iterations": (s, iterations[None]),
+            "solve_time": (s, solve_time[None]),
         },
         coords={
             "scheme": np.asarray([scheme]),

@@ -38,6 +38,7 @@ STATUSES: Final = (
     "crb_violated",
     "infeasible",
     "solver_error",
+    "invalid_input",
 )
 """Every status a scheme may report, per drop.
 
@@ -53,6 +54,8 @@ STATUSES: Final = (
 - ``infeasible``: no allocation meets CRB0 with the power budget (or the
   reference allocation of ``equal`` is missing); gamma, eta are NaN.
 - ``solver_error``: every solver failed on this drop; gamma, eta are NaN.
+- ``invalid_input``: a degenerate drop (non-finite or negative beta or xi), not passed
+  to any scheme (set by :func:`jcas.experiment.compute_allocation`); gamma, eta are NaN.
 """
 
 SUCCESS_STATUSES: Final = ("optimal", "converged", "max_iterations", "feasible", "crb_violated")
