@@ -65,8 +65,13 @@ def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.Completed
     return proc
 
 
-def run(cwd: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess[str]:
-    return snakemake(cwd, "--cores", str(cores), "--configfile", "config_tiny.yaml", *args)
+def run(
+    cwd: Path, *args: str, cores: int = 2, targets: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The tiny config; targets go first (``--configfile`` takes several values)."""
+    return snakemake(
+        cwd, *targets, "--cores", str(cores), "--configfile", "config_tiny.yaml", *args
+    )
 
 
 def planned_jobs(cwd: Path, *args: str) -> list[tuple[str, str]]:
@@ -224,11 +229,11 @@ def test_failed_job_does_not_stop_the_others(tiny: Path, tmp_path: Path) -> None
 def test_cores_and_drops_per_job_do_not_change_results(tiny: Path, tmp_path: Path) -> None:
     """fig1 (allocation incl. sca, MC streams) and crb_mc (MLE) are identical arrays with
     --cores 1 and with drops_per_job = 6 (one block) instead of 3."""
-    targets = ["results/fig1.nc", "results/crb_mc.nc"]
+    targets = ("results/fig1.nc", "results/crb_mc.nc")
     one_core = copy_workflow(tmp_path / "cores1")
-    run(one_core, *targets, cores=1)
+    run(one_core, cores=1, targets=targets)
     one_block = copy_workflow(tmp_path / "dpj6")
-    run(one_block, "--config", "drops_per_job=6", *targets)
+    run(one_block, "--config", "drops_per_job=6", targets=targets)
     assert len(list((one_block / "results" / "cache" / "drops").glob("*.nc"))) == 1
     for name in ("fig1", "crb_mc"):
         ref = open_result(tiny, name)
@@ -253,6 +258,15 @@ def test_invalid_config_fails_before_any_job(tmp_path: Path, args: list[str], ke
     assert key in proc.stderr, proc.stderr[-3000:]
     assert "invalid configuration" in proc.stderr
     assert not (cwd / "results").exists() or not any((cwd / "results").rglob("*"))
+
+
+def test_report(tiny: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    run(tiny, "--report", str(report))
+    text = report.read_text(errors="replace")
+    assert report.stat().st_size > 10_000
+    assert "fig1.png" in text
+    assert "claims.csv" in text
 
 
 def test_lint_and_snakefmt_clean(tmp_path: Path) -> None:

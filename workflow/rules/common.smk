@@ -9,7 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-
 BASEDIR = Path(workflow.basedir)
 
 # Jobs and this file import jcas from this tree (a copied tree imports its own copy):
