@@ -217,7 +217,11 @@ def _number_hint(value: Any) -> str:
             float(value)
         except ValueError:
             return ""
-        return " (a string: YAML reads e.g. 1e-3 without a decimal point as text; write 1.0e-3)"
+        return (
+            " (a string: YAML reads e.g. 1e-3 without a decimal point as text, write 1.0e-3;"
+            " Snakemake's --config passes nested values such as system={K: 2} as text,"
+            " set those with --configfile)"
+        )
     return ""
 
 
