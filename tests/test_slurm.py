@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
+import importlib.util
 import os
 import re
 import shutil
@@ -43,7 +44,7 @@ LOCK_FILE = Path("/run/lock/jcas-slurm-test.lock")
 # CI overrides on top of the profile. The first status check comes this many seconds after a
 # submission (the profile's site value is larger); MinJobAge in configure.sh (300 s) is at
 # least 3x this, as the executor's squeue status command requires.
-INIT_SECONDS = 6
+INIT_SECONDS = 10
 SNAKEMAKE_TIMEOUT_S = 240
 # Variables that measure wall time and so differ between any two runs.
 TIMING_VARIABLES = frozenset({"solve_time"})
@@ -327,6 +328,11 @@ def test_profile_sweep_runs_under_slurm_and_matches_local(
 ) -> None:
     """The reduced sweep through workflow/profiles/slurm: every job a Slurm job, results equal
     to a local run's (exact array equality, attributes aside)."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.fail(
+            "snakemake-executor-plugin-slurm is not installed: install the test extra "
+            "(pip install -e '.[test]')"
+        )
     runs = _run_both(tmp_path, TINY_CONFIG, TARGETS)
     pairs = _assert_ran_under_slurm(runs, slurm_cluster)
     rules = collections.Counter(rule for _, rule in pairs)

@@ -18,6 +18,14 @@ if [ -e "$conf" ] && ! grep -qF "$marker" "$conf"; then
     exit 3
 fi
 state=$(realpath -m "$state")
+# A config of ours left by a run that could not clean up (killed test): stop its daemons first.
+if [ -e "$conf" ]; then
+    old_state=$(sed -n 's/^# state dir: //p' "$conf")
+    if [ -n "$old_state" ] && [ "$old_state" != "$state" ] && [ -d "$old_state/pids" ]; then
+        echo "stopping the daemons of a previous run in $old_state"
+        "$(dirname "$0")/stop.sh" "$old_state"
+    fi
+fi
 mkdir -p "$state"/{ctld,spool,log,pids}
 host=$(hostname -s)
 # Node line from the hardware as slurmd sees it (CPUs, sockets, RealMemory), so the node is
