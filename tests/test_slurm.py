@@ -266,8 +266,9 @@ def _assert_ran_under_slurm(runs: SweepRuns, cluster: SlurmCluster) -> list[tupl
 
     Evidence, none of it from sacct (no accounting here): the job ids the executor logged,
     each allocated and completed with exit status 0 in the slurmctld log, launched in the
-    slurmd log, and each kept per-job Slurm log showing Snakemake's jobstep executor inside
-    the allocation. The local run submitted nothing; both runs ran the same jobs.
+    slurmd log, each kept per-job Slurm log showing Snakemake's jobstep executor running
+    that rule inside the allocation, and squeue listing each id as COMPLETED with the
+    executor's rule comment. The local run submitted nothing; both runs ran the same jobs.
     Returns ``(slurm_job_id, rule)`` pairs.
     """
     submitted = SUBMITTED.findall(runs.slurm_log)
@@ -297,6 +298,25 @@ def _assert_ran_under_slurm(runs: SweepRuns, cluster: SlurmCluster) -> list[tupl
         assert rule, (jid, text[-2000:])
         assert f"/rule_{rule.group(1)}/" in log, (jid, log)
         pairs.append((jid, rule.group(1)))
+    # slurmctld still lists the finished jobs (MinJobAge 300 s): state and the executor's
+    # comment rule_<rule>_wildcards_<...>.
+    listing = subprocess.run(
+        ["squeue", "--states=all", "--noheader", "--format=%i|%T|%k"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    queue = {
+        jid: (state, comment)
+        for jid, state, comment in (line.split("|", 2) for line in listing.splitlines())
+    }
+    for jid, rule_name in pairs:
+        assert jid in queue, (jid, listing)
+        state, comment = queue[jid]
+        assert state == "COMPLETED", (jid, state)
+        assert comment.startswith(f"rule_{rule_name}"), (jid, comment)
+    print("Slurm jobs:", ", ".join(f"{jid}={queue[jid][1]}" for jid, _ in pairs))
     return pairs
 
 
