@@ -73,6 +73,7 @@ DEFAULTS: Final[dict[str, Any]] = {
         "equal_full_sensing_fraction": 0.5,
         "sca_tolerance": 1.0e-4,
         "sca_max_iterations": 100,
+        "sca_group": 50,
     },
     "mc": {"frames": 20, "mle_trials": 200, "mle_drops": 50},
     "claims": True,
@@ -181,6 +182,7 @@ def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]
         return {
             "tol": float(allocation["sca_tolerance"]),
             "max_iterations": int(allocation["sca_max_iterations"]),
+            "batch_size": int(allocation["sca_group"]),
         }
     if scheme == "equal_full":
         return {"sensing_fraction": float(allocation["equal_full_sensing_fraction"])}
@@ -416,6 +418,12 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
         SystemParams.from_dict(cfg["system"], prefix="system")
     except ConfigError as err:
         return [str(err)]
+    group, per_job = cfg["allocation"]["sca_group"], cfg["drops_per_job"]
+    if "sca" in cfg["schemes"] and per_job % group and per_job < cfg["drops"]:
+        problems.append(
+            f"drops_per_job = {per_job}: must be a multiple of allocation.sca_group = {group} "
+            f"(or >= drops = {cfg['drops']}), so that the sca results do not depend on it"
+        )
     for name, exp in cfg["experiments"].items():
         prefix = f"experiments.{name}"
         if not exp["schemes"]:

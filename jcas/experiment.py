@@ -158,6 +158,41 @@ def compute_drops(system: Mapping[str, Any], seed: int, start: int, stop: int) -
 
 
 # --------------------------------------------------------------------------- allocation
+def _allocate_groups(
+    scheme: str,
+    beta: np.ndarray,
+    xi: np.ndarray,
+    params: SystemParams,
+    drop_index: np.ndarray,
+    options: Mapping[str, Any],
+) -> Any:
+    """:func:`jcas.allocation.allocate`, in groups of global drop indices when batched.
+
+    A scheme solving drops together (``batch_size``, i.e. ``sca``) gives results that
+    depend slightly (at the solver tolerance) on which drops share a program. Groups
+    ``[g B, (g + 1) B)`` of *global* drop indices make them independent of how drops
+    are split into jobs, as long as ``drops_per_job`` is a multiple of ``B``
+    (``allocation.sca_group``, checked by :func:`jcas.config.load_config`).
+    """
+    from jcas.allocation import Allocation, allocate
+
+    size = int(options.get("batch_size", 0) or 0)
+    if size <= 0:
+        return allocate(scheme, beta, xi, params, **dict(options))
+    group = drop_index // size
+    parts = [
+        allocate(scheme, beta[group == g], xi[group == g], params, **dict(options))
+        for g in np.unique(group)
+    ]
+    return Allocation(
+        gamma=np.concatenate([p.gamma for p in parts]),
+        eta=np.concatenate([p.eta for p in parts]),
+        status=np.concatenate([p.status for p in parts]),
+        iterations=np.concatenate([p.iterations for p in parts]),
+        solve_time_s=np.concatenate([p.solve_time_s for p in parts]),
+    )
+
+
 def compute_allocation(
     drops: xr.Dataset,
     system: Mapping[str, Any],
@@ -183,7 +218,7 @@ def compute_allocation(
     degenerate drop (non-finite or negative ``beta`` or ``xi``) gets status
     ``invalid_input`` and NaN, and is not passed to the scheme.
     """
-    from jcas.allocation import allocate, is_success
+    from jcas.allocation import is_success
 
     t0 = time.perf_counter()
     pt = Point(**point)
@@ -208,7 +243,8 @@ def compute_allocation(
         errors.append(f"degenerate drops {bad}: non-finite or negative beta or xi")
     if valid.any():
         try:
-            alloc = allocate(scheme, beta[valid], xi[valid], params, **dict(options))
+            index = np.asarray(drops["drop"].values, dtype=np.int64)[valid]
+            alloc = _allocate_groups(scheme, beta[valid], xi[valid], params, index, options)
             gamma[valid], eta[valid] = alloc.gamma, alloc.eta
             status[valid] = np.asarray(alloc.status, dtype=str)
             iterations[valid] = alloc.iterations

@@ -57,6 +57,22 @@ def test_allocation_dataset_per_block_equals_whole(cfg: dict, scheme: str) -> No
     assert set(whole["status"].values.ravel()) <= set(jcas.allocation.SUCCESS_STATUSES)
 
 
+def test_sca_does_not_depend_on_blocks(cfg: dict) -> None:
+    """sca solves groups of global drop indices: blocks of 4 or 8 drops give identical
+    arrays with sca_group = 4 (drops_per_job a multiple of it)."""
+    point = Point(15, 15, 10.0, 5.0, 1e-3)
+    opts = {**scheme_options("sca", cfg["allocation"]), "batch_size": 4}
+
+    def run(a: int, b: int) -> xr.Dataset:
+        drops = experiment.compute_drops(cfg["system"], 3, a, b)
+        return experiment.compute_allocation(drops, cfg["system"], point.as_dict(), "sca", opts)
+
+    whole = run(0, 8)
+    joined = xr.concat([run(0, 4), run(4, 8)], dim="drop", data_vars="minimal", coords="minimal")
+    for name in ("gamma", "eta", "sum_rate", "crb", "status", "iterations"):
+        np.testing.assert_array_equal(whole[name].values, joined[name].values, err_msg=name)
+
+
 def test_allocation_metrics_match_definitions(cfg: dict) -> None:
     """sum_rate is the sum of rate; power_total is (18); power within the budget Pt."""
     point = Point(35, 35, 20.0, 5.0, 1e-3)

@@ -102,6 +102,8 @@ INVALID = [
     (_set("experiments.Fig4", {"sweep": {"Nt": [4]}}), "'Fig4' must match"),
     (_set("experiments.fig1.sweep.snr_com_db", ["20"]), "snr_com_db[0] = '20'"),
     (_set("claims", "yes"), "claims = 'yes': must be true or false"),
+    (_set("drops_per_job", 120), "drops_per_job = 120: must be a multiple of allocation.sca_group"),
+    (_set("allocation.sca_group", 0), "allocation.sca_group = 0: must be >= 1"),
 ]
 
 
