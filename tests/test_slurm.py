@@ -34,8 +34,6 @@ import pytest
 import xarray as xr
 import yaml
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "slurm"
 PROFILE = "workflow/profiles/slurm"
@@ -207,6 +205,14 @@ def _assert_same_arrays(a_path: Path, b_path: Path) -> None:
     xr.testing.assert_equal(a.drop_vars(timing), b.drop_vars(timing))
 
 
+def _require_plugin() -> None:
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.fail(
+            "snakemake-executor-plugin-slurm is not installed: install the test extra "
+            "(pip install -e '.[test]')"
+        )
+
+
 def _rule_counts(log_text: str) -> collections.Counter[str]:
     return collections.Counter(name for _, name in RULE_LINE.findall(log_text))
 
@@ -343,16 +349,14 @@ TINY_CONFIG: dict = {
 TARGETS = ["results/fig1.nc"]
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_profile_sweep_runs_under_slurm_and_matches_local(
     slurm_cluster: SlurmCluster, tmp_path: Path
 ) -> None:
     """The reduced sweep through workflow/profiles/slurm: every job a Slurm job, results equal
     to a local run's (exact array equality, attributes aside)."""
-    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        pytest.fail(
-            "snakemake-executor-plugin-slurm is not installed: install the test extra "
-            "(pip install -e '.[test]')"
-        )
+    _require_plugin()
     runs = _run_both(tmp_path, TINY_CONFIG, TARGETS)
     pairs = _assert_ran_under_slurm(runs, slurm_cluster)
     rules = collections.Counter(rule for _, rule in pairs)
@@ -365,3 +369,62 @@ def test_profile_sweep_runs_under_slurm_and_matches_local(
         f" sweep via Slurm {runs.slurm_seconds:.1f} s, local {runs.local_seconds:.1f} s;"
         f" {len(compared)} NetCDF files equal"
     )
+
+
+JOB_BLOCK = re.compile(r"^rule (?P<rule>\w+):\n(?P<body>(?:[ \t]+\S.*\n)+)", re.MULTILINE)
+PROFILE_SCALED_RULES = ("allocate", "monte_carlo")
+
+
+def _dry_run_resources(workdir: Path, *args: str) -> list[dict]:
+    """Jobs of ``snakemake -n`` through the Slurm profile: rule, wildcards, resources."""
+    text = _snakemake(workdir, "-n", "--workflow-profile", PROFILE, *args, log_name="dry_run.log")
+    jobs = []
+    for m in JOB_BLOCK.finditer(text):
+        fields = dict(
+            line.strip().split(": ", 1) for line in m["body"].splitlines() if ": " in line
+        )
+        resources = dict(kv.split("=", 1) for kv in fields.get("resources", "").split(", "))
+        wildcards = (
+            dict(kv.split("=", 1) for kv in fields["wildcards"].split(", "))
+            if ("wildcards" in fields)
+            else {}
+        )
+        jobs.append({"rule": m["rule"], "wildcards": wildcards, "resources": resources})
+    return jobs
+
+
+def test_profile_resources_scale_with_drops_and_antennas(tmp_path: Path) -> None:
+    """Dry run of the default grid through the Slurm profile (no Slurm needed): every
+    resource expression evaluates for every job, compute jobs ask for one CPU, and memory
+    and runtime never decrease with the drops per job or the antennas and grow over the
+    grid. drops = 1500 with drops_per_job = 1000 gives blocks of 1000 and 500 drops."""
+    _require_plugin()
+    workdir = _copy_repo(tmp_path / "repo")
+    jobs = _dry_run_resources(workdir, "--config", "drops=1500")
+    rules = collections.Counter(j["rule"] for j in jobs)
+    assert {"drops", "allocate", "monte_carlo", "mle"} <= set(rules), rules
+
+    rows = []
+    for job in jobs:
+        res, wc = job["resources"], job["wildcards"]
+        if job["rule"] in ("drops", "allocate", "monte_carlo", "mle"):
+            assert res.get("cpus_per_task") == "1", job
+            mem, runtime = int(res["mem_mb"]), int(res["runtime"])  # evaluated, not <TBD>
+            assert mem >= 500, job
+            assert runtime >= 1, job
+        if job["rule"] in PROFILE_SCALED_RULES:
+            start, stop = (int(x) for x in wc["block"][1:].split("-"))
+            nt, nr = (int(x[2:]) for x in wc["point"].split("_")[:2])
+            rows.append((job["rule"], wc["scheme"], stop - start, nt + nr, mem, runtime))
+    for rule in PROFILE_SCALED_RULES:
+        mine = [r for r in rows if r[0] == rule]
+        assert {r[2] for r in mine} == {1000, 500}, rule
+        for a in mine:
+            for b in mine:
+                if a[1] == b[1] and a[2] <= b[2] and a[3] <= b[3]:
+                    assert a[4] <= b[4], (a, b)
+                    assert a[5] <= b[5], (a, b)
+        small = min(mine, key=lambda r: (r[2], r[3]))
+        large = max(mine, key=lambda r: (r[2], r[3]))
+        assert large[4] > small[4], (small, large)
+        assert large[5] > small[5], (small, large)
