@@ -293,7 +293,9 @@ def _assert_ran_under_slurm(runs: SweepRuns, cluster: SlurmCluster) -> list[tupl
     slurmd = cluster.slurmd_log.read_text(errors="replace")
     pairs = []
     for _, jid, log in submitted:
-        assert re.search(rf"sched: Allocate JobId={jid} NodeList=", ctld), jid
+        # started by the main scheduler or by the backfill scheduler
+        started = rf"(sched: Allocate JobId={jid} NodeList=|_start_job: Started JobId={jid} )"
+        assert re.search(started, ctld), jid
         assert re.search(rf"_job_complete: JobId={jid} WEXITSTATUS 0\b", ctld), jid
         assert re.search(rf"Launching batch job {jid}\b", slurmd), jid
         job_log = Path(log)
