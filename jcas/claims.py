@@ -9,7 +9,9 @@ claim and the columns :data:`COLUMNS`:
 - ``paper``: the paper's statement, quoted;
 - ``ours``: our number (float; NaN when it cannot be computed);
 - ``unit``: its unit;
-- ``matches``: ``"yes"``, ``"no"`` or ``"n/a"`` (not evaluated or not a yes/no claim);
+- ``matches``: ``"yes"``, ``"no"``, ``"not evaluated"`` (dataset missing or no valid entry)
+  or ``"info"`` (an informational row, not a claim); no value that CSV readers take for
+  a missing value (pandas reads ``"n/a"`` as NaN);
 - ``note``: how the number is computed, the criterion, and context numbers.
 
 Every average is over drops, restricted to drops where all the compared schemes
@@ -37,12 +39,16 @@ from jcas.results import dataset_config, drop_mean, failure_count, success_mask
 __all__ = [
     "COLUMNS",
     "GAIN_REL_TOL",
+    "INFO",
+    "NOT_EVALUATED",
     "claims_markdown",
     "paper_claims",
     "write_claims_csv",
 ]
 
 COLUMNS: Final = ("claim", "paper", "ours", "unit", "matches", "note")
+NOT_EVALUATED: Final = "not evaluated"
+INFO: Final = "info"
 
 GAIN_REL_TOL: Final = 0.25
 """A gain 'matches' the paper's 24% when within this relative tolerance (18% ... 30%)."""
@@ -90,8 +96,8 @@ Q_MC = (
 
 # --------------------------------------------------------------------------- helpers
 def _row(claim: str, paper: str, ours: float, unit: str, matches: str, note: str) -> dict:
-    if math.isnan(float(ours)) and matches != "n/a":
-        matches = "n/a"
+    if math.isnan(float(ours)) and matches in ("yes", "no"):
+        matches = NOT_EVALUATED
         note = f"not evaluated: no drop where every compared scheme succeeded; {note}"
     return {
         "claim": claim,
@@ -104,7 +110,7 @@ def _row(claim: str, paper: str, ours: float, unit: str, matches: str, note: str
 
 
 def _missing(claim: str, paper: str, unit: str, what: str) -> dict:
-    return _row(claim, paper, math.nan, unit, "n/a", f"not evaluated: {what}")
+    return _row(claim, paper, math.nan, unit, NOT_EVALUATED, f"not evaluated: {what}")
 
 
 def _yes(ok: bool) -> str:
@@ -517,7 +523,7 @@ def _failures(label: str, ds: xr.Dataset) -> dict:
         "(not a claim of the paper: failed points are excluded from every average above)",
         failed,
         "entries",
-        "n/a",
+        INFO,
         f"{failed} of {total} (point, scheme, drop) entries of {label} have a status that is not "
         f"a success (NaN metrics){counts}",
     )

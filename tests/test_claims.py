@@ -106,9 +106,9 @@ def test_table_columns_and_all_claims_present():
         "closed_form_matches_monte_carlo",
     ):
         row(df, c)
-    assert row(df, "sum_rate_increases_with_N")["matches"] == "n/a"  # no fig3 given
-    assert row(df, "gain_over_equal_crb0_1e-4")["matches"] == "n/a"  # no pareto given
-    assert set(df["matches"]) <= {"yes", "no", "n/a"}
+    assert row(df, "sum_rate_increases_with_N")["matches"] == "not evaluated"  # no fig3
+    assert row(df, "gain_over_equal_crb0_1e-4")["matches"] == "not evaluated"  # no pareto
+    assert set(df["matches"]) <= {"yes", "no", "not evaluated", "info"}
     assert row(df, "failed_entries_fig1")["ours"] == 0
 
 
@@ -117,7 +117,7 @@ def test_failed_entries_are_counted():
     r = row(claims.paper_claims(ds), "failed_entries_fig1")
     assert r["ours"] == 1
     assert "solver_error 1" in r["note"]
-    assert r["matches"] == "n/a"
+    assert r["matches"] == "info"
 
 
 def test_gain_at_default_crb0_is_24_percent_with_failed_entry_masked():
@@ -217,7 +217,7 @@ def test_pareto_gain_at_crb0_1e4():
     assert "does not bind" in r["note"]  # mean CRB = 0.5 * 1e-4 * mean(FACTOR) < CRB0
     # without CRB0 = 1e-4 in the sweep the claim is not evaluated
     r = row(claims.paper_claims(pareto=ds.isel({"crb0": [0, 2]})), "gain_over_equal_crb0_1e-4")
-    assert r["matches"] == "n/a"
+    assert r["matches"] == "not evaluated"
 
 
 def test_closed_form_vs_monte_carlo():
@@ -237,6 +237,8 @@ def test_write_csv_and_markdown(tmp_path):
     path = claims.write_claims_csv(df, tmp_path / "out" / "claims.csv")
     back = pd.read_csv(path)
     assert list(back.columns) == list(claims.COLUMNS)
+    assert back["matches"].tolist() == df["matches"].tolist()  # no value read back as NaN
+    assert "not evaluated" in set(back["matches"])
     assert len(back) == len(df)
     assert [p.name for p in path.parent.iterdir()] == ["claims.csv"]
     md = claims.claims_markdown(df)
@@ -249,8 +251,8 @@ def test_no_valid_entry_gives_not_evaluated_and_violations_by_scheme():
     df = claims.paper_claims(ds, ds)
     r = row(df, "gain_over_equal_default_crb0")
     assert np.isnan(r["ours"])
-    assert r["matches"] == "n/a"
-    assert row(df, "equal_full_far_worse")["matches"] == "n/a"
+    assert r["matches"] == "not evaluated"
+    assert row(df, "equal_full_far_worse")["matches"] == "not evaluated"
     tight = fig_grid(crb0=1.5e-6)
     note = row(claims.paper_claims(tight, tight), "crb_meets_crb0")["note"]
     assert "fig2/sca 12, fig2/optimal 12, fig2/equal 12" in note
