@@ -153,8 +153,17 @@ def _fmt_pct(values: np.ndarray) -> str:
     return ", ".join(f"{v:+.1f}%" for v in values)
 
 
-def _points(da: xr.DataArray) -> str:
-    return ", ".join(f"{d}={da[d].values.tolist()}" for d in da.dims)
+def _points_where(mask: xr.DataArray) -> str:
+    """``"dim=[values], ..."`` of the coordinates where ``mask`` is True.
+
+    Plain numpy: ``DataArray.where(..., drop=True)`` breaks on a dimension named ``drop``.
+    """
+    hit = np.nonzero(np.asarray(mask.values, dtype=bool))
+    parts = []
+    for axis, d in enumerate(mask.dims):
+        coord = np.asarray(mask[d].values) if d in mask.coords else np.arange(mask.sizes[d])
+        parts.append(f"{d}={sorted(set(coord[hit[axis]].tolist()))}")
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- claims
@@ -262,10 +271,10 @@ def _far_worse(ds: xr.Dataset | None) -> dict:
     if not bool(ratio.notnull().any()):
         return _missing(claim, Q_FAR_WORSE, "1", "no drop where every compared scheme succeeded")
     worst = float(ratio.max())
-    where = ratio.where(ratio == ratio.max(), drop=True)
+    where = _points_where(ratio == ratio.max())
     note = (
         f"ratio of the mean sum rate of 'equal_full' to the lowest other scheme, largest over "
-        f"the grid ({_points(where)}); median {float(ratio.median()):.3f}. "
+        f"the grid ({where}); median {float(ratio.median()):.3f}. "
         f"Match: 'equal_full' lowest everywhere and ratio <= {FAR_WORSE_RATIO} everywhere"
     )
     return _row(claim, Q_FAR_WORSE, worst, "1", _yes(worst <= FAR_WORSE_RATIO), note)
@@ -306,10 +315,10 @@ def _antenna_gain(ds: xr.Dataset | None) -> dict:
         f"Nt={int(n)}: " + _fmt_pct(np.atleast_1d(gain.sel({"Nt": n}).values))
         for n in gain.sortby("Nt")["Nt"].values
     )
-    where = step.where(step == step.min(), drop=True)
+    where = _points_where(step == step.min())
     note = (
         f"gain of {prop} over 'equal' (percent) at the next larger Nt minus at the smaller one, "
-        f"smallest over SNR_com (at {_points(where)}); gains at SNR_com = "
+        f"smallest over SNR_com (at {where}); gains at SNR_com = "
         f"{np.atleast_1d(gain['snr_com_db'].values).tolist()} dB: {per_nt}; "
         "match: > 0 at every SNR_com"
     )
@@ -342,9 +351,9 @@ def _crb_meets(datasets: dict[str, xr.Dataset | None], crb0_default: float) -> l
         total += int(ok.sum())
         worst[label] = float(ratio.max())
         per_point = ratio.max([d for d in ("scheme", "drop") if d in ratio.dims])
-        hits = per_point.where(per_point > 0.99, drop=True)
-        if hits.size:
-            binding[label] = _points(hits)
+        hits = per_point > 0.99
+        if bool(hits.any()):
+            binding[label] = _points_where(hits)
     if not worst:
         return [
             _missing("crb_meets_crb0", Q_CRB0, "entries", "no fig2/fig3 dataset"),

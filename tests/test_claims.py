@@ -257,3 +257,13 @@ def test_no_valid_entry_gives_not_evaluated_and_violations_by_scheme():
     note = row(claims.paper_claims(tight, tight), "crb_meets_crb0")["note"]
     assert "fig2/sca 12, fig2/optimal 12, fig2/equal 12" in note
     assert "equal_full" not in note.split("violations by")[1]
+
+
+def test_locations_are_found_with_a_drop_dimension():
+    # DataArray.where(..., drop=True) fails on a dimension named 'drop'; the helper must not
+    mask = xr.DataArray(
+        np.array([[False, True, False], [False, False, True]]),
+        dims=("N", "drop"),
+        coords={"N": [10, 20], "drop": [5, 6, 7]},
+    )
+    assert claims._points_where(mask) == "N=[10, 20], drop=[6, 7]"
