@@ -325,7 +325,8 @@ def pareto(ds: xr.Dataset) -> Figure:
     schemes = _schemes(ds)
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")
-    nt_palette = sns.color_palette("dark", max(len(nts), 1))
+    cb = sns.color_palette("colorblind", 10)
+    nt_palette = [cb[i] for i in (0, 4, 2, 3, 1, 5, 6, 7, 8, 9)]  # colour = Nt, marker = scheme
     with _style():
         fig, axes = _new_figure(1, width=6.0, height=4.2)
         ax = axes[0]
@@ -340,7 +341,7 @@ def pareto(ds: xr.Dataset) -> Figure:
                     r[order],
                     "-",
                     marker=".",
-                    color=nt_palette[j],
+                    color=nt_palette[j % len(nt_palette)],
                     lw=1.5,
                     label=f"exact frontier (optimal), {tag}".rstrip(", "),
                     gid=f"frontier:{nt}",
@@ -354,10 +355,11 @@ def pareto(ds: xr.Dataset) -> Figure:
                     b,
                     r,
                     marker=_MARKERS.get(s, "o"),
-                    s=22,
-                    color=_colour(s, schemes),
-                    edgecolors=nt_palette[j],
-                    linewidths=0.8,
+                    s=26,
+                    color=nt_palette[j % len(nt_palette)],
+                    edgecolors="k",
+                    linewidths=0.5,
+                    alpha=0.85,
                     label=f"{_label(s)}, {tag}".rstrip(", "),
                     gid=f"points:{s}:{nt}",
                 )
