@@ -6,8 +6,10 @@ their PIDs recorded (``start.sh``), and always stops them by those PIDs (``stop.
 when a test fails. The test runs a reduced sweep of the real pipeline twice, in two temporary
 copies of the repository: once through the Slurm profile, once locally; it proves that every
 non-local job ran as a Slurm job (job ids from the Snakemake log, matched in the slurmctld
-and slurmd logs and in the kept per-job Slurm logs) and that the NetCDF results hold exactly
-equal arrays.
+and slurmd logs, in the kept per-job Slurm logs and in squeue's list of finished jobs) and
+that the NetCDF results hold exactly equal arrays. A second test, which needs neither root
+nor Slurm, dry-runs the default grid through the profile and checks that every resource
+expression evaluates and scales with the drops per job and the antennas.
 
 It skips, with the reason, when not run as root on Linux, when the Debian packages cannot be
 installed, when a ``/etc/slurm/slurm.conf`` not written by ``configure.sh`` exists, or when
