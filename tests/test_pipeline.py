@@ -178,6 +178,19 @@ def test_new_snr_schedules_only_new_points(tiny: Path) -> None:
             assert output.endswith(("fig1.nc", "fig1.pdf")), output
 
 
+def test_more_drops_computes_only_new_blocks(tiny: Path) -> None:
+    """`--config drops=12`: drops 6..11 form two new blocks; the existing blocks are kept."""
+    jobs = planned_jobs(tiny, "--config", "drops=12")
+    counts = rule_counts(jobs)
+    assert counts["drops"] == 2
+    assert counts["allocate"] == 3 * 4 * 2  # 3 points x 4 schemes x 2 new blocks
+    assert counts["monte_carlo"] == 2 * 4 * 2  # fig1's 2 points
+    assert counts["mle"] == 0  # mc.mle_drops = 2: its drops are unchanged
+    for rule, output in jobs:
+        if rule in ("drops", "allocate", "monte_carlo"):
+            assert output.endswith(("d6-9.nc", "d9-12.nc")), output
+
+
 def test_mc_realizations_reruns_no_allocation(tiny: Path) -> None:
     extra = tiny / "more_mc.yaml"
     extra.write_text("mc:\n  realizations: 16\n")
