@@ -207,6 +207,7 @@ class _Program:
         self.cv = cp.Parameter(n, nonneg=True)
         self.wmax = cp.Parameter((n, k), pos=True)
         self.t1 = [cp.Parameter(n) for _ in range(2)]
+        self.t1b = [cp.Parameter(n) for _ in range(2)]
         self.t2 = [cp.Parameter(n) for _ in range(2)]
         self.t3re = [cp.Parameter(n) for _ in range(2)]
         self.t3im = [cp.Parameter(n) for _ in range(2)]
@@ -216,7 +217,7 @@ class _Program:
         def lin(coef: list[cp.Parameter]) -> cp.Expression:
             return cp.multiply(coef[0], self.c) + cp.multiply(coef[1], self.v)
 
-        t1, t2 = lin(self.t1), lin(self.t2)
+        t1, t2, t1b = lin(self.t1), lin(self.t2), lin(self.t1b)
         self.with_t3 = with_t3
         # |T3'|^2 of (24); identically zero for the centred ULA (38), then left out
         t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im)) if with_t3 else 0.0
@@ -226,8 +227,8 @@ class _Program:
             self.c == cp.sum(cp.multiply(self.u0, self.w), axis=1),
             self.c + self.v <= 1.0,  # (19c)
             self.w <= self.wmax,
-            # (24): T1' + |T3'|^2 <= 2 phi0 phi - phi0^2   (normalised, F0 / tau2 = 1)
-            t1 + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
+            # (24): beta T1'' + |T3''|^2 <= 2 phi0 phi - phi0^2   (balanced, _balanced_model)
+            t1b + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
             # (25): ||(phi, (T1' - T2') / 2)|| <= (T1' + T2') / 2
             cp.SOC(0.5 * (t1 + t2), cp.vstack([self.phi, 0.5 * (t1 - t2)]), axis=0),
         ]
@@ -235,13 +236,15 @@ class _Program:
         if not self.problem.is_dpp():  # pragma: no cover - guarded by construction
             raise RuntimeError("SCA program is not DPP")
 
-    def set_model(self, model: CrbModel) -> None:
-        n = self.n_slots
+    def set_model(self, t1: Float, t2: Float, t3: NDArray[np.complex128], beta: Float) -> None:
+        """Per-slot CRB coefficients: ``t1, t2, t3`` (n_slots, 2) of (C, V) in the balanced
+        ``T1'', T2'', T3''`` and ``beta`` (n_slots,) of ``T1'' T2'' - |T3''|^2 >= beta T1''``."""
         for i in range(2):
-            self.t1[i].value = np.full(n, model.t1[i])
-            self.t2[i].value = np.full(n, model.t2[i])
-            self.t3re[i].value = np.full(n, model.t3[i].real)
-            self.t3im[i].value = np.full(n, model.t3[i].imag)
+            self.t1[i].value = t1[:, i]
+            self.t1b[i].value = beta * t1[:, i]
+            self.t2[i].value = t2[:, i]
+            self.t3re[i].value = t3[:, i].real
+            self.t3im[i].value = t3[:, i].imag
 
     def solve(self, solver: str) -> bool:
         """Solve with one solver; True when cvxpy reports an (inaccurate) optimum."""
@@ -294,10 +297,37 @@ class SCAState:
     rate: Float
 
 
-def _phi0(model: CrbModel, u: Float, v: Float) -> Float:
-    """``phi^(i) = sqrt(T1' T2')`` at the iterate: (23b) tight, (24) tangent to (23a) there."""
-    t1, t2, _ = model.terms(np.sum(u, axis=-1), v)
-    return np.sqrt(np.maximum(t1 * t2, 0.0))
+def _balanced_model(
+    model: CrbModel, u: Float, v: Float
+) -> tuple[Float, Float, NDArray[np.complex128], Float, Float]:
+    """The CRB constraint of the iterates ``(u, v)`` (n drops) rescaled to O(1), for (24)-(25).
+
+    With ``T1'' = alpha T1'``, ``T2'' = beta T2'``, ``T3'' = sqrt(alpha beta) T3'``
+    (``alpha, beta > 0``), ``T1' T2' - |T3'|^2 >= T1'``  <=>
+    ``T1'' T2'' - |T3''|^2 >= beta T1''``, and (24)-(25) written in the balanced terms,
+    with ``phi'' = sqrt(alpha beta) phi``, describe the same set of ``(u, v)``: the
+    SCA step is unchanged. We take ``alpha = 1 / T1'``, ``beta = 1 / T2'`` at the
+    iterate, so ``T1'' = T2'' = phi^(i) = 1`` there and ``beta`` is ``CRB / CRB0``
+    (``T3 = 0``). Without it, at a high SNR_sen or many antennas ``T2' / T1'``
+    reaches 1e8 .. 1e14, the iterate lies within ``T1' / T2'`` (relative) of the
+    boundary of the cone (25) and ``phi^(i)^2`` cancels in (24): every solver failed
+    (``docs/theory.md`` §3.3).
+
+    Returns ``t1, t2, t3`` (n, 2) coefficients of (C, V), ``beta`` (n,) and
+    ``phi^(i) = sqrt(T1'' T2'')`` (n,) at the iterate: (23b) tight, (24) tangent
+    to (23a) there.
+    """
+    c = np.sum(u, axis=-1)
+    t1, t2, _ = model.terms(c, v)
+    ok = (t1 > 0) & (t2 > 0) & np.isfinite(t1) & np.isfinite(t2)
+    alpha = np.where(ok, 1.0 / np.where(ok, t1, 1.0), 1.0)
+    beta = np.where(ok, 1.0 / np.where(ok, t2, 1.0), 1.0)
+    b1 = alpha[:, None] * model.t1[None, :]
+    b2 = beta[:, None] * model.t2[None, :]
+    b3 = np.sqrt(alpha * beta)[:, None] * model.t3[None, :]
+    t1b = b1[:, 0] * c + b1[:, 1] * v
+    t2b = b2[:, 0] * c + b2[:, 1] * v
+    return b1, b2, b3, beta, np.sqrt(np.maximum(t1b * t2b, 0.0))
 
 
 def _repair(
@@ -503,7 +533,6 @@ class _Runner:
         u0, v0, on = st.u[idx], st.v[idx], st.active[idx]
         n = len(idx)
         prog = _program(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
-        prog.set_model(self.model)
         x0 = g * u0
         y0 = h * (np.sum(u0, axis=1, keepdims=True) + v0[:, None]) + 1.0
         scale = np.maximum(st.rate[idx], 1e-300)[:, None]
@@ -514,7 +543,7 @@ class _Runner:
         u0_eff = np.where(on, u0, 0.0)
         # trust region on the multiplicative step (inactive at a fixed point, w = 1)
         wmax = np.where(on & (u0 > 0), np.minimum(1.0 / np.where(u0 > 0, u0, 1.0), _W_MAX), 1.0)
-        phi0 = _phi0(self.model, u0, v0)
+        t1, t2, t3, beta, phi0 = _balanced_model(self.model, u0, v0)
         pad = n_slots - n
 
         def padded(a: Float) -> Float:
@@ -522,6 +551,7 @@ class _Runner:
                 return a
             return np.concatenate([a, np.repeat(a[:1], pad, axis=0)])
 
+        prog.set_model(padded(t1), padded(t2), padded(t3), padded(beta))
         prog.u0.value = padded(u0_eff)
         prog.bw.value = padded(bw)
         prog.cu.value = padded(ctot[:, None] * u0_eff)
