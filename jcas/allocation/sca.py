@@ -9,7 +9,9 @@ and stopping rule: ``docs/theory.md``. In short:
   ``v = sum eta / p``, ``p = Pt / Nt``), gains are normalised by the noise
   (``g_k = Nt^2 xi_k p / sigma_u^2``, ``h_k = Nt beta_k p / sigma_u^2``, so that
   ``SINR_k = g_k u_k / (h_k T + 1)`` with ``T = sum u + v``), the CRB terms are
-  normalised by the Fisher information CRB0 requires, each user's variable is
+  normalised by the Fisher information CRB0 requires and then rescaled at each
+  iterate so that ``T1'' = T2'' = phi^(i) = 1`` there (without it the cone (25)
+  degenerates at a high SNR_sen or with many antennas), each user's variable is
   scaled by its expansion point (``u_k = u_k^(i) w_k``) and the objective by the
   current sum rate. None of this changes the solution of (26).
 - Feasible start: full power, the sensing share at the middle of the interval
@@ -190,8 +192,9 @@ class _Program:
     Variables per slot: ``w`` (K) with ``u_k = u0_k w_k``, ``v``, ``c = sum u``, ``phi``.
     Parameters per slot (refreshed each iteration): ``u0`` (K), ``bw`` (K) = ``B_k / x0_k``
     over the objective scale, ``cu`` (K) and ``cv``: the interference term
-    ``sum_k C_k h_k T`` over the scale, split over ``w`` and ``v``; the CRB model
-    coefficients; ``phi0`` and ``phi0^2``; ``wmax`` (K).
+    ``sum_k C_k h_k T`` over the scale, split over ``w`` and ``v``; the coefficients
+    of the CRB terms balanced at the iterate (:func:`_balanced_model`), ``beta`` times
+    those of ``T1''``; ``phi0`` and ``phi0^2``; ``wmax`` (K).
     """
 
     def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
