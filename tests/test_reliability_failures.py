@@ -292,9 +292,7 @@ def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: 
     """The allocation stage (every scheme, closed forms (15), (16), (18)) at the edges of
     issue 6: a success status carries finite metrics (CRB = inf only for Nt = Nr = 1,
     where the Fisher information is 0: documented in docs/model.md), a failure status
-    carries NaN, and sca succeeds wherever the exact optimum exists (except the known
-    sca failure at Nt = 512 and 60 dB, pinned by
-    test_sca_fails_at_nt512_60db_where_the_optimum_exists)."""
+    carries NaN, and sca succeeds wherever the exact optimum exists."""
     system = dict(cfg["system"], **EDGE_SYSTEMS[edge])
     drops = experiment.compute_drops(system, 2, 0, 2)
     point = Point(nt, nt, snr_db, snr_db, 1e-3)
@@ -314,8 +312,7 @@ def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: 
         assert np.all(ds["sum_rate"].values[0][ok] >= 0), scheme
     optimal_ok = np.isin(out["optimal"]["status"].values[0], sorted(SUCCESS))
     sca_ok = np.isin(out["sca"]["status"].values[0], sorted(SUCCESS))
-    if not (nt == 512 and snr_db == 60.0):
-        np.testing.assert_array_equal(sca_ok, optimal_ok)
+    np.testing.assert_array_equal(sca_ok, optimal_ok)
     # sca never beats the exact optimum (sum-rate tolerance 1e-6 relative)
     both = sca_ok & optimal_ok
     assert np.all(
@@ -324,8 +321,8 @@ def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: 
     )
 
 
-def test_sca_fails_at_nt512_60db_where_the_optimum_exists(cfg: dict) -> None:
-    """Formerly a strict xfail pinning a known sca limitation (every conic solver failed on
+def test_sca_succeeds_at_high_snr_sen_and_many_antennas(cfg: dict) -> None:
+    """Regression test of a fixed sca failure (every conic solver failed on
     the SCA step at a high sensing SNR with many antennas, although the exact optimum
     exists; out of 6 drops at SNR_com = 20 dB: SNR_sen 5 dB: Nt = 512: 3; 30 dB: Nt = 128:
     1, 256: 5, 512: 6; 60 dB: Nt = 15: 1, 35: 3, 64: 6). Cause: ``T2' / T1'`` of the CRB
@@ -335,8 +332,7 @@ def test_sca_fails_at_nt512_60db_where_the_optimum_exists(cfg: dict) -> None:
     15 .. 512 x SNR_sen {5, 30, 60} dB x SNR_com {-10 .. 30} dB, 6 drops, CRB0 = 1e-3:
     optimal and sca both succeed on every drop and sca is within 1e-3 relative of the
     optimum (the SCA stops on a 1e-4 relative change; 1e-3 is the certification bound
-    of tests/test_allocation_sca.py), never above it (1e-6, the stored precision). The
-    name is kept because docs/reliability.md cites it."""
+    of tests/test_allocation_sca.py), never above it (1e-6, the stored precision)."""
     drops = experiment.compute_drops(cfg["system"], 2, 0, 6)
     for nt, snr_sen, snr_com in itertools.product(
         (15, 35, 64, 128, 256, 512), (5.0, 30.0, 60.0), (-10.0, 0.0, 10.0, 20.0, 30.0)
