@@ -98,24 +98,68 @@ def test_standard_error_is_honest(tau_p):
       so [0.92, 0.98] is a 3.3-sigma band (per user: 2400 correlated cases, same band);
     - SD of the 600 estimates / mean SE: relative SE of an SD estimate is
       1 / sqrt(2 * 600) = 0.029, so [0.9, 1.1] is a 3.4-sigma band;
-    - mean z-score: SE 1 / sqrt(600) = 0.041, plus an O(1/n) plug-in bias of about
-      +0.04 at n = 1000 realizations: |mean z| < 0.2.
+    - mean z-score: SE 1 / sqrt(600) = 0.041 (the O(1/n) plug-in bias is removed to
+      second order): |mean z| < 0.2.
+    Users whose signal is below the Monte-Carlo resolution (``n |DS|^2 / E|BU|^2 < 10``:
+    here the last user, SINR ~ 3e-4) have a skewed, far-from-normal estimate, so +-SE
+    coverage is not a meaningful check for them; for those the mean over replicates must
+    be within 3 of its standard errors of (15) (no bias), and the spread/SE ratio in
+    [0.8, 1.25] (the second-order SE term).
     """
     params = SystemParams(Nt=8, Nr=8, K=4, tau_p=tau_p, snr_com_db=10.0)
     beta0, xi0, g0, e0 = _case(params, 1, seed=21)
-    reps = 600
+    reps, n = 600, 1_000
     beta, xi, gamma, eta = (np.repeat(a, reps, axis=0) for a in (beta0, xi0, g0, e0))
-    est = mc_rate(params, beta, gamma, eta, seed=2, drops=range(reps), n_realizations=1_000)
+    est = mc_rate(params, beta, gamma, eta, seed=2, drops=range(reps), n_realizations=n)
     r_cf, s_cf = _closed(params, beta, xi, gamma, eta)
+    ds2 = params.Nt**2 * xi0[0] ** 2 * g0[0]
+    bu2 = params.Nt * beta0[0] * (xi0[0] * g0[0] + e0[0])
+    resolved = n * ds2 / bu2 >= 10.0
+    assert resolved.sum() >= 3  # the case covers both kinds of user
+    assert (~resolved).sum() >= 1
     z = (est.rate - r_cf) / est.rate_se
     zs = (est.sum_rate - s_cf) / est.sum_rate_se
     assert 0.92 <= np.mean(np.abs(zs) < 1.96) <= 0.98
-    assert 0.92 <= np.mean(np.abs(z) < 1.96) <= 0.98
+    assert 0.92 <= np.mean(np.abs(z[:, resolved]) < 1.96) <= 0.98
     assert 0.9 <= np.std(est.sum_rate) / np.mean(est.sum_rate_se) <= 1.1
     ratio = np.std(est.rate, axis=0) / np.mean(est.rate_se, axis=0)
-    assert np.all((ratio >= 0.9) & (ratio <= 1.1)), ratio
+    assert np.all((ratio[resolved] >= 0.9) & (ratio[resolved] <= 1.1)), ratio
+    assert np.all((ratio[~resolved] >= 0.8) & (ratio[~resolved] <= 1.25)), ratio
     assert abs(np.mean(zs)) < 0.2
-    assert np.all(np.abs(np.mean(z, axis=0)) < 0.2)
+    assert np.all(np.abs(np.mean(z[:, resolved], axis=0)) < 0.2)
+    sem = np.std(est.rate, axis=0) / np.sqrt(reps)
+    bias = np.mean(est.rate, axis=0) - r_cf[0]
+    assert np.all(np.abs(bias[~resolved]) < 3 * sem[~resolved]), (bias, sem)
+
+
+@pytest.mark.parametrize("snr_db", [-10.0, 20.0])
+def test_bias_correction_with_few_realizations(snr_db):
+    """With n = 10 realizations per drop the drop-average still matches (15).
+
+    The plain plug-in of sample means into (14) is biased by O(1/n) (mostly
+    ``E|mean g|^2 = |E g|^2 + var(g)/n``), which averaging over drops does not remove:
+    measured on this case it put the mean over 2000 drops 14.6 % (-10 dB) and 1.8 %
+    (20 dB) above the closed form, 5.6 and 8.7 standard errors of that mean. With the
+    second-order correction the mean difference must be within 3 SE of the mean
+    (SE = sqrt(sum SE_d^2) / D over independent drops).
+    """
+    from jcas.allocation import allocate
+    from jcas.drops import large_scale_fading
+
+    params = SystemParams(Nt=15, Nr=15, snr_com_db=snr_db)
+    n_drops = 2000
+    beta, _ = large_scale_fading(params, 1, range(n_drops))
+    xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    alloc = allocate("optimal", beta, xi, params)
+    closed = sum_rate(
+        alloc.gamma, alloc.eta, xi, beta, params.Nt, params.sigma_u2_w, params.tau_bar
+    )
+    est = mc_rate(
+        params, beta, alloc.gamma, alloc.eta, seed=2, drops=range(n_drops), n_realizations=10
+    )
+    se_mean = np.sqrt(np.sum(est.sum_rate_se**2)) / n_drops
+    diff = np.mean(est.sum_rate - closed)
+    assert abs(diff) < 3 * se_mean, (diff, se_mean)
 
 
 def test_drop_results_do_not_depend_on_batch_order_or_chunks():

@@ -13,8 +13,9 @@ precoder (12) ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t`` and the gains
 - ``sum_{j != k} E|UI_kj|^2 = E sum_{j != k} |g_kj|^2``,
 
 are replaced by sample means over ``n`` independent realizations and plugged
-into (14). The estimate carries an O(1/n) plug-in bias (from ``|mean g|^2``),
-which is far below its standard error for the sample sizes used.
+into (14). The plug-in estimate carries an O(1/n) bias (mostly from
+``|mean g|^2``) that does not average out over drops; it is removed to second
+order (:func:`rate_from_moments`), leaving O(1/n^2).
 
 Standard error: the per-realization vector
 ``z_k = (Re g_kk, Im g_kk, |g_kk|^2, sum_{j != k} |g_kj|^2)`` of all users is
@@ -278,11 +279,22 @@ class _Moments:
 def rate_from_moments(
     mean: Float, cov: Float, n: int, sigma_u2_w: float, tau_bar: float
 ) -> tuple[Float, Float, Float, Float]:
-    """Rate (14) from sample moments of ``z``, with delta-method standard errors.
+    """Rate (14) from sample moments of ``z``, bias-corrected, with delta-method standard errors.
 
-    ``SINR_k = |DS_k|^2 / (E|BU_k|^2 + sum_{j!=k} E|UI_kj|^2 + sigma_u^2)`` with
-    ``DS_k = mean(g_kk)``, ``E|BU_k|^2 = n/(n-1) (mean |g_kk|^2 - |DS_k|^2)``
-    (the unbiased sample variance) and the interference mean.
+    With ``z_k = (a, b, c, i) = (Re g_kk, Im g_kk, |g_kk|^2, sum_{j!=k} |g_kj|^2)`` the rate
+    (14) is a smooth function of ``E z``:
+
+    ``R_k = tau_bar / ln 2 [ln T - ln w]``, ``T = c + i + sigma_u^2``,
+    ``w = c - a^2 - b^2 + i + sigma_u^2``
+
+    (``|DS|^2 = a^2 + b^2``, ``E|BU|^2 = c - a^2 - b^2``). Plugging the sample mean
+    ``z_bar`` in gives an O(1/n) bias (mostly ``E|mean g|^2 = |E g|^2 + var(g) / n``),
+    which does not shrink when estimates are averaged over many drops. It is removed to
+    second order: ``R_hat = R(z_bar) - tr(H Sigma) / (2 n)``, with the Hessian
+    ``H = tau_bar / ln 2 [-u u^T / T^2 - diag(-2, -2, 0, 0) / w + v v^T / w^2]``,
+    ``u = (0, 0, 1, 1)``, ``v = (-2a, -2b, 1, 1)``, and ``Sigma`` the sample covariance
+    of ``z_k``; the remaining bias is O(1/n^2). A single estimate may then fall slightly
+    below 0 for a user with (almost) no power, whose true rate is 0.
 
     Parameters
     ----------
@@ -298,30 +310,42 @@ def rate_from_moments(
     """
     m = mean.reshape(*mean.shape[:-1], -1, 4)
     a, b, c, i_int = (m[..., q] for q in range(4))
-    f = n / (n - 1.0)
-    num = a**2 + b**2
-    den = f * (c - num) + i_int + sigma_u2_w
-    sinr = num / den
-    rate = tau_bar * np.log2(1.0 + sinr)
-    drate = tau_bar / (math.log(2.0) * (1.0 + sinr))
-    grad = (
-        np.stack(
-            [
-                2.0 * a * (den + f * num) / den**2,
-                2.0 * b * (den + f * num) / den**2,
-                -f * num / den**2,
-                -num / den**2,
-            ],
-            axis=-1,
-        )
-        * drate[..., None]
-    )  # (..., K, 4)
+    scale = tau_bar / math.log(2.0)
+    total = c + i_int + sigma_u2_w  # T
+    w = total - a**2 - b**2  # E|BU|^2 + interference + noise (> 0)
+    plug_in = scale * (np.log(total) - np.log(w))
+    one = np.ones_like(a)
+    zero = np.zeros_like(a)
+    u = np.stack([zero, zero, one, one], axis=-1)  # grad T
+    v = np.stack([-2.0 * a, -2.0 * b, one, one], axis=-1)  # grad w
+    grad = scale * (u / total[..., None] - v / w[..., None])  # (..., K, 4)
     k = m.shape[-2]
     cov_u = cov.reshape(*cov.shape[:-2], k, 4, k, 4)
-    cov_diag = np.einsum("...kakb->...kab", cov_u)
-    rate_var = np.einsum("...ka,...kab,...kb->...k", grad, cov_diag, grad) / n
+    cov_diag = np.einsum("...kakb->...kab", cov_u)  # (..., K, 4, 4)
+    quad_u = np.einsum("...ka,...kab,...kb->...k", u, cov_diag, u)
+    quad_v = np.einsum("...ka,...kab,...kb->...k", v, cov_diag, v)
+    tr_hess = scale * (
+        -quad_u / total**2 + 2.0 * (cov_diag[..., 0, 0] + cov_diag[..., 1, 1]) / w + quad_v / w**2
+    )
+    rate = plug_in - tr_hess / (2.0 * n)
+    # Variance to second order: grad^T Sigma grad / n + tr((H Sigma)^2) / (2 n^2). The second
+    # term matters for users with (almost) no signal, where the gradient vanishes.
+    diag2 = np.zeros(4)
+    diag2[:2] = 2.0
+    hess = scale * (
+        -u[..., :, None] * u[..., None, :] / total[..., None, None] ** 2
+        + diag2 * np.eye(4) / w[..., None, None]
+        + v[..., :, None] * v[..., None, :] / w[..., None, None] ** 2
+    )  # (..., K, 4, 4), rate_k depends on z_k only: H is block diagonal
+    h_sigma = np.einsum("...kab,...kblc->...kalc", hess, cov_u)  # (H Sigma) as (K, 4, K, 4)
+    hs_user = np.einsum("...kab,...kbc->...kac", hess, cov_diag)  # H_k Sigma_kk
+    rate_var = np.einsum("...ka,...kab,...kb->...k", grad, cov_diag, grad) / n + np.einsum(
+        "...kab,...kba->...k", hs_user, hs_user
+    ) / (2.0 * n**2)
     g_all = grad.reshape(*grad.shape[:-2], -1)
-    sum_var = np.einsum("...i,...ij,...j->...", g_all, cov, g_all) / n
+    sum_var = np.einsum("...i,...ij,...j->...", g_all, cov, g_all) / n + np.einsum(
+        "...kalc,...lcka->...", h_sigma, h_sigma
+    ) / (2.0 * n**2)
     return (
         rate,
         np.sqrt(np.maximum(rate_var, 0.0)),
