@@ -119,8 +119,10 @@ VARIABLES: dict[str, VariableMeta] = {
     "xi": VariableMeta("1", "variance of the MMSE channel estimate xi_k, eq. (7)"),
     "eps": VariableMeta("1", "variance of the channel estimation error eps_k, eq. (8)"),
     # allocation
-    "gamma": VariableMeta("1", "communications power factor gamma_k"),
-    "eta": VariableMeta("1", "sensing power factor eta_k (W per antenna)"),
+    "gamma": VariableMeta(
+        "W", "communications power factor gamma_k (user k's power is Nt xi_k gamma_k)"
+    ),
+    "eta": VariableMeta("W", "sensing power factor eta_k (stream k's sensing power is Nt eta_k)"),
     "status": VariableMeta("1", "allocation status (optimal, converged, infeasible, ...)"),
     "iterations": VariableMeta("1", "solver iterations"),
     "solve_time": VariableMeta("s", "allocation solve time per drop"),
