@@ -180,7 +180,9 @@ def test_plain_change_rule_stops_early_and_the_fixes_help() -> None:
     p = SystemParams(K=4, Nt=35, Nr=35, snr_com_db=0.0)
     beta, xi = _drops(p, 64, seed=8)
     opt = _rate(allocate("optimal", beta, xi, p), beta, xi, p)
-    plain = allocate("sca", beta, xi, p, active_set=False, accelerate=False, stopping="change")
+    plain = allocate(
+        "sca", beta, xi, p, active_set=False, accelerate=False, stopping="change", polish=False
+    )
     ours = allocate("sca", beta, xi, p)
     gap_plain = 1 - _rate(plain, beta, xi, p) / opt
     gap_ours = 1 - _rate(ours, beta, xi, p) / opt

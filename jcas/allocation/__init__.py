@@ -27,7 +27,7 @@ Options per scheme (``**options``):
 - ``sca``: ``tol`` (1e-4, relative sum-rate change), ``stopping`` ("aitken";
   "change" is the paper's plain rule), ``max_iterations`` (300), ``solvers``
   (("CLARABEL", "ECOS", "SCS"), tried in order), ``batch_size`` (64 drops per
-  compiled program), ``active_set`` (True), ``accelerate`` (True),
+  compiled program), ``active_set`` (True), ``accelerate`` (True), ``polish`` (True),
   ``off_threshold`` (1e-5), ``arrays`` (non-centred arrays), ``trace``;
   see :func:`jcas.allocation.sca.sca`. Status ``converged`` or
   ``max_iterations`` (allocation returned), ``infeasible``, ``solver_error``.

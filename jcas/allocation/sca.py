@@ -50,6 +50,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation
+from jcas.allocation.closed_form import water_fill
 from jcas.array import steering_derivative, steering_vector
 from jcas.metrics import crb_terms
 from jcas.params import SystemParams
@@ -415,6 +416,7 @@ def sca(
     off_threshold: float = 1e-5,
     arrays: Sequence[ArrayLike] | None = None,
     stopping: str = "aitken",
+    polish: bool = True,
     trace: list[dict[str, Float]] | None = None,
 ) -> Allocation:
     """Algorithm 1 of the paper for a batch of drops (``docs/theory.md``).
@@ -431,6 +433,9 @@ def sca(
     accelerate : extrapolate the user split along the SCA step (kept only if it helps).
     off_threshold : power fraction under which a user counts as vanishing.
     arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` for a non-centred array.
+    polish : at a stopping point, water-fill the users' split at fixed
+        ``(sum u, v)`` and keep iterating if that gained more than ``tol``.
+    stopping : ``"aitken"`` (default) or the paper's ``"change"``.
     trace : if a list is given, one dict per iteration is appended with the
         sum rate (bit/s/Hz) of every drop (``sum_rate``, NaN for drops not
         iterated) and its number of active users (``n_active``, -1), for tests.
@@ -480,6 +485,7 @@ def sca(
         accelerate=accelerate,
         off_threshold=off_threshold,
         stopping=stopping,
+        polish=polish,
     )
     runner = _Runner(params, model, g, h, state, options, start, trace)
     runner.run()
@@ -502,6 +508,7 @@ class _Options:
     accelerate: bool
     off_threshold: float
     stopping: str
+    polish: bool
 
 
 class _Runner:
@@ -619,6 +626,21 @@ class _Runner:
             done = small & self.small[idx]  # two consecutive iterations: see docs/theory.md
             self.small[idx] = small
         self.change[idx] = change
+        # polish at a stopping point: exact water-filling of sum u at fixed (sum u, v);
+        # a drop it still raises by more than tol keeps iterating (docs/theory.md §3.12)
+        ending = done | (self.iterations[idx] >= self.opt.max_iterations)
+        if self.opt.polish and np.any(ending):
+            rows = idx[ending]
+            u_p, r_p, gained = _polish(st.u[rows], st.v[rows], self.g[rows], self.h[rows])
+            better = r_p > st.rate[rows]
+            rb = rows[better]
+            st.u[rb], st.rate[rb] = u_p[better], r_p[better]
+            if self.opt.active_set:  # the users with power (water-filling may switch on)
+                st.active[rb] = (u_p[better] > 0) | (st.active[rb] & (self.g[rb] <= 0))
+            again = rows[better & (gained > self.opt.tol)]
+            done[np.isin(idx, again)] = False
+            self.small[again] = False
+            self.change[again] = np.inf
         if self.opt.active_set and np.any(done):
             back = _switch_on(st, idx[done], self.g, self.h, self.reactivations)
             done[np.isin(idx, back)] = False
@@ -649,6 +671,31 @@ class _Runner:
                     {"sum_rate": record * self.params.tau_bar / np.log(2.0), "n_active": active}
                 )
             slots = [i for i in slots if self.status[i] == "pending"]
+
+
+def _polish(u: Float, v: Float, g: Float, h: Float) -> tuple[Float, Float, Float]:
+    """Exact maximiser of the sum rate over the users' split at fixed ``sum u`` and ``v``.
+
+    At fixed ``T = sum u + v`` the rate (15) is ``sum_k ln(1 + a_k u_k)`` with
+    ``a_k = g_k / (h_k T + 1)``: separable and concave, maximised by water-filling
+    (:func:`water_fill`). Power (19c) and CRB (19b) depend on ``(sum u, v)`` only, so
+    they are unchanged. Every KKT point of (19) already has this split (the KKT
+    conditions in ``u`` at fixed ``(sum u, v)`` are the water-filling ones and the
+    concave problem has one maximiser), so the step does not move a fixed point.
+
+    Returns the split (n, K), its sum rate (n,) in nats, and the relative gain (n,).
+    """
+    total = np.sum(u, axis=1)
+    y = h * (total + v)[:, None] + 1.0
+    x = water_fill(np.where(g > 0, g / y, 0.0), total)
+    s = np.sum(x, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where((s > 0)[:, None], x * (total / np.where(s > 0, s, 1.0))[:, None], u)
+    r_old = _rate_nats(u, v, g, h)
+    r_new = _rate_nats(x, v, g, h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gained = np.where(r_new > 0, (r_new - r_old) / r_new, 0.0)
+    return x, r_new, gained
 
 
 def _small(n: int) -> int:
