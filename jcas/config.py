@@ -337,8 +337,13 @@ def _resolve_experiment(
         "title": name,
     }
     out.update(copy.deepcopy(dict(exp)))
-    # the experiment's schemes, restricted to the top-level ones (in top-level order)
-    out["schemes"] = [s for s in schemes if s in out["schemes"]]
+    if out["kind"] == "mle" and "schemes" in exp:
+        # an MLE experiment's schemes say whose echo is simulated (a parameter of the
+        # experiment, not a comparison): kept as given, whatever the top-level list
+        out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
+    else:
+        # the experiment's schemes, restricted to the top-level ones (in top-level order)
+        out["schemes"] = [s for s in schemes if s in out["schemes"]]
     # sweep keys in the canonical order (dataset dimension order)
     out["sweep"] = {k: list(exp["sweep"][k]) for k in SWEEP_ORDER if k in exp["sweep"]}
     out["fixed"] = {k: out["fixed"][k] for k in SWEEP_ORDER if k in out["fixed"]}
@@ -426,7 +431,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
         )
     for name, exp in cfg["experiments"].items():
         prefix = f"experiments.{name}"
-        if not exp["schemes"]:
+        if exp["enabled"] and not exp["schemes"]:
             problems.append(
                 f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
                 f"schemes {cfg['schemes']!r}"

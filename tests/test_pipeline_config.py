@@ -144,7 +144,7 @@ def test_default_config_is_valid_and_planned(base: dict[str, Any]) -> None:
     fig1 = set(plans["fig1"].unique_points)
     assert fig1 == set(plans["fig2"].unique_points)
     assert len(fig1 & set(fig3.unique_points)) == 2
-    assert plans["crb_mc"].schemes == ("optimal",)
+    assert plans["crb_mc"].schemes == ("equal_full",)
     assert plans["crb_mc"].kind == "mle"
 
 
@@ -162,8 +162,11 @@ def test_experiment_schemes_restricted_to_top_level(base: dict[str, Any]) -> Non
     cfg["schemes"] = ["optimal", "equal"]
     plans = plan_experiments(load_config(cfg))
     assert plans["fig1"].schemes == ("optimal", "equal")
+    # an MLE experiment keeps its own scheme (whose echo it simulates)
+    assert plans["crb_mc"].schemes == ("equal_full",)
     cfg["schemes"] = ["sca"]
-    with pytest.raises(ConfigError, match=r"experiments\.crb_mc\.schemes"):
+    cfg["experiments"]["fig1"]["schemes"] = ["optimal"]
+    with pytest.raises(ConfigError, match=r"experiments\.fig1\.schemes"):
         load_config(cfg)
 
 
