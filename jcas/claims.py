@@ -257,19 +257,32 @@ def _gain_pareto(ds: xr.Dataset | None, nt: int, crb0_target: float) -> dict:
     return _row(claim, Q_GAIN, ours, "%", _yes(ok), note)
 
 
-def _far_worse(ds: xr.Dataset | None) -> dict:
-    claim = "equal_full_far_worse"
+def _equal_full_ratio(
+    ds: xr.Dataset | None, claim: str, quote: str, variable: str, source: str
+) -> xr.DataArray | dict:
+    """Mean ``variable`` of 'equal_full' over the lowest other scheme's, per grid point.
+
+    Returns the ratio, or the claim's "not evaluated" row when it cannot be computed.
+    """
     if ds is None:
-        return _missing(claim, Q_FAR_WORSE, "1", "no fig1 dataset")
+        return _missing(claim, quote, "1", f"no {source} dataset")
     ds = _squeeze(ds, ("Nt", "snr_com_db", "scheme", "drop", "user"))
     schemes = _schemes(ds)
     if "equal_full" not in schemes or len(schemes) < 2:
-        return _missing(claim, Q_FAR_WORSE, "1", "needs 'equal_full' and another scheme")
-    mean = _paired_means(ds, schemes, "sum_rate")
+        return _missing(claim, quote, "1", "needs 'equal_full' and another scheme")
+    mean = _paired_means(ds, schemes, variable)
     others = mean.sel({"scheme": [s for s in schemes if s != "equal_full"]})
     ratio = mean.sel({"scheme": "equal_full"}) / others.min("scheme")
     if not bool(ratio.notnull().any()):
-        return _missing(claim, Q_FAR_WORSE, "1", "no drop where every compared scheme succeeded")
+        return _missing(claim, quote, "1", "no drop where every compared scheme succeeded")
+    return ratio
+
+
+def _far_worse(ds: xr.Dataset | None) -> dict:
+    claim = "equal_full_far_worse"
+    ratio = _equal_full_ratio(ds, claim, Q_FAR_WORSE, "sum_rate", "fig1")
+    if isinstance(ratio, dict):
+        return ratio
     worst = float(ratio.max())
     where = _points_where(ratio == ratio.max())
     note = (
@@ -403,17 +416,9 @@ def _crb_meets(datasets: dict[str, xr.Dataset | None], crb0_default: float) -> l
 
 def _lower_crb(ds: xr.Dataset | None) -> dict:
     claim = "equal_full_lower_crb"
-    if ds is None:
-        return _missing(claim, Q_LOWER_CRB, "1", "no fig2 dataset")
-    ds = _squeeze(ds, ("Nt", "snr_com_db", "scheme", "drop", "user"))
-    schemes = _schemes(ds)
-    if "equal_full" not in schemes or len(schemes) < 2:
-        return _missing(claim, Q_LOWER_CRB, "1", "needs 'equal_full' and another scheme")
-    mean = _paired_means(ds, schemes, "crb")
-    others = mean.sel({"scheme": [s for s in schemes if s != "equal_full"]})
-    ratio = mean.sel({"scheme": "equal_full"}) / others.min("scheme")
-    if not bool(ratio.notnull().any()):
-        return _missing(claim, Q_LOWER_CRB, "1", "no drop where every compared scheme succeeded")
+    ratio = _equal_full_ratio(ds, claim, Q_LOWER_CRB, "crb", "fig2")
+    if isinstance(ratio, dict):
+        return ratio
     worst = float(ratio.max())
     note = (
         f"ratio of the mean CRB of 'equal_full' to the lowest other scheme, largest over the "
