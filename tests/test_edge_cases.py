@@ -39,9 +39,11 @@ EDGE_SNR_DB = [-30.0, 60.0]
 EDGE_NT = [1, 2, 512]
 
 
-def _chain(p: SystemParams, split: float = 0.5, n_drops: int = 3) -> dict[str, np.ndarray]:
-    """params -> drops -> (7), (8) -> equal allocation spending Pt -> (15), (16), (36)."""
-    beta, dist = large_scale_fading(p, 12345, range(n_drops))
+def _chain(
+    p: SystemParams, split: float = 0.5, n_drops: int = 3, seed: int = 12345
+) -> dict[str, np.ndarray]:
+    """params -> drops -> (7), (8) -> equal allocation spending Pt -> (15), (16), (18), (36)."""
+    beta, dist = large_scale_fading(p, seed, range(n_drops))
     xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
     eps = error_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
     gamma = (1 - split) * p.pt_w / (p.Nt * p.K * xi)
@@ -114,6 +116,9 @@ def test_edge_grid(theta_deg: float, snr_db: float, nt: int, k: int) -> None:
     snr_sen=st.sampled_from(EDGE_SNR_DB) | st.floats(-30, 60),
     shadow=st.sampled_from([0.0, 8.0, 12.0]),
     split=st.sampled_from([0.0, 1.0]) | st.floats(0, 1),
+    pt=st.floats(-10, 60),
+    pp=st.floats(-10, 40),
+    seed=st.integers(0, 2**31),
 )
 def test_edge_chain_property(
     k: int,
@@ -125,9 +130,13 @@ def test_edge_chain_property(
     snr_sen: float,
     shadow: float,
     split: float,
+    pt: float,
+    pp: float,
+    seed: int,
 ) -> None:
-    """The whole chain over valid ranges, biased towards the edges (incl. pilot reuse,
-    communications-only and sensing-only allocations)."""
+    """The whole chain over valid ranges (any drop seed, transmit and pilot power), biased
+    towards the edges (incl. pilot reuse, communications-only and sensing-only
+    allocations): finite values, rates >= 0, xi + eps = beta, power (18) = Pt, CRB > 0."""
     p = SystemParams(
         K=k,
         Nt=nt,
@@ -138,10 +147,14 @@ def test_edge_chain_property(
         snr_com_db=snr_com,
         snr_sen_db=snr_sen,
         shadowing_db=shadow,
+        pt_dbm=pt,
+        pp_dbm=pp,
     )
-    out = _chain(p, split=split, n_drops=2)
+    out = _chain(p, split=split, n_drops=2, seed=seed)
     for key in ("xi", "eps", "rate", "power"):
         assert np.all(np.isfinite(out[key])), key
+    assert np.allclose(out["xi"] + out["eps"], out["beta"], rtol=1e-13, atol=0)
+    assert np.allclose(out["power"], p.pt_w, rtol=1e-12)
     assert np.all(out["rate"] >= 0)
     if split == 1.0:  # sensing only: no user has signal power
         assert np.all(out["rate"] == 0)
