@@ -2,14 +2,22 @@
 
 The root ``Snakefile`` calls :func:`load_config` on Snakemake's ``config``
 before any rule is defined, so a bad configuration stops the run before a job
-is scheduled or a file is written under ``results/``. Validation has two
-layers, and every problem is reported in one :class:`jcas.params.ConfigError`
-whose message names the key path, the bad value and what is allowed:
+is scheduled or a file is written under ``results/``. Keys, types, defaults
+and how overrides merge are documented in ``docs/configuration.md``.
 
-1. the JSON schema ``workflow/schemas/config.schema.yaml`` (types, ranges,
-   enums, ``additionalProperties: false``; integers are strict: ``4.0`` is not
-   an integer);
-2. semantic checks the schema cannot express: the ``system`` block through
+Loading has three steps, and every problem is reported in one
+:class:`jcas.params.ConfigError` whose message names the key path, the bad
+value and what is allowed:
+
+1. text is converted to the schema's type where it reads unambiguously
+   (:func:`coerce_config`): Snakemake's ``--config`` passes nested values as
+   text (``mc={realizations: 50}`` gives ``'50'``) and YAML 1.1 reads ``1e-3``
+   as text;
+2. the JSON schema :func:`config_schema` (package data
+   ``jcas/config.schema.yaml``: types, ranges, enums,
+   ``additionalProperties: false``; integers are strict: ``4.0`` is not an
+   integer);
+3. semantic checks the schema cannot express: the ``system`` block through
    :meth:`jcas.params.SystemParams.from_dict` (``tau_p < tau_c``,
    ``r_min_m < r_max_m``, ...), the tied-parameter vocabulary of each
    experiment, and every grid point as a valid :class:`SystemParams`.
@@ -27,10 +35,11 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 from typing import Any, Final
 
 from jcas.params import ConfigError, SystemParams
@@ -45,11 +54,12 @@ __all__ = [
     "ExperimentPlan",
     "Point",
     "block_key",
+    "coerce_config",
+    "config_schema",
     "drop_blocks",
     "fmt_number",
     "load_config",
     "plan_experiments",
-    "schema_path",
     "scheme_options",
 ]
 
@@ -88,10 +98,8 @@ _PATH_PREFIX: Final = {
     "crb0": "crb",
 }
 
-
-def schema_path() -> Path:
-    """The JSON schema next to the package: ``<repo>/workflow/schemas/config.schema.yaml``."""
-    return Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_RESOURCE: Final = "config.schema.yaml"
+"""File name of the JSON schema (YAML) inside the ``jcas`` package."""
 
 
 # --------------------------------------------------------------------------- numbers
@@ -203,6 +211,155 @@ def block_key(start: int, stop: int) -> str:
 
 
 # --------------------------------------------------------------------------- schema
+@lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files("jcas").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of the pipeline configuration.
+
+    Read from the package data ``jcas/config.schema.yaml`` through
+    :mod:`importlib.resources`, so an installed wheel finds it as well as a
+    source tree. Each call returns a new dict (callers may modify it).
+    """
+    import yaml
+
+    schema = yaml.safe_load(_schema_text())
+    if not isinstance(schema, dict):
+        raise TypeError(f"jcas/{SCHEMA_RESOURCE}: not a mapping")
+    return schema
+
+
+# --------------------------------------------------------------------------- text
+_INT_TEXT: Final = re.compile(r"[+-]?(?:0|[1-9][0-9]*)")
+_NUMBER_TEXT: Final = re.compile(
+    r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
+_LEADING_ZERO: Final = re.compile(r"[+-]?0[0-9]")
+_BOOL_TEXT: Final = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+}
+_YAML11_BOOL: Final = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+def _text_value(text: str, kinds: frozenset[str]) -> Any:
+    """``text`` as the scalar type ``kinds`` allows, or ``text`` itself if it does
+    not read as that type unambiguously (then the schema rejects it, naming it).
+
+    integer: optional sign and decimal digits without leading zeros (``50``,
+    ``-3``; not ``1e3``, ``2.0``, ``010``, ``1_000``). number: an integer as
+    above, or a finite decimal with optional exponent (``1e-3``, ``1.0e-3``,
+    ``.5``). boolean: ``true``/``false`` in lower, title or upper case (not
+    YAML 1.1's ``yes``/``no``/``on``/``off``). A type list that allows text
+    (``string``) or mixes kinds otherwise converts nothing.
+    """
+    if kinds == {"boolean"}:
+        return _BOOL_TEXT.get(text, text)
+    if kinds == {"integer"}:
+        return int(text) if _INT_TEXT.fullmatch(text) else text
+    if "number" in kinds and kinds <= {"integer", "number"}:
+        if _INT_TEXT.fullmatch(text):
+            return int(text)
+        if _NUMBER_TEXT.fullmatch(text):
+            number = float(text)
+            return number if math.isfinite(number) else text
+    return text
+
+
+def _text_hint(value: Any, kinds: Sequence[str]) -> str:
+    """Why a value that looks like the wanted type was not converted (or "")."""
+    if "integer" in kinds and isinstance(value, float) and value.is_integer():
+        return f" (write {int(value)}: an integer has no decimal point or exponent)"
+    if not isinstance(value, str):
+        return ""
+    if "boolean" in kinds and value.lower() in _YAML11_BOOL:
+        return " (YAML 1.1's yes/no/on/off are not read as booleans from text)"
+    if _LEADING_ZERO.match(value) and _NUMBER_TEXT.fullmatch(value.lstrip("+-").lstrip("0")):
+        return " (a leading zero is ambiguous: YAML 1.1 reads 010 as octal 8)"
+    if "integer" in kinds and _NUMBER_TEXT.fullmatch(value):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return f" (write {int(number)}: an integer has no decimal point or exponent)"
+    return ""
+
+
+def _branches(schemas: Sequence[Any], root: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """``schemas`` with every local ``$ref`` and ``allOf`` member added (all apply)."""
+    out: list[Mapping[str, Any]] = []
+    for schema in schemas:
+        if not isinstance(schema, Mapping):
+            continue
+        out.append(schema)
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            node: Any = root
+            for part in ref[2:].split("/"):
+                node = node[part]
+            out += _branches([node], root)
+        out += _branches(schema.get("allOf", []), root)
+    return out
+
+
+def _coerce(value: Any, schemas: Sequence[Any], root: Mapping[str, Any]) -> Any:
+    branches = _branches(schemas, root)
+    if isinstance(value, str):
+        kinds: frozenset[str] | None = None
+        for branch in branches:
+            kind = branch.get("type")
+            if kind is not None:
+                these = frozenset([kind] if isinstance(kind, str) else kind)
+                kinds = these if kinds is None else kinds & these
+        return _text_value(value, kinds) if kinds else value
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            sub: list[Any] = []
+            for branch in branches:
+                properties = branch.get("properties", {})
+                if key in properties:
+                    sub.append(properties[key])
+                elif isinstance(branch.get("additionalProperties"), Mapping):
+                    sub.append(branch["additionalProperties"])
+            out[key] = _coerce(item, sub, root)
+        return out
+    if isinstance(value, list):
+        items = [b["items"] for b in branches if isinstance(b.get("items"), Mapping)]
+        return [_coerce(item, items, root) for item in value]
+    return value
+
+
+def coerce_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with text converted to the type the schema gives its key.
+
+    Snakemake's ``--config`` parses a top-level value as int, float, ``True``/``False``
+    or else YAML text, but every value *inside* a mapping or list as a string
+    (``mc={realizations: 50}`` gives ``{'realizations': '50'}``), and YAML 1.1
+    reads ``1e-3`` (no decimal point) as a string. Each string whose schema
+    type is integer, number or boolean is converted when it reads unambiguously
+    as that type (:func:`_text_value`); anything else is left as it is, for the
+    schema to reject with the key and the value named. Values that are not
+    strings are never converted (``4.0`` stays a float, not an integer).
+
+    Parameters
+    ----------
+    config : the configuration mapping (not modified).
+
+    Returns
+    -------
+    A new dict (nested mappings and lists copied).
+    """
+    schema = _validator().schema
+    out = _coerce(config, [schema], schema)
+    return dict(out)
+
+
+# --------------------------------------------------------------------------- errors
 def _path(parts: Sequence[Any]) -> str:
     out = ""
     for p in parts:
@@ -211,20 +368,6 @@ def _path(parts: Sequence[Any]) -> str:
         else:
             out += f".{p}" if out else str(p)
     return out or "<config>"
-
-
-def _number_hint(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return ""
-        return (
-            " (a string: YAML reads e.g. 1e-3 without a decimal point as text, write 1.0e-3;"
-            " Snakemake's --config passes nested values such as system={K: 2} as text,"
-            " set those with --configfile)"
-        )
-    return ""
 
 
 def _describe(error: Any) -> str:
@@ -244,7 +387,7 @@ def _describe(error: Any) -> str:
         return f"{_path([*where, missing[0]])}: required key is missing"
     if v == "type":
         kind = error.validator_value
-        kinds = kind if isinstance(kind, list) else [kind]
+        kinds: list[str] = list(kind) if isinstance(kind, list) else [str(kind)]
         names = {
             "integer": "an integer",
             "number": "a number",
@@ -254,7 +397,7 @@ def _describe(error: Any) -> str:
             "array": "a list",
         }
         want = " or ".join(names.get(k, k) for k in kinds)
-        return f"{_path(where)} = {value!r}: must be {want}{_number_hint(value)}"
+        return f"{_path(where)} = {value!r}: must be {want}{_text_hint(value, kinds)}"
     if v == "enum":
         return f"{_path(where)} = {value!r}: must be one of {list(error.validator_value)}"
     bounds = {
@@ -285,13 +428,11 @@ def _describe(error: Any) -> str:
     return f"{_path(where)} = {value!r}: {error.message}"
 
 
-@lru_cache(maxsize=4)
-def _validator(path: str) -> Any:
+@lru_cache(maxsize=1)
+def _validator() -> Any:
     import jsonschema
-    import yaml
 
-    with open(path, encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
+    schema = config_schema()
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool)
@@ -301,8 +442,8 @@ def _validator(path: str) -> Any:
     return cls(schema)
 
 
-def _schema_errors(config: Mapping[str, Any], schema: Path) -> list[str]:
-    validator = _validator(str(schema))
+def _schema_errors(config: Mapping[str, Any]) -> list[str]:
+    validator = _validator()
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     out: list[str] = []
     for e in errors:
@@ -326,7 +467,7 @@ def _merge(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, 
 def _resolve_experiment(
     name: str, exp: Mapping[str, Any], schemes: Sequence[str]
 ) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "enabled": True,
         "kind": "sweep",
         "tie": "none",
@@ -451,19 +592,21 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- public
-def load_config(config: Mapping[str, Any], *, schema: str | Path | None = None) -> dict[str, Any]:
+def load_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a pipeline configuration and return it resolved (defaults filled).
 
     Parameters
     ----------
     config : the configuration mapping (Snakemake's ``config`` after
-        ``configfile:``, ``--configfile`` and ``--config``).
-    schema : path of the JSON schema (default :func:`schema_path`).
+        ``configfile:``, ``--configfile`` and ``--config``, which Snakemake merges
+        mapping by mapping: a nested override changes only the keys it names).
 
     Returns
     -------
-    A new dict: ``config`` with the optional keys (:data:`DEFAULTS`) and every
-    experiment's optional fields filled in, sweep keys in :data:`SWEEP_ORDER`.
+    A new dict: ``config`` with text converted to the schema's types
+    (:func:`coerce_config`), merged over the optional keys (:data:`DEFAULTS`,
+    again mapping by mapping), every experiment's optional fields filled in,
+    sweep keys in :data:`SWEEP_ORDER`.
 
     Raises
     ------
@@ -472,7 +615,8 @@ def load_config(config: Mapping[str, Any], *, schema: str | Path | None = None) 
     """
     if not isinstance(config, Mapping):
         raise ConfigError(f"invalid configuration: {config!r}: must be a mapping")
-    problems = _schema_errors(config, Path(schema) if schema else schema_path())
+    config = coerce_config(config)
+    problems = _schema_errors(config)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     cfg = _merge(DEFAULTS, config)

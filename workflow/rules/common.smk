@@ -74,9 +74,7 @@ def use_default_profile(path):
 use_default_profile(BASEDIR / "workflow" / "profiles" / "default" / "config.yaml")
 
 # --------------------------------------------------------------------------- config
-CFG = load_config(
-    config, schema=BASEDIR / "workflow" / "schemas" / "config.schema.yaml"
-)
+CFG = load_config(config)
 PLANS = {name: p for name, p in plan_experiments(CFG).items() if p.enabled}
 POINTS = {pt.key: pt for plan in PLANS.values() for pt in plan.unique_points}
 BLOCKS = [block_key(*b) for b in drop_blocks(CFG["drops"], CFG["drops_per_job"])]
