@@ -254,25 +254,6 @@ def test_cores_and_drops_per_job_do_not_change_results(tiny: Path, tmp_path: Pat
         assert_same_arrays(ref, open_result(one_block, name))
 
 
-@pytest.mark.parametrize(
-    ("args", "key"),
-    [
-        (["--config", "drops=0"], "drops = 0"),
-        (["--config", "drops_per_job=abc"], "drops_per_job = 'abc'"),
-        (["--config", "schemes=[sca,magic]"], "schemes[1] = 'magic'"),
-        (["--configfile", "config_tiny.yaml", "bad.yaml"], "system.crb0 = '1e-3'"),
-    ],
-)
-def test_invalid_config_fails_before_any_job(tmp_path: Path, args: list[str], key: str) -> None:
-    cwd = copy_workflow(tmp_path / "bad")
-    (cwd / "bad.yaml").write_text("system:\n  crb0: 1e-3\n")
-    proc = snakemake(cwd, "--cores", "1", *args, check=False)
-    assert proc.returncode != 0
-    assert key in proc.stderr, proc.stderr[-3000:]
-    assert "invalid configuration" in proc.stderr
-    assert not (cwd / "results").exists() or not any((cwd / "results").rglob("*"))
-
-
 def test_report(tiny: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     run(tiny, "--report", str(report))
