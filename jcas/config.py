@@ -342,9 +342,12 @@ def coerce_config(config: Mapping[str, Any]) -> dict[str, Any]:
     (``mc={realizations: 50}`` gives ``{'realizations': '50'}``), and YAML 1.1
     reads ``1e-3`` (no decimal point) as a string. Each string whose schema
     type is integer, number or boolean is converted when it reads unambiguously
-    as that type (:func:`_text_value`); anything else is left as it is, for the
-    schema to reject with the key and the value named. Values that are not
-    strings are never converted (``4.0`` stays a float, not an integer).
+    as that type (integer: ``50``, not ``1e3``, ``2.0`` or ``010``; number: also
+    ``1e-3``, ``1.0e-3``; boolean: ``true``/``false`` in lower, title or upper
+    case, not ``yes``/``on``); anything else is left as it is, for the schema
+    to reject with the key and the value named. Values that are not strings
+    are never converted (``4.0`` stays a float, not an integer). Local
+    ``$ref`` and ``allOf`` are followed; ``anyOf``/``oneOf`` convert nothing.
 
     Parameters
     ----------
