@@ -26,17 +26,20 @@ generic "HDF error")."""
 
 
 class DiskFullError(OSError):
-    """Writing ``path`` failed because its file system is full (``errno.ENOSPC``)."""
+    """Writing ``filename`` failed because its file system is full (``errno.ENOSPC``)."""
 
     def __init__(self, path: str | os.PathLike[str], free_bytes: int | None) -> None:
         free = "unknown" if free_bytes is None else f"{free_bytes} bytes"
-        super().__init__(
-            errno.ENOSPC,
+        super().__init__(errno.ENOSPC, "No space left on device", os.fspath(path))
+        self.free_bytes = free_bytes
+        self.message = (
             f"No space left on device: cannot write {os.fspath(path)!r} (free space on its "
             f"file system: {free}); free some space and run the same command again "
-            "(no partial file was left under the final name)",
+            "(no partial file was left under the final name)"
         )
-        self.filename = os.fspath(path)
+
+    def __str__(self) -> str:  # OSError.__str__ would repeat the file name
+        return f"[Errno {errno.ENOSPC}] {self.message}"
 
 
 def temporary_name(path: Path) -> Path:
