@@ -42,8 +42,8 @@ def test_annotate_rejects_conflicting_units():
 
 def test_every_variable_of_the_data_contract_is_registered():
     names = set(re.findall(r"^\| `(\w+)` \|", DATA_MD.read_text(), flags=re.M))
-    assert {"beta", "sum_rate", "status", "mle_mse", "mle_bias"} <= names  # both tables parsed
-    assert names <= set(VARIABLES), names - set(VARIABLES)
+    assert {"beta", "sum_rate", "status", "mle_mse", "mle_bias", "snr_com_db"} <= names
+    assert names <= {*VARIABLES, *COORDINATES}, names - {*VARIABLES, *COORDINATES}
 
 
 @pytest.mark.parametrize("name", sorted({*VARIABLES, *COORDINATES}))
