@@ -78,7 +78,7 @@ def test_coordinates_attribute_names_only_coordinates_the_variable_can_have(tmp_
     assert back["Nr"].dims == ("Nt",)
 
 
-def test_write_failure_midway_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+def test_write_is_atomic_when_the_write_fails_midway(tmp_path, monkeypatch):
     target = tmp_path / "out.nc"
     write_netcdf(allocation_piece(4, 0.0, "equal", [0, 1]), target)
     before = target.read_bytes()
