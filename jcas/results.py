@@ -135,7 +135,7 @@ def _cf_dataset(ds: xr.Dataset) -> xr.Dataset:
     for name, var in out.variables.items():
         encoding = {k: v for k, v in var.encoding.items() if k != "coordinates"}
         attrs = {k: v for k, v in var.attrs.items() if k != "coordinates"}
-        if str(name) in coords:
+        if coords.get(str(name)):
             encoding["coordinates"] = coords[str(name)]
         var.encoding = encoding
         var.attrs = attrs

@@ -91,7 +91,6 @@ def test_full_results_folder_fails_clearly_and_the_same_command_resumes(
         output = first.stdout + first.stderr
         assert first.returncode != 0, output[-3000:]
         assert "No space left on device" in output, output[-5000:]
-        assert shutil.disk_usage(results).free < 64 << 10  # it really filled up
         finals = {p.name for p in results.glob("*.nc")}
         assert finals < {p.name for p in (tiny_run / "results").glob("*.nc")}  # stopped early
         # nothing a rerun would trust: every file under its final name is complete, no
