@@ -21,20 +21,21 @@ documented in ``docs/reproduction.md``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import xarray as xr
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]
 
-from jcas.results import dataset_config, drop_mean, failure_count, success_mask
+from jcas.atomic import atomic_write
+from jcas.metadata import scheme_label
+from jcas.provenance import dataset_config
+from jcas.stats import drop_mean, failure_count, success_mask
 
 __all__ = [
     "COLUMNS",
@@ -141,6 +142,14 @@ def _paired_means(ds: xr.Dataset, schemes: Sequence[str], name: str) -> xr.DataA
     return mean
 
 
+def variant(ds: xr.Dataset, scheme: str) -> str:
+    """``scheme`` with the options recorded in the dataset's config, e.g.
+    ``"sca = proposed: SCA (Alg. 1 + active set, extrapolation, polish)"``."""
+    allocation = dataset_config(ds).get("allocation", {})
+    options = allocation.get(scheme) if isinstance(allocation, dict) else None
+    return f"{scheme} = {scheme_label(scheme, options if isinstance(options, dict) else None)}"
+
+
 def crb0_of(ds: xr.Dataset, default: float | None = None) -> xr.DataArray | float | None:
     """CRB0 of a dataset: the ``crb0`` coordinate, else ``config["system"]["crb0"]``."""
     if "crb0" in ds.coords:
@@ -193,7 +202,8 @@ def _gain_default(ds: xr.Dataset | None, nt: int, snr_ref: float) -> list[dict]:
     crb0 = crb0_of(sub)
     crb0_txt = f"{float(np.atleast_1d(crb0)[0]):g}" if crb0 is not None else "the default"
     note = (
-        f"mean sum rate of {prop} over 'equal' at Nt = Nr = {nt}, CRB0 = {crb0_txt}, "
+        f"mean sum rate of {prop} ({variant(sub, prop)}) over 'equal' at Nt = Nr = {nt}, "
+        f"CRB0 = {crb0_txt}, "
         f"SNR_com = {snrs[i]:g} dB (the paper names no SNR); at SNR_com = "
         f"{snrs.tolist()} dB the gains are {_fmt_pct(g)} (range {np.nanmin(g):+.1f}% .. "
         f"{np.nanmax(g):+.1f}%). 'equal' spends the same communications and sensing power as "
@@ -250,7 +260,8 @@ def _gain_pareto(ds: xr.Dataset | None, nt: int, crb0_target: float) -> dict:
     snr_txt = f", SNR_com = {float(np.atleast_1d(snr)[0]):g} dB" if snr is not None else ""
     note = (
         f"pareto experiment at CRB0 = {values[j]:g}, Nt = Nr = {nt}{snr_txt}: mean sum rate of "
-        f"{prop} over 'equal'; mean CRB of {prop} = {float(crb_mean):.3g} rad2, so CRB0 "
+        f"{prop} ({variant(point, prop)}) over 'equal'; mean CRB of {prop} = "
+        f"{float(crb_mean):.3g} rad2, so CRB0 "
         f"{'binds' if binds else 'does not bind'} here. Match: within {GAIN_REL_TOL:.0%} of 24%"
     )
     ok = abs(ours - PAPER_GAIN_PERCENT) <= GAIN_REL_TOL * PAPER_GAIN_PERCENT
@@ -306,7 +317,8 @@ def _highest(ds: xr.Dataset | None) -> dict:
     ratio = mean.sel({"scheme": prop}) / mean.sel({"scheme": bench}).max("scheme")
     worst = float(ratio.min())
     note = (
-        f"smallest ratio over the grid of the mean sum rate of {prop} to the best benchmark "
+        f"smallest ratio over the grid of the mean sum rate of {prop} ({variant(ds, prop)}) "
+        "to the best benchmark "
         f"({', '.join(bench)}); match: >= 1 at every point"
     )
     return _row(claim, Q_HIGHEST, worst, "1", _yes(worst >= 1.0 - 1e-9), note)
@@ -339,7 +351,8 @@ def _antenna_gain(ds: xr.Dataset | None) -> dict:
 
 
 def _crb_ratio(ds: xr.Dataset, crb0_default: float) -> tuple[xr.DataArray, xr.DataArray]:
-    crb0 = crb0_of(ds, crb0_default)
+    found = crb0_of(ds, crb0_default)
+    crb0 = crb0_default if found is None else found
     ok = success_mask(ds) & ds["crb"].notnull()
     return (ds["crb"] / crb0).where(ok), ok
 
@@ -468,18 +481,16 @@ def _mc_match(ds: xr.Dataset | None) -> dict:
     n = ok.sum("drop")
     mean_diff = diff.sum("drop") / n
     if "sum_rate_mc_se" in ds:
-        se = np.sqrt((ds["sum_rate_mc_se"].where(ok) ** 2).sum("drop")) / n
+        se = ((ds["sum_rate_mc_se"].where(ok) ** 2).sum("drop")) ** 0.5 / n
     else:  # fall back to the spread of the differences across drops
         se = diff.std("drop", ddof=1) / np.sqrt(n)
-    z = np.abs(mean_diff / se).where(n > 0)
+    z = abs(mean_diff / se).where(n > 0)
     m = int(z.notnull().sum())
     if m == 0:
         return _missing(claim, Q_MC, "standard errors", "no successful entry")
     z_crit = float(stats.norm.ppf(1.0 - FAMILYWISE_ALPHA / (2 * m)))
     worst = float(z.max())
-    rel = float(
-        (np.abs(mean_diff) / np.abs(ds["sum_rate"].where(ok).mean("drop"))).where(n > 0).max()
-    )
+    rel = float((abs(mean_diff) / abs(ds["sum_rate"].where(ok).mean("drop"))).where(n > 0).max())
     note = (
         f"largest |mean(MC - closed form)| over drops in units of its standard error "
         f"(from sum_rate_mc_se), over {m} (point, scheme) pairs; largest relative difference "
@@ -544,18 +555,8 @@ def _failures(label: str, ds: xr.Dataset) -> dict:
 
 
 def write_claims_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write the claims table as CSV (atomic: temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return path
+    """Write the claims table as CSV atomically (:func:`jcas.atomic.atomic_write`)."""
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.6g"))
 
 
 def claims_markdown(df: pd.DataFrame) -> str:

@@ -466,7 +466,8 @@ def aggregate(
     arguments; duplicated or missing entries raise). Experiments without
     Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc``.
     """
-    from jcas.results import combine_datasets, failure_count
+    from jcas.results import combine_datasets
+    from jcas.stats import failure_count
 
     out: list[xr.Dataset] = []
     for values, datasets in pieces:

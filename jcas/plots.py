@@ -22,40 +22,37 @@ from __future__ import annotations
 import contextlib
 import os
 import textwrap
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
-import seaborn as sns
+import seaborn as sns  # type: ignore[import-untyped]
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from jcas.results import dataset_config, drop_mean, failure_count, success_mask
+from jcas.atomic import atomic_write
+from jcas.metadata import scheme_label
+from jcas.provenance import dataset_config
+from jcas.stats import drop_mean, failure_count, success_mask
 
 __all__ = [
-    "SCHEME_LABELS",
     "crb_mc",
-    "drop_mean",
     "failure_note",
     "fig1",
     "fig2",
     "fig3",
     "pareto",
     "save_figure",
+    "scheme_labels",
 ]
 
-SCHEME_LABELS: Final[dict[str, str]] = {
-    "sca": "proposed (SCA, Alg. 1)",
-    "optimal": "optimal (exact)",
-    "equal": "equal power",
-    "equal_full": "equal & full power",
-}
 _SCHEME_ORDER: Final = ("sca", "optimal", "equal", "equal_full")
 _MARKERS: Final = {"sca": "o", "optimal": "s", "equal": "^", "equal_full": "v"}
 _LINESTYLES: Final = ("-", "--", ":", "-.")
+
+_XR = TypeVar("_XR", xr.Dataset, xr.DataArray)
 
 LABEL_SUM_RATE: Final = "sum rate (bit/s/Hz)"
 LABEL_CRB: Final = "CRB of $\\theta$ (rad$^2$)"
@@ -83,8 +80,20 @@ def _colour(scheme: str, schemes: Sequence[str]) -> tuple[float, float, float]:
     return palette[idx % len(palette)]
 
 
-def _label(scheme: str) -> str:
-    return SCHEME_LABELS.get(scheme, scheme)
+def scheme_labels(ds: xr.Dataset) -> dict[str, str]:
+    """Legend name of every scheme of ``ds``, with the options it was run with.
+
+    The options are read from the ``allocation`` block of the dataset's ``config``
+    attribute (:func:`jcas.metadata.scheme_label`), e.g. ``sca`` as
+    "proposed: SCA (Alg. 1 + active set, extrapolation, polish)".
+    """
+    allocation: Any = dataset_config(ds).get("allocation", {})
+    if not isinstance(allocation, dict):
+        allocation = {}
+    return {
+        s: scheme_label(s, allocation.get(s) if isinstance(allocation.get(s), dict) else None)
+        for s in _schemes(ds)
+    }
 
 
 def _reduce_to(ds: xr.Dataset, keep: Sequence[str]) -> xr.Dataset:
@@ -131,9 +140,9 @@ def _values(ds: xr.Dataset, dim: str) -> list:
     return ds[dim].values.tolist() if dim in ds.dims else [None]
 
 
-def _sel(ds: xr.Dataset, **idx) -> xr.Dataset:
-    """``ds.sel`` that ignores None values (absent dims); a mapping so 'drop' is safe."""
-    return ds.sel({k: v for k, v in idx.items() if v is not None})
+def _sel(obj: _XR, **idx: Any) -> _XR:
+    """``obj.sel`` that ignores None values (absent dims); a mapping so 'drop' is safe."""
+    return obj.sel({k: v for k, v in idx.items() if v is not None})
 
 
 def _antenna_label(ds: xr.Dataset, nt) -> str:
@@ -156,6 +165,7 @@ def fig1(ds: xr.Dataset) -> Figure:
     ds = _reduce_to(ds, ("Nt", "snr_com_db", "scheme", "drop", "user"))
     nts = _values(ds, "Nt")
     schemes = _schemes(ds)
+    labels = scheme_labels(ds)
     with _style():
         fig, axes = _new_figure(len(nts))
         cf, _, _ = drop_mean(ds, "sum_rate")
@@ -174,7 +184,7 @@ def fig1(ds: xr.Dataset) -> Figure:
                     marker=".",
                     ms=4,
                     color=c,
-                    label=f"{_label(s)} (closed form)",
+                    label=f"{labels[s]} (closed form)",
                     gid=f"closed_form:{s}",
                 )
                 if has_mc:
@@ -186,7 +196,7 @@ def fig1(ds: xr.Dataset) -> Figure:
                         color=c,
                         mfc="none",
                         capsize=2,
-                        label=f"{_label(s)} (Monte-Carlo)",
+                        label=f"{labels[s]} (Monte-Carlo)",
                     )
                     eb.lines[0].set_gid(f"monte_carlo:{s}")
             ax.set_xlabel(LABEL_SNR_COM)
@@ -210,6 +220,7 @@ def fig2(ds: xr.Dataset) -> Figure:
     ds = _reduce_to(ds, ("Nt", "snr_com_db", "scheme", "drop", "user", "crb0"))
     nts = _values(ds, "Nt")
     schemes = _schemes(ds)
+    labels = scheme_labels(ds)
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")
     x = ds["snr_com_db"].values
@@ -229,7 +240,7 @@ def fig2(ds: xr.Dataset) -> Figure:
                     color=c,
                     marker=_MARKERS.get(s, "o"),
                     ms=3,
-                    label=f"{_label(s)}{tag}",
+                    label=f"{labels[s]}{tag}",
                     gid=f"rate:{s}:{nt}",
                 )
                 axes[1].plot(
@@ -276,6 +287,7 @@ def fig3(ds: xr.Dataset, *, dim: str | None = None) -> Figure:
         dim = "N" if "N" in ds.dims else "Nt"
     ds = _reduce_to(ds, (dim, "scheme", "drop", "user"))
     schemes = _schemes(ds)
+    labels = scheme_labels(ds)
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")
     x = ds[dim].values
@@ -291,7 +303,7 @@ def fig3(ds: xr.Dataset, *, dim: str | None = None) -> Figure:
                 "-",
                 marker=m,
                 color=c,
-                label=_label(s),
+                label=labels[s],
                 gid=f"rate:{s}",
             )
             axes[1].plot(x, _sel(crb, scheme=s).values, "-", marker=m, color=c, gid=f"crb:{s}")
@@ -323,6 +335,7 @@ def pareto(ds: xr.Dataset) -> Figure:
     ds = _reduce_to(ds, ("Nt", "crb0", "scheme", "drop", "user"))
     nts = _values(ds, "Nt")
     schemes = _schemes(ds)
+    labels = scheme_labels(ds)
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")
     cb = sns.color_palette("colorblind", 10)
@@ -360,7 +373,7 @@ def pareto(ds: xr.Dataset) -> Figure:
                     edgecolors="k",
                     linewidths=0.5,
                     alpha=0.85,
-                    label=f"{_label(s)}, {tag}".rstrip(", "),
+                    label=f"{labels[s]}, {tag}".rstrip(", "),
                     gid=f"points:{s}:{nt}",
                 )
         ax.set_xscale("log")
@@ -387,7 +400,7 @@ def crb_mc(ds: xr.Dataset) -> Figure:
     mse, _, n = drop_mean(ds, "mle_mse", mask=ok)
     crb, _, _ = drop_mean(ds, "crb", mask=ok)
     if "mle_mse_se" in ds:
-        se_mean = np.sqrt((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) / n
+        se_mean = ((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) ** 0.5 / n
     else:
         se_mean = xr.full_like(mse, np.nan)
     palette = sns.color_palette("colorblind", max(len(nts), 1) + 2)
@@ -460,7 +473,7 @@ def save_figure(
     *,
     dpi: int = 150,
 ) -> tuple[Path, Path]:
-    """Save ``fig`` as PDF and PNG, each written to a temporary name then renamed.
+    """Save ``fig`` as PDF and PNG, each written atomically (:func:`jcas.atomic.atomic_write`).
 
     Metadata that would change from run to run (creation date) is left out.
     """
@@ -469,14 +482,9 @@ def save_figure(
         (Path(pdf_path), "pdf", {"CreationDate": None, "Creator": "jcas"}),
         (Path(png_path), "png", {"Software": "jcas"}),
     ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
+
+        def write(tmp: Path, fmt: str = fmt, meta: dict[str, Any] = meta) -> None:
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        out.append(path)
+
+        out.append(atomic_write(path, write))
     return out[0], out[1]

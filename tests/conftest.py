@@ -74,3 +74,107 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
     snakemake(work, "--cores", "2", "--configfile", "config_tiny.yaml")
     return work
+
+
+# --------------------------------------------------------------------------- result helpers
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+TIMING_VARIABLES = ("solve_time",)
+"""Wall-clock variables: the only ones allowed to differ between two runs."""
+
+PIECE_SCHEMES = ("equal", "optimal")
+
+
+def allocation_piece(nt: int, snr: float, scheme: str, drops: list[int], k: int = 3) -> xr.Dataset:
+    """One synthetic per-job allocation dataset (length-1 grid dims, scheme, drop block).
+
+    Values are deterministic functions of (Nt, snr, scheme, drop, user), so pieces made
+    separately agree on shared variables (beta, xi depend on the drop only). Drop 3 of
+    scheme ``equal`` at Nt = 4, snr = 10 dB is a failed entry (``infeasible``, NaN metrics).
+    """
+    d = np.asarray(drops, dtype=np.int64)
+    u = np.arange(k)
+    beta = 1.0 / (1.0 + d[:, None] + 0.1 * u[None, :])  # (D, K), drop-only
+    xi = beta**2 / (beta + 0.1)
+    s = PIECE_SCHEMES.index(scheme) + 1
+    gamma = (s * 0.01 + 1e-3 * nt + 1e-4 * snr) * np.ones((1, 1, 1, len(d), k))
+    eta = 1e-3 * s * np.ones_like(gamma)
+    rate = np.log2(1 + gamma * nt * xi[None, None, None] * 10 ** (snr / 10))
+    sum_rate = rate.sum(-1)
+    status = np.full((1, 1, 1, len(d)), "optimal", dtype="U32")
+    if scheme == "equal" and nt == 4 and snr == 10.0 and 3 in drops:
+        i = drops.index(3)
+        status[..., i] = "infeasible"
+        for a in (gamma, eta, rate):
+            a[..., i, :] = np.nan
+        sum_rate[..., i] = np.nan
+    dims5 = ("Nt", "snr_com_db", "scheme", "drop", "user")
+    dims4 = dims5[:-1]
+    return xr.Dataset(
+        {
+            "beta": (("drop", "user"), beta),
+            "xi": (("drop", "user"), xi),
+            "gamma": (dims5, gamma),
+            "eta": (dims5, eta),
+            "rate": (dims5, rate),
+            "sum_rate": (dims4, sum_rate),
+            "sum_rate_mc": (dims4, sum_rate * (1 + 1e-3)),
+            "sum_rate_mc_se": (dims4, 1e-3 * np.ones_like(sum_rate)),
+            "crb": (dims4, 1e-6 / (nt * (1 + gamma.sum(-1)))),
+            "power_total": (dims4, nt * (gamma + eta).sum(-1)),
+            "power_sensing": (dims4, nt * eta.sum(-1)),
+            "status": (dims4, status),
+            "iterations": (dims4, np.full(sum_rate.shape, s, dtype=np.int64)),
+            "solve_time": (dims4, 1e-3 * np.ones_like(sum_rate)),
+        },
+        coords={
+            "Nt": [nt],
+            "Nr": ("Nt", [nt]),
+            "snr_com_db": [float(snr)],
+            "scheme": [scheme],
+            "drop": d,
+            "user": u,
+            "crb0": 1e-3,
+        },
+    )
+
+
+def allocation_pieces(
+    nts: tuple[int, ...] = (4, 8),
+    snrs: tuple[float, ...] = (0.0, 10.0),
+    blocks: tuple[tuple[int, ...], ...] = ((0, 1), (2, 3)),
+) -> list[xr.Dataset]:
+    """The per-job pieces of a complete synthetic grid (Nt x snr x scheme x drop block)."""
+    return [
+        allocation_piece(nt, snr, sc, list(b))
+        for nt in nts
+        for snr in snrs
+        for sc in PIECE_SCHEMES
+        for b in blocks
+    ]
+
+
+def assert_same_results(ref: Path, other: Path) -> None:
+    """The final results of two workflow copies agree: the same ``results/*.nc`` with
+    identical coordinates and data (NaN == NaN) except :data:`TIMING_VARIABLES`, the same
+    claims table, and every figure of ``ref`` present and non-empty in ``other``."""
+    from jcas.results import read_netcdf
+
+    names = sorted(p.name for p in (ref / "results").glob("*.nc"))
+    assert names, f"no results/*.nc in {ref}"
+    assert sorted(p.name for p in (other / "results").glob("*.nc")) == names
+    for name in names:
+        a = read_netcdf(ref / "results" / name)
+        b = read_netcdf(other / "results" / name)
+        assert set(a.variables) == set(b.variables), name
+        for var in a.variables:
+            if var in TIMING_VARIABLES:
+                continue
+            assert a[var].dims == b[var].dims, f"{name}:{var}"
+            np.testing.assert_array_equal(a[var].values, b[var].values, err_msg=f"{name}:{var}")
+    claims = Path("results") / "claims.csv"
+    if (ref / claims).exists():
+        assert (other / claims).read_text() == (ref / claims).read_text()
+    for fig in (ref / "results" / "figures").glob("*.*"):
+        assert (other / "results" / "figures" / fig.name).stat().st_size > 0, fig.name

@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 from jcas import claims
-from jcas.results import annotate
+from jcas.metadata import annotate
 
 SCHEMES = ["sca", "optimal", "equal", "equal_full"]
 DROPS = 6
@@ -267,3 +267,12 @@ def test_locations_are_found_with_a_drop_dimension():
         coords={"N": [10, 20], "drop": [5, 6, 7]},
     )
     assert claims._points_where(mask) == "N=[10, 20], drop=[6, 7]"
+
+
+def test_notes_name_the_proposed_variant_from_the_config():
+    ds = fig_grid()
+    config = json.loads(ds.attrs["config"])
+    ds.attrs["config"] = json.dumps({**config, "allocation": {"sca": {"polish": True}}})
+    df = claims.paper_claims(ds, ds)
+    for claim in ("gain_over_equal_default_crb0", "proposed_highest_sum_rate"):
+        assert "sca = proposed: SCA (Alg. 1 + polish)" in row(df, claim)["note"], claim

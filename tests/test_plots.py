@@ -1,11 +1,14 @@
 """Tests of jcas.plots on small synthetic datasets built to the contract of docs/data.md.
 
 Expected curve values are computed here with plain numpy from the synthetic arrays
-(independently of jcas.plots.drop_mean); failed entries carry a huge, non-NaN sum rate
+(independently of jcas.stats.drop_mean); failed entries carry a huge, non-NaN sum rate
 so that a figure that forgot to mask by status would be caught.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 from jcas import plots
-from jcas.results import annotate
+from jcas.metadata import annotate
 
 SCHEMES = ["equal", "equal_full", "optimal", "sca"]
 RNG_SEED = 7
@@ -208,3 +211,37 @@ def test_no_failures_is_stated():
     ds = alloc_dataset({"Nt": [15], "snr_com_db": [0.0, 10.0]})
     ds["status"][:] = "optimal"
     assert "all 40 (point, scheme, drop) entries succeeded" in title(plots.fig1(ds))
+
+
+def legend_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+def test_legends_name_the_algorithm_variant_from_the_config():
+    ds = alloc_dataset({"Nt": [15], "snr_com_db": [0.0, 10.0]})
+    allocation = {
+        "sca": {"active_set": True, "accelerate": True, "polish": True, "tol": 1e-4},
+        "equal_full": {"sensing_fraction": 0.5},
+    }
+    ds.attrs["config"] = json.dumps({"system": {"crb0": 1e-3}, "allocation": allocation})
+    sca = "proposed: SCA (Alg. 1 + active set, extrapolation, polish)"
+    assert f"{sca} (closed form)" in legend_texts(plots.fig1(ds))
+    assert "equal & full power (50% sensing) (Monte-Carlo)" in legend_texts(plots.fig1(ds))
+    allocation["sca"]["polish"] = False
+    ds.attrs["config"] = json.dumps({"system": {"crb0": 1e-3}, "allocation": allocation})
+    texts = legend_texts(plots.fig2(ds))
+    assert any("SCA (Alg. 1 + active set, extrapolation; no polish)" in t for t in texts)
+    assert plots.scheme_labels(ds)["optimal"] == "optimal (exact)"
+
+
+def test_save_figure_leaves_no_file_when_saving_fails(tmp_path, monkeypatch):
+    fig = plots.fig1(alloc_dataset({"Nt": [15], "snr_com_db": [0.0]}))
+
+    def failing(self, fname, **kwargs):
+        Path(fname).write_bytes(b"%PDF-1.4 trunc")
+        raise OSError("injected")
+
+    monkeypatch.setattr(Figure, "savefig", failing)
+    with pytest.raises(OSError, match="injected"):
+        plots.save_figure(fig, tmp_path / "f.pdf", tmp_path / "f.png")
+    assert list(tmp_path.iterdir()) == []

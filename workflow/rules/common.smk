@@ -237,7 +237,10 @@ def jcas_modules(*entries, scan=True):
 
 
 # jcas.experiment imports each stage's modules lazily, so it is listed without a scan
-_DRIVER = jcas_modules("jcas.experiment", "jcas.config", "jcas.results", scan=False)
+_DRIVER = [
+    *jcas_modules("jcas.experiment", "jcas.config", scan=False),
+    *jcas_modules("jcas.results"),
+]
 MODULES = {
     "drops": sorted({*_DRIVER, *jcas_modules("jcas.drops", "jcas.params")}),
     "allocation": sorted(

@@ -1,0 +1,204 @@
+"""The variable registry: CF units and long names of every result variable and coordinate.
+
+Units are UDUNITS-2 strings, so that CF tools (the IOOS compliance checker, cf-units)
+can parse and convert them: ``"1"`` is dimensionless, ``rad2`` is rad^2, and decibel
+quantities use UDUNITS' logarithmic units (:data:`DB`, :data:`DBM`), which state the
+scale in the unit itself (``cf_units.Unit(DB).convert(20, "1") == 100``). The data
+contract is ``docs/data.md``. Imports nothing from ``jcas``.
+
+- :data:`VARIABLES`, :data:`COORDINATES`: the registry (:class:`VariableMeta`).
+- :func:`register_variable`: add an entry.
+- :func:`annotate`: apply the registry to a dataset.
+- :data:`SCHEME_LABELS`, :func:`scheme_label`: human-readable names of the allocation
+  schemes, with the options a result was produced with (legends, claims notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import xarray as xr
+
+__all__ = [
+    "COORDINATES",
+    "DB",
+    "DBM",
+    "SCHEME_LABELS",
+    "VARIABLES",
+    "VariableMeta",
+    "annotate",
+    "register_variable",
+    "scheme_label",
+]
+
+DB: Final = "0.1 lg(re 1)"
+"""UDUNITS unit of a power ratio in decibels: 10 log10 of a dimensionless ratio."""
+
+DBM: Final = "0.1 lg(re 1 mW)"
+"""UDUNITS unit of a power in dBm: 10 log10 of the power in milliwatts."""
+
+
+@dataclass(frozen=True)
+class VariableMeta:
+    """CF metadata of one variable.
+
+    Attributes
+    ----------
+    units : UDUNITS-2 unit string (``"1"`` = dimensionless).
+    long_name : human-readable description.
+    standard_name : CF standard name, when one exists.
+    """
+
+    units: str
+    long_name: str
+    standard_name: str | None = None
+
+    def attrs(self) -> dict[str, str]:
+        """The attributes to set on the variable."""
+        out = {"units": self.units, "long_name": self.long_name}
+        if self.standard_name:
+            out["standard_name"] = self.standard_name
+        return out
+
+
+VARIABLES: dict[str, VariableMeta] = {
+    # drops and estimation
+    "beta": VariableMeta("1", "large-scale fading coefficient beta_k"),
+    "distance": VariableMeta("m", "distance of the user from the base station"),
+    "xi": VariableMeta("1", "variance of the MMSE channel estimate xi_k, eq. (7)"),
+    "eps": VariableMeta("1", "variance of the channel estimation error eps_k, eq. (8)"),
+    # allocation
+    "gamma": VariableMeta(
+        "W", "communications power factor gamma_k (user k's power is Nt xi_k gamma_k)"
+    ),
+    "eta": VariableMeta("W", "sensing power factor eta_k (stream k's sensing power is Nt eta_k)"),
+    "status": VariableMeta("1", "allocation status (optimal, converged, infeasible, ...)"),
+    "iterations": VariableMeta("1", "solver iterations"),
+    "solve_time": VariableMeta("s", "allocation solve time per drop"),
+    # closed-form metrics
+    "rate": VariableMeta("bit/s/Hz", "closed-form achievable rate of user k, eq. (15)"),
+    "sum_rate": VariableMeta("bit/s/Hz", "closed-form achievable sum rate, eq. (15)"),
+    "crb": VariableMeta("rad2", "closed-form CRB of the target angle, eq. (16)"),
+    "power_total": VariableMeta("W", "total transmit power, eq. (18)"),
+    "power_sensing": VariableMeta("W", "sensing transmit power Nt sum_k eta_k"),
+    "power_comm": VariableMeta("W", "communications transmit power Nt xi^T gamma"),
+    "sinr": VariableMeta("1", "effective SINR of user k inside the log of (15)"),
+    # Monte-Carlo validation
+    "sum_rate_mc": VariableMeta("bit/s/Hz", "Monte-Carlo sum rate from the bound (14)"),
+    "sum_rate_mc_se": VariableMeta("bit/s/Hz", "standard error of the Monte-Carlo sum rate"),
+    "rate_mc": VariableMeta("bit/s/Hz", "Monte-Carlo rate of user k from the bound (14)"),
+    "rate_mc_se": VariableMeta("bit/s/Hz", "standard error of the Monte-Carlo rate of user k"),
+    "crb_mc": VariableMeta(
+        "rad2", "CRB (36) with the sample covariance of finite-L frames, averaged"
+    ),
+    "crb_mc_se": VariableMeta("rad2", "standard error of the finite-L sample-covariance CRB"),
+    "mle_mse": VariableMeta("rad2", "mean squared error of the ML estimate of the target angle"),
+    "mle_mse_se": VariableMeta("rad2", "standard error of the ML mean squared error"),
+    "mle_bias": VariableMeta("rad", "bias of the ML estimate of the target angle"),
+}
+"""Metadata of the data variables of ``docs/data.md`` (and a few optional extras)."""
+
+COORDINATES: dict[str, VariableMeta] = {
+    "drop": VariableMeta("1", "global user-drop index d"),
+    "user": VariableMeta("1", "user index k"),
+    "scheme": VariableMeta("1", "power allocation scheme"),
+    "Nt": VariableMeta("1", "transmit antennas Nt"),
+    "Nr": VariableMeta("1", "receive antennas Nr"),
+    "N": VariableMeta("1", "total antennas N = Nt + Nr"),
+    "K": VariableMeta("1", "users K"),
+    "L": VariableMeta("1", "frame length L (symbols)"),
+    "snr_com_db": VariableMeta(DB, "communications SNR Pt / sigma_u^2 in dB"),
+    "snr_sen_db": VariableMeta(DB, "sensing SNR Pt / sigma_r_bar^2 in dB"),
+    "crb0": VariableMeta("rad2", "CRB threshold CRB_theta^0"),
+    "pt_dbm": VariableMeta(DBM, "transmit power budget Pt in dBm"),
+    "pp_dbm": VariableMeta(DBM, "uplink pilot power p_p in dBm"),
+    "tau_p": VariableMeta("1", "pilot length tau_p (symbols)"),
+    "tau_c": VariableMeta("1", "coherence interval tau_c (symbols)"),
+    "theta_deg": VariableMeta("degree", "target angle theta"),
+    "r_min_m": VariableMeta("m", "inner radius of the user annulus"),
+    "r_max_m": VariableMeta("m", "outer radius of the user annulus"),
+    "pathloss_exponent": VariableMeta("1", "path-loss exponent nu"),
+    # a standard deviation of 10 log10(fading): a spread in dB, not a level (no lg unit)
+    "shadowing_db": VariableMeta("1", "standard deviation of log-normal shadowing in dB"),
+    "sensing_fraction": VariableMeta("1", "fraction of Pt for sensing (equal_full)"),
+    "seed": VariableMeta("1", "base seed"),
+}
+"""Metadata of the coordinates (swept parameters are named after their config key)."""
+
+
+def register_variable(name: str, units: str, long_name: str, *, coordinate: bool = False) -> None:
+    """Add (or replace) the metadata of a variable or coordinate in the registry."""
+    (COORDINATES if coordinate else VARIABLES)[name] = VariableMeta(units, long_name)
+
+
+def annotate(ds: xr.Dataset) -> xr.Dataset:
+    """A copy of ``ds`` with ``units`` / ``long_name`` from the registry on every variable.
+
+    Known variables and coordinates get the registry's attributes (an existing
+    ``units`` that disagrees with the registry raises ``ValueError``). Unknown
+    variables keep their own attributes and must already carry ``units``;
+    a data variable without units raises ``ValueError`` naming it.
+    """
+    out = ds.copy(deep=False)
+    for name, var in out.variables.items():
+        meta = VARIABLES.get(str(name)) if name in out.data_vars else COORDINATES.get(str(name))
+        attrs = dict(var.attrs)
+        if meta is not None:
+            have = attrs.get("units")
+            if have is not None and str(have) != meta.units:
+                raise ValueError(
+                    f"variable {name!r} has units {have!r} but the registry says {meta.units!r}"
+                )
+            attrs.update(meta.attrs())
+        if name in out.data_vars and "units" not in attrs:
+            raise ValueError(
+                f"data variable {name!r} has no units: add it to jcas.metadata.VARIABLES "
+                "(register_variable) or set a 'units' attribute"
+            )
+        if "units" in attrs and "long_name" not in attrs:
+            attrs["long_name"] = str(name)
+        var.attrs = attrs
+    return out
+
+
+# --------------------------------------------------------------------------- scheme labels
+SCHEME_LABELS: Final[dict[str, str]] = {
+    "sca": "proposed: SCA (Alg. 1)",
+    "optimal": "optimal (exact)",
+    "equal": "equal power",
+    "equal_full": "equal & full power",
+}
+"""Base names of the schemes; :func:`scheme_label` adds the options in force."""
+
+_SCA_FEATURES: Final = (
+    ("active_set", "active set"),
+    ("accelerate", "extrapolation"),
+    ("polish", "polish"),
+)
+"""``sca`` options (``jcas.allocation.sca.sca``) that change the algorithm, as named in
+the legend; an option the config does not record is not named."""
+
+
+def scheme_label(scheme: str, options: Mapping[str, Any] | None = None) -> str:
+    """The legend name of ``scheme`` run with ``options`` (its ``allocation`` block).
+
+    ``sca`` names the algorithm features switched on or off, e.g.
+    ``"proposed: SCA (Alg. 1 + active set, extrapolation, polish)"`` or
+    ``"proposed: SCA (Alg. 1 + polish; no active set)"``; ``equal_full`` states its sensing
+    fraction (``"equal & full power (50% sensing)"``). Unknown schemes keep their name.
+    """
+    opts = dict(options or {})
+    if scheme == "sca":
+        on = [label for key, label in _SCA_FEATURES if opts.get(key) is True]
+        off = [label for key, label in _SCA_FEATURES if opts.get(key) is False]
+        detail = "Alg. 1" + (" + " + ", ".join(on) if on else "")
+        if off:
+            detail += "; no " + ", no ".join(off)
+        return f"proposed: SCA ({detail})"
+    base = SCHEME_LABELS.get(scheme, scheme)
+    fraction = opts.get("sensing_fraction")
+    if scheme == "equal_full" and isinstance(fraction, (int, float)):
+        return f"{base} ({100 * float(fraction):g}% sensing)"
+    return base
