@@ -33,6 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
+from jcas import registry
 from jcas.params import ConfigError, SystemParams
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ExperimentPlan",
     "Point",
     "block_key",
+    "config_schema",
     "drop_blocks",
     "fmt_number",
     "load_config",
@@ -53,8 +55,9 @@ __all__ = [
     "scheme_options",
 ]
 
-SCHEMES: Final = ("sca", "optimal", "equal", "equal_full")
-"""Allocation schemes; equal to ``jcas.allocation.SCHEMES`` (checked by a test)."""
+# ---- scheme / allocation defaults: derived from the one registry (jcas.registry) ----
+SCHEMES: Final = registry.SCHEMES
+"""Allocation schemes, the registered ones (:data:`jcas.registry.SCHEMES`)."""
 
 POINT_KEYS: Final = ("Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 """Parameters that define a grid point (and its cache directory), in path order."""
@@ -69,12 +72,7 @@ PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
 
 DEFAULTS: Final[dict[str, Any]] = {
-    "allocation": {
-        "equal_full_sensing_fraction": 0.5,
-        "sca_tolerance": 1.0e-4,
-        "sca_max_iterations": 100,
-        "sca_group": 50,
-    },
+    "allocation": registry.config_defaults(),
     "mc": {"frames": 20, "mle_trials": 200, "mle_drops": 50},
     "claims": True,
 }
@@ -177,16 +175,50 @@ class ExperimentPlan:
 
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
-    ``allocation`` block of the config (built-in types, fixed order)."""
-    if scheme == "sca":
-        return {
-            "tol": float(allocation["sca_tolerance"]),
-            "max_iterations": int(allocation["sca_max_iterations"]),
-            "batch_size": int(allocation["sca_group"]),
-        }
-    if scheme == "equal_full":
-        return {"sensing_fraction": float(allocation["equal_full_sensing_fraction"])}
-    return {}
+    ``allocation`` block of the config (built-in types, fixed order; the keys and
+    defaults are the scheme's in :data:`jcas.registry.SCHEME_SPECS`)."""
+    return registry.options_from_config(scheme, dict(allocation))
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON schema of the config, with the registered names as enums.
+
+    The scheme enum (``$defs.scheme``) and ``system.precoder`` / ``system.array`` list
+    the names of :mod:`jcas.registry`, so a new part or scheme needs no schema edit.
+    """
+    import yaml
+
+    with open(schema_path(), encoding="utf-8") as fh:
+        schema: dict[str, Any] = yaml.safe_load(fh)
+    return _with_registry_enums(schema)
+
+
+def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with the registry's names injected (see :func:`config_schema`)."""
+    schema["$defs"]["scheme"]["enum"] = list(registry.SCHEMES)
+    system = schema["properties"]["system"]["properties"]
+    system["precoder"] = {
+        "description": "precoder part (jcas.registry.PRECODERS, docs/extending.md)",
+        "type": "string",
+        "enum": list(registry.PRECODERS),
+    }
+    system["array"] = {
+        "description": "array part (jcas.registry.ARRAYS, docs/extending.md)",
+        "type": "string",
+        "enum": list(registry.ARRAYS),
+    }
+    return schema
+
+
+def design_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Every scheme of the config checked against its precoder and array parts
+    (:func:`jcas.registry.design_problems`), at the system defaults."""
+    params = SystemParams.from_dict(cfg["system"], prefix="system")
+    problems: list[str] = []
+    used = list(cfg["schemes"]) + [s for e in cfg["experiments"].values() for s in e["schemes"]]
+    for scheme in dict.fromkeys(used):
+        problems += [f"schemes: {p}" for p in registry.design_problems(scheme, params)]
+    return problems
 
 
 # --------------------------------------------------------------------------- blocks
@@ -291,7 +323,7 @@ def _validator(path: str) -> Any:
     import yaml
 
     with open(path, encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
+        schema = _with_registry_enums(yaml.safe_load(fh))
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool)
@@ -423,6 +455,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
         SystemParams.from_dict(cfg["system"], prefix="system")
     except ConfigError as err:
         return [str(err)]
+    problems += design_problems(cfg)
     group, per_job = cfg["allocation"]["sca_group"], cfg["drops_per_job"]
     if "sca" in cfg["schemes"] and per_job % group and per_job < cfg["drops"]:
         problems.append(
