@@ -24,7 +24,7 @@ Hermitian form), and the precoder is ``f_k = sqrt(gamma_k) h_hat_k + sqrt(eta_k)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -129,9 +129,9 @@ def rate(
     return tau_bar * np.log1p(s) / np.log(2.0)
 
 
-def sum_rate(*args: ArrayLike, **kwargs: ArrayLike) -> Float:
+def sum_rate(*args: Any, **kwargs: Any) -> Float:
     """Sum over users of :func:`rate` (bit/s/Hz), shape ``(...)``."""
-    return np.sum(rate(*args, **kwargs), axis=-1)
+    return np.asarray(np.sum(rate(*args, **kwargs), axis=-1), dtype=float)
 
 
 def transmit_power(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, n_tx: ArrayLike) -> Float:

@@ -226,7 +226,7 @@ def _check_int(key: str, value: Any) -> int:
     """An integer (Python or NumPy, not bool) as a Python ``int``."""
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and not _is_bool(value) and float(value).is_integer():
-            raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(value)})")
+            raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(float(value))})")
         hint = " (a string; write the number without quotes)" if isinstance(value, str) else ""
         raise ConfigError(f"{key} = {value!r}: must be an integer{hint}")
     return int(value)

@@ -74,3 +74,16 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
     snakemake(work, "--cores", "2", "--configfile", "config_tiny.yaml")
     return work
+
+
+# --------------------------------------------------------------------------- model helpers
+def drops(params, n: int, seed: int = 11):  # type: ignore[no-untyped-def]
+    """``(beta, xi)`` of drops ``0 .. n-1`` of ``seed`` (shape ``(n, K)`` each): the
+    large-scale fading of :func:`jcas.drops.large_scale_fading` and the MMSE estimate
+    variance (7) of :func:`jcas.channel.estimate_variance`."""
+    from jcas.channel import estimate_variance
+    from jcas.drops import large_scale_fading
+
+    beta, _ = large_scale_fading(params, seed, range(n))
+    xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    return beta, xi

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jcas.array import steering_derivative, steering_derivative_norm2, steering_vector
+from jcas.arrays import steering_derivative, steering_derivative_norm2, steering_vector
 from jcas.channel import error_variance, estimate_variance, pilot_gram
 from jcas.drops import large_scale_fading, user_distances
 from jcas.metrics import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jcas.array import steering_derivative, steering_vector
+from jcas.arrays import steering_derivative, steering_vector
 from jcas.channel import estimate_variance, pilot_gram
 from jcas.metrics import (
     crb_closed_form,

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from jcas.array import steering_derivative, steering_derivative_norm2, steering_vector
+from jcas.arrays import steering_derivative, steering_derivative_norm2, steering_vector
 from jcas.channel import pilot_gram
 from jcas.metrics import (
     crb_closed_form,

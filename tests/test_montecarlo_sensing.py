@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jcas.array import steering_derivative, steering_vector
+from jcas.arrays import steering_derivative, steering_vector
 from jcas.channel import estimate_variance
 from jcas.metrics import crb_closed_form, crb_general
 from jcas.montecarlo import crb_symbol_average, mc_crb, mle_angle, mle_snr_sweep

@@ -174,7 +174,7 @@ def test_snr_definitions(pt: float, snr_com: float, snr_sen: float) -> None:
 def test_round_trip_immutable_and_replace_revalidates() -> None:
     p = SystemParams(K=6, Nt=35, theta_deg=-20.0)
     d = p.to_dict()
-    assert all(type(v) in (int, float) for v in d.values())
+    assert all(type(v) in (int, float, str) for v in d.values())
     assert SystemParams.from_dict(d) == p
     assert set(d) == {f.name for f in dataclasses.fields(SystemParams)}
     with pytest.raises(dataclasses.FrozenInstanceError):

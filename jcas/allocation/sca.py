@@ -502,7 +502,7 @@ class _Runner:
         t1, t2, t3, beta, phi0 = _balanced_model(self.model, u0, v0)
         pad = n_slots - n
 
-        def padded(a: Float) -> Float:
+        def padded(a: NDArray[Any]) -> NDArray[Any]:
             if pad == 0:
                 return a
             return np.concatenate([a, np.repeat(a[:1], pad, axis=0)])

@@ -110,6 +110,7 @@ def block_rng(seed: int, stream: int, drop: int, block: int) -> np.random.Genera
     independent of each other and of every other drop and stream.
     """
     parent = rng_for(seed, stream, drop).bit_generator.seed_seq
+    assert isinstance(parent, np.random.SeedSequence)
     child = np.random.SeedSequence(
         parent.entropy, spawn_key=(*parent.spawn_key, int(block)), pool_size=parent.pool_size
     )

@@ -332,7 +332,9 @@ def mc_crb(
 
 # ------------------------------------------------------------------------ MLE
 def _objective(u: Float, z: Complex, r: Complex, rx: int | ArrayPart, tx: int | ArrayPart) -> Float:
-    """Concentrated log-likelihood ``|a_r^H Z a_t|^2 / (||a_r||^2 a_t^H R a_t)`` at ``u = sin(theta)``.
+    """Concentrated log-likelihood at ``u = sin(theta)``.
+
+    ``|a_r^H Z a_t|^2 / (||a_r||^2 a_t^H R a_t)``.
 
     ``u`` shape ``(..., G)``; ``z = Y X^H`` shape ``(..., Nr, Nt)``; ``r = X X^H``
     shape ``(..., Nt, Nt)``; ``rx``, ``tx`` the array parts (an int N: the ULA of N
@@ -494,7 +496,8 @@ def mle_angle(
         out[:, idx] = np.stack(
             [acc.mean[:, 1], se[:, 1], acc.mean[:, 0], se[:, 0], acc.mean[:, 2], se[:, 2]]
         )
-    return MleEstimate(*out, n_trials=int(n_trials))
+    mse, mse_se, bias, bias_se, crb, crb_se = out
+    return MleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))
 
 
 def mle_snr_sweep(
