@@ -34,7 +34,6 @@ from conftest import drops
 RTOL = 1e-9
 
 
-
 def _sum_rate(alloc: Allocation, beta: np.ndarray, xi: np.ndarray, p: SystemParams) -> np.ndarray:
     return sum_rate(alloc.gamma, alloc.eta, xi, beta, p.Nt, p.sigma_u2_w, p.tau_bar)
 

@@ -35,7 +35,6 @@ from jcas.params import SystemParams
 from conftest import drops
 
 
-
 def _rate(a: Allocation, beta: np.ndarray, xi: np.ndarray, p: SystemParams) -> np.ndarray:
     return sum_rate(a.gamma, a.eta, xi, beta, p.Nt, p.sigma_u2_w, p.tau_bar)
 
