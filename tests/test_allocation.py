@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import drops
 
 from jcas.allocation import (
     SCHEMES,
@@ -25,11 +26,8 @@ from jcas.allocation import (
     water_fill,
 )
 from jcas.arrays import steering_derivative_norm2
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
 from jcas.metrics import crb_closed_form, sum_rate, transmit_power
 from jcas.params import SystemParams
-from conftest import drops
 
 RTOL = 1e-9
 

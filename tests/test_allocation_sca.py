@@ -15,14 +15,13 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import drops
 
 from jcas.allocation import Allocation, allocate, rate_crb_frontier, water_fill
 from jcas.allocation import sca as sca_module
 from jcas.allocation._program import Program
 from jcas.allocation.sca import crb_model, start_point, surrogate_rate
 from jcas.arrays import element_positions
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
 from jcas.metrics import (
     crb_closed_form,
     crb_general,
@@ -32,7 +31,6 @@ from jcas.metrics import (
     transmit_power,
 )
 from jcas.params import SystemParams
-from conftest import drops
 
 
 def _rate(a: Allocation, beta: np.ndarray, xi: np.ndarray, p: SystemParams) -> np.ndarray:
