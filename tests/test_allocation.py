@@ -60,11 +60,10 @@ PARAMS = [
 
 
 def test_contract_names_and_shapes() -> None:
-    assert SCHEMES == ("sca", "optimal", "equal", "equal_full")
     assert set(SUCCESS_STATUSES) < set(STATUSES)
     p = SystemParams()
     beta, xi = drops(p, 5)
-    for scheme in ("optimal", "equal", "equal_full"):
+    for scheme in SCHEMES:  # every registered scheme
         a = allocate(scheme, beta, xi, p)
         assert a.gamma.shape == a.eta.shape == (5, p.K)
         assert a.status.shape == a.iterations.shape == a.solve_time_s.shape == (5,)

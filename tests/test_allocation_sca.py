@@ -5,8 +5,9 @@ Independent references: the rate (15) and SINR from ``jcas.metrics``, the CRB (1
 the general CRB (36), and the closed-form optimum (whose own correctness is tested in
 ``test_allocation.py`` by brute force and KKT). Tolerances: the SCA stops on a relative
 sum-rate change of 1e-4 (with a geometric estimate of the change to come), so its
-sum rate may trail the optimum by O(1e-4); the issue's bounds (1e-3 per drop, median
-1e-4) are asserted as stated. "Optimal >= SCA" holds to 1e-9 relative (rounding).
+sum rate may trail the optimum by O(1e-4); the certification bounds (1e-3 per drop,
+median 1e-4, ``docs/theory.md`` §3.9) are asserted as stated. "Optimal >= SCA" holds to
+1e-9 relative (rounding).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def test_surrogate_tight_at_expansion_point_and_below_elsewhere() -> None:
 
 def test_printed_22_is_not_tight() -> None:
     """With the numerator of (22) as printed (Nt xi_k^2 gamma_k, missing a factor Nt), the
-    bound is not tight at the expansion point: the typo of SPEC.md §3 matters."""
+    bound is not tight at the expansion point: the typo of (22) (``docs/model.md`` §4) matters."""
     g, h = np.array([[50.0]]), np.array([[2.0]])
     u0, v0 = np.array([[0.6]]), np.array([0.4])
     x0, y0 = g * u0, h * 1.0 + 1.0
@@ -161,8 +162,9 @@ def test_objective_never_decreases(snr: float, active_set: bool, accelerate: boo
 
 
 def test_plain_change_rule_stops_early_and_the_fixes_help() -> None:
-    """The cause the issue describes: with the paper's rule and no active set, users that
-    the optimum switches off keep power and SCA halts short of the optimum."""
+    """The cause of the users switched off (``docs/theory.md`` §3.6): with the paper's
+    rule and no active set, users that the optimum switches off keep power and SCA halts
+    short of the optimum."""
     p = SystemParams(K=4, Nt=35, Nr=35, snr_com_db=0.0)
     beta, xi = drops(p, 64, seed=8)
     opt = _rate(allocate("optimal", beta, xi, p), beta, xi, p)
@@ -359,10 +361,11 @@ HARD_NTS = (15, 35, 64, 128, 256, 512)
 HARD_SNR_SEN = (5.0, 30.0, 60.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("binding", [False, True])
 def test_sca_at_high_snr_sen_and_many_antennas(binding: bool) -> None:
     """Where every solver used to fail on the first SCA step (SNR_sen 30/60 dB, Nt up to
-    512: ``T2' / T1'`` up to 1e14 made the cone (25) degenerate; issue found by helper F):
+    512: ``T2' / T1'`` up to 1e14 made the cone (25) degenerate, ``docs/theory.md`` §3.11):
     Nt = Nr in 15 .. 512 x SNR_sen {5, 30, 60} dB x SNR_com {-10 .. 30} dB x 6 drops, K = 4,
     CRB0 = 1e-3 (free) and binding. No failure; sca within 1e-3 relative of ``optimal``
     (the SCA tolerance, as in the certification), never above it (1e-9); power and CRB met."""
