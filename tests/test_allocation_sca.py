@@ -132,11 +132,11 @@ def test_start_point_feasible(binding: bool) -> None:
 @pytest.mark.parametrize(
     ("snr", "active_set", "accelerate"),
     [
-        (-10.0, True, True),
-        (-10.0, False, False),
         (10.0, True, True),
-        (10.0, True, False),
-        (30.0, False, True),
+        pytest.param(-10.0, True, True, marks=pytest.mark.slow),
+        pytest.param(-10.0, False, False, marks=pytest.mark.slow),
+        pytest.param(10.0, True, False, marks=pytest.mark.slow),
+        pytest.param(30.0, False, True, marks=pytest.mark.slow),
     ],
 )
 def test_objective_never_decreases(snr: float, active_set: bool, accelerate: bool) -> None:
@@ -161,6 +161,7 @@ def test_objective_never_decreases(snr: float, active_set: bool, accelerate: boo
         assert np.all(n_active[n_active >= 0] == p.K)
 
 
+@pytest.mark.slow
 def test_plain_change_rule_stops_early_and_the_fixes_help() -> None:
     """The cause of the users switched off (``docs/theory.md`` §3.6): with the paper's
     rule and no active set, users that the optimum switches off keep power and SCA halts
@@ -290,6 +291,7 @@ def _certify(k: int, per_group: int) -> tuple[np.ndarray, int]:
     return np.concatenate(gaps), failures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [2, 4, 8])
 def test_sca_matches_optimal_subset(k: int) -> None:
     """Representative subset (10 drops per setting, 300 drops over the three K)."""

@@ -186,6 +186,7 @@ def test_transmit_covariance_against_sample_covariance_of_eq12() -> None:
     assert np.all(np.abs(mean - transmit_covariance(GAMMA, ETA, XI, a_t)) < 5 * se + 1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("k", "tau_p"), [(3, 3), (3, 2), (4, 1)])
 def test_rate_with_pilot_reuse_against_monte_carlo_of_eq14(k: int, tau_p: int) -> None:
     """(15) with the pilot-contamination term equals (14) evaluated with sample moments
