@@ -1,8 +1,8 @@
 """The one registry of design parts and allocation schemes, selected by name.
 
-- Precoders (``system.precoder``): :data:`PRECODERS`, name -> ``"module:attribute"`` of a
+- Precoders (``system.precoder``): :data:`PRECODERS`, name -> a
   :class:`jcas.precoders.Precoder` class (instantiated without arguments).
-- Arrays (``system.array``): :data:`ARRAYS`, name -> ``"module:attribute"`` of a factory
+- Arrays (``system.array``): :data:`ARRAYS`, name -> a factory
   ``(params, side) -> ArrayPart`` (:class:`jcas.arrays.ArrayFactory`).
 - Schemes (``schemes``): :data:`SCHEME_SPECS`, with the function that runs the scheme,
   the requirements it places on the parts (:data:`jcas.precoders.REQUIREMENTS`) and its
@@ -11,20 +11,25 @@
 Everything derived from the names comes from here: :data:`SCHEMES`, the scheme
 options and defaults of the config (:func:`config_defaults`, :func:`options_from_config`),
 the enums of the config schema (:func:`jcas.config.config_schema`) and the check that
-every scheme of a config is offered by its parts (:func:`design_problems`). Modules are
-imported only when a part is used, so reading the names is cheap. How to add a part or
-a scheme: ``docs/extending.md``.
+every scheme of a config is offered by its parts (:func:`design_problems`). The parts'
+modules are imported here (NumPy only, so the Snakefile still parses fast, and static
+import scans see them); a scheme's module is imported when the scheme runs (``sca``
+needs cvxpy). How to add a part or a scheme: ``docs/extending.md``.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from jcas.arrays.base import ArrayPart
+from jcas.arrays.ula import ula
 from jcas.params import ConfigError, SystemParams
 from jcas.precoders.base import LINEAR_FISHER, REQUIREMENTS, TOTAL_POWER_RATE, Precoder
+from jcas.precoders.mrt import MRT
+from jcas.precoders.phase_mrt import PhaseMRT
 
 __all__ = [
     "ARRAYS",
@@ -43,14 +48,14 @@ __all__ = [
     "scheme_spec",
 ]
 
-PRECODERS: Final[dict[str, str]] = {
-    "mrt": "jcas.precoders.mrt:MRT",
-    "phase_mrt": "jcas.precoders.phase_mrt:PhaseMRT",
+PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
+    "mrt": MRT,
+    "phase_mrt": PhaseMRT,
 }
 """Registered precoders (``system.precoder``); the first is the default."""
 
-ARRAYS: Final[dict[str, str]] = {
-    "ula": "jcas.arrays.ula:ula",
+ARRAYS: Final[dict[str, Callable[[SystemParams, str], ArrayPart]]] = {
+    "ula": ula,
 }
 """Registered arrays (``system.array``); the first is the default."""
 
@@ -188,8 +193,8 @@ def design(params: SystemParams) -> Design:
         )
     if params.array not in ARRAYS:
         raise ConfigError(f"system.array = {params.array!r}: must be one of {list(ARRAYS)}")
-    factory = load(ARRAYS[params.array])
-    return Design(load(PRECODERS[params.precoder])(), factory(params, "tx"), factory(params, "rx"))
+    factory = ARRAYS[params.array]
+    return Design(PRECODERS[params.precoder](), factory(params, "tx"), factory(params, "rx"))
 
 
 def design_problems(scheme: str, params: SystemParams) -> list[str]:

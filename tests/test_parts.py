@@ -89,8 +89,8 @@ def test_mrt_sampler_is_eq_12() -> None:
 
 
 def test_builtin_parts_follow_the_protocol() -> None:
-    for name in registry.PRECODERS:
-        assert isinstance(registry.load(registry.PRECODERS[name])(), Precoder), name
+    for name, cls in registry.PRECODERS.items():
+        assert isinstance(cls(), Precoder), name
 
 
 # --------------------------------------------------------------------------- worked example
@@ -226,7 +226,7 @@ def test_non_centred_array_breaks_linear_fisher(monkeypatch: pytest.MonkeyPatch)
     """A registered array whose derivative is not orthogonal to the steering vector is
     refused by the schemes that need a Fisher information linear in the power totals;
     ``sca`` (any CRB) accepts it."""
-    monkeypatch.setitem(registry.ARRAYS, "offset", f"{__name__}:_offset_array")
+    monkeypatch.setitem(registry.ARRAYS, "offset", _offset_array)
     p = SystemParams(array="offset", Nt=6, Nr=6)
     assert design_problems("sca", p) == []
     problems = design_problems("optimal", p)

@@ -44,7 +44,7 @@ The theory (optimality proof, SCA derivation, benchmark interpretation) is in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import ArrayLike
 
@@ -61,6 +61,9 @@ from jcas.allocation.closed_form import (
 )
 from jcas.params import ConfigError, SystemParams
 from jcas.registry import SCHEMES, design_problems, load, scheme_spec
+
+if TYPE_CHECKING:  # imported by allocate() on first use (cvxpy); listed for import scans
+    import jcas.allocation.sca  # noqa: F401
 
 __all__ = [
     "SCHEMES",
@@ -111,5 +114,6 @@ def allocate(
         raise ConfigError("; ".join(problems))
     function = load(spec.function)
     if spec.takes_reference:
-        return function(beta, xi, params, reference=reference, **options)  # type: ignore[no-any-return]
-    return function(beta, xi, params, **options)  # type: ignore[no-any-return]
+        options = {**options, "reference": reference}
+    result: Allocation = function(beta, xi, params, **options)
+    return result

@@ -116,7 +116,10 @@ def totals_covariance(c: ArrayLike, s: ArrayLike, tx_gram: ArrayLike) -> Covaria
 class Precoder(Protocol):
     """The precoder part (``docs/extending.md``). All arrays are batched over drops ``(D, K)``."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The registered name (``system.precoder``)."""
+        ...
 
     def unsupported(self, requirement: str, params: SystemParams) -> str | None:
         """Why the precoder does not offer ``requirement`` (:data:`REQUIREMENTS`) at
