@@ -176,7 +176,7 @@ class ExperimentPlan:
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
     ``allocation`` block of the config (built-in types, fixed order; the keys and
-    defaults are the scheme's in :data:`jcas.registry.SCHEME_SPECS`)."""
+    defaults are the scheme's in :data:`jcas.registry.SCHEMES_TABLE`)."""
     return registry.options_from_config(scheme, dict(allocation))
 
 

@@ -4,7 +4,7 @@
   :class:`jcas.precoders.Precoder` class (instantiated without arguments).
 - Arrays (``system.array``): :data:`ARRAYS`, name -> a factory
   ``(params, side) -> ArrayPart`` (:class:`jcas.arrays.ArrayFactory`).
-- Schemes (``schemes``): :data:`SCHEME_SPECS`, with the function that runs the scheme,
+- Schemes (``schemes``): :data:`SCHEMES_TABLE`, with the function that runs the scheme,
   the requirements it places on the parts (:data:`jcas.precoders.REQUIREMENTS`) and its
   options with their defaults and config keys.
 
@@ -35,17 +35,17 @@ __all__ = [
     "ARRAYS",
     "PRECODERS",
     "SCHEMES",
-    "SCHEME_SPECS",
+    "SCHEMES_TABLE",
     "Design",
+    "SchemeEntry",
     "SchemeOption",
-    "SchemeSpec",
     "config_defaults",
     "design",
     "design_problems",
     "load",
     "options_from_config",
     "scheme_defaults",
-    "scheme_spec",
+    "scheme_entry",
 ]
 
 PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
@@ -86,7 +86,7 @@ class SchemeOption:
 
 
 @dataclass(frozen=True)
-class SchemeSpec:
+class SchemeEntry:
     """An allocation scheme: its function, what it needs from the parts, its options.
 
     Attributes
@@ -105,8 +105,8 @@ class SchemeSpec:
     takes_reference: bool = False
 
 
-SCHEME_SPECS: Final[tuple[SchemeSpec, ...]] = (
-    SchemeSpec(
+SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
+    SchemeEntry(
         "sca",
         "jcas.allocation.sca:sca",
         (TOTAL_POWER_RATE,),
@@ -116,14 +116,16 @@ SCHEME_SPECS: Final[tuple[SchemeSpec, ...]] = (
             SchemeOption("batch_size", "sca_group", SCA_BATCH_SIZE, int),
         ),
     ),
-    SchemeSpec("optimal", "jcas.allocation.closed_form:optimal", (TOTAL_POWER_RATE, LINEAR_FISHER)),
-    SchemeSpec(
+    SchemeEntry(
+        "optimal", "jcas.allocation.closed_form:optimal", (TOTAL_POWER_RATE, LINEAR_FISHER)
+    ),
+    SchemeEntry(
         "equal",
         "jcas.allocation.closed_form:equal",
         (TOTAL_POWER_RATE, LINEAR_FISHER),
         takes_reference=True,
     ),
-    SchemeSpec(
+    SchemeEntry(
         "equal_full",
         "jcas.allocation.closed_form:equal_full",
         (LINEAR_FISHER,),
@@ -139,13 +141,13 @@ SCHEME_SPECS: Final[tuple[SchemeSpec, ...]] = (
 )
 """Registered allocation schemes, in the order of the config's default ``schemes``."""
 
-SCHEMES: Final = tuple(spec.name for spec in SCHEME_SPECS)
+SCHEMES: Final = tuple(spec.name for spec in SCHEMES_TABLE)
 """Scheme names (``jcas.config.SCHEMES``, ``jcas.allocation.SCHEMES``)."""
 
 
-def scheme_spec(name: str) -> SchemeSpec:
-    """The :class:`SchemeSpec` of a scheme name (``ValueError`` naming the allowed ones)."""
-    for spec in SCHEME_SPECS:
+def scheme_entry(name: str) -> SchemeEntry:
+    """The :class:`SchemeEntry` of a scheme name (``ValueError`` naming the allowed ones)."""
+    for spec in SCHEMES_TABLE:
         if spec.name == name:
             return spec
     raise ValueError(f"scheme = {name!r}: must be one of {SCHEMES}")
@@ -153,19 +155,19 @@ def scheme_spec(name: str) -> SchemeSpec:
 
 def scheme_defaults(name: str) -> dict[str, float | int]:
     """Default keyword options of a scheme (``{option: default}``)."""
-    return {o.option: o.default for o in scheme_spec(name).options}
+    return {o.option: o.default for o in scheme_entry(name).options}
 
 
 def config_defaults() -> dict[str, float | int]:
     """Defaults of the ``allocation`` block of the config (``{config key: default}``)."""
-    return {o.config_key: o.default for spec in SCHEME_SPECS for o in spec.options}
+    return {o.config_key: o.default for spec in SCHEMES_TABLE for o in spec.options}
 
 
 def options_from_config(name: str, allocation: dict[str, Any] | Any) -> dict[str, Any]:
     """Keyword options of one scheme from the ``allocation`` block (missing keys: defaults)."""
     return {
         o.option: o.coerce(allocation.get(o.config_key, o.default))
-        for o in scheme_spec(name).options
+        for o in scheme_entry(name).options
     }
 
 
@@ -209,7 +211,7 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     own = parts.precoder.unsupported("", params)
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
-    for requirement in scheme_spec(scheme).requires:
+    for requirement in scheme_entry(scheme).requires:
         reasons = [parts.precoder.unsupported(requirement, params)]
         if requirement == LINEAR_FISHER and not (
             parts.tx.orthogonal_derivative and parts.rx.orthogonal_derivative

@@ -142,7 +142,7 @@ def test_phase_mrt_covariance_and_power_match_its_sampler() -> None:
 
 # --------------------------------------------------------------------------- registry
 def test_scheme_names_and_options_come_from_the_registry() -> None:
-    assert tuple(SCHEMES) == registry.SCHEMES == tuple(s.name for s in registry.SCHEME_SPECS)
+    assert tuple(SCHEMES) == registry.SCHEMES == tuple(s.name for s in registry.SCHEMES_TABLE)
     schema = config_schema()
     assert schema["$defs"]["scheme"]["enum"] == list(registry.SCHEMES)
     system = schema["properties"]["system"]["properties"]

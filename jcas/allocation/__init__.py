@@ -60,7 +60,7 @@ from jcas.allocation.closed_form import (
     water_fill,
 )
 from jcas.params import ConfigError, SystemParams
-from jcas.registry import SCHEMES, design_problems, load, scheme_spec
+from jcas.registry import SCHEMES, design_problems, load, scheme_entry
 
 if TYPE_CHECKING:  # imported by allocate() on first use (cvxpy); listed for import scans
     import jcas.allocation.sca  # noqa: F401
@@ -108,7 +108,7 @@ def allocate(
     -------
     :class:`Allocation` with arrays over the D drops.
     """
-    spec = scheme_spec(scheme)
+    spec = scheme_entry(scheme)
     problems = design_problems(scheme, params)
     if problems:
         raise ConfigError("; ".join(problems))
