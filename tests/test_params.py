@@ -55,6 +55,10 @@ INVALID = [
     ({"pp_dbm": -1e4}, "pp_dbm"),
     ({"snr_com_db": 1e4}, "snr_com_db"),
     ({"snr_sen_db": 1e4}, "snr_sen_db"),
+    # part names: non-empty strings (registered names are checked by jcas.registry)
+    ({"precoder": 3}, "precoder"),
+    ({"array": ""}, "array"),
+    ({"precoder": None}, "precoder"),
 ]
 
 
