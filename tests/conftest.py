@@ -77,7 +77,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --------------------------------------------------------------------------- model helpers
-def drops(params, n: int, seed: int = 11):  # type: ignore[no-untyped-def]
+import numpy as np  # noqa: E402
+
+from jcas.params import SystemParams  # noqa: E402
+
+
+def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     """``(beta, xi)`` of drops ``0 .. n-1`` of ``seed`` (shape ``(n, K)`` each): the
     large-scale fading of :func:`jcas.drops.large_scale_fading` and the MMSE estimate
     variance (7) of :func:`jcas.channel.estimate_variance`."""
