@@ -212,13 +212,28 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
 
 def design_problems(cfg: Mapping[str, Any]) -> list[str]:
     """Every scheme of the config checked against its precoder and array parts
-    (:func:`jcas.registry.design_problems`), at the system defaults."""
+    (:func:`jcas.registry.design_problems`): the top-level schemes at the system
+    parameters, and each experiment's schemes at each of its grid points (a part may
+    depend on the swept values, e.g. the antenna count). Repeated messages are listed once.
+    """
     params = SystemParams.from_dict(cfg["system"], prefix="system")
-    problems: list[str] = []
-    used = list(cfg["schemes"]) + [s for e in cfg["experiments"].values() for s in e["schemes"]]
-    for scheme in dict.fromkeys(used):
-        problems += [f"schemes: {p}" for p in registry.design_problems(scheme, params)]
-    return problems
+    problems = [
+        f"schemes: {p}" for s in cfg["schemes"] for p in registry.design_problems(s, params)
+    ]
+    for name, exp in cfg["experiments"].items():
+        try:
+            points = [_point(cfg["system"], {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
+            systems = [pt.system(cfg["system"]) for pt in sorted(set(points))]
+        except (ConfigError, KeyError, ValueError):
+            continue  # reported by the grid checks
+        for scheme in exp["schemes"]:
+            for system in systems:
+                problems += [
+                    f"experiments.{name}: {p}" for p in registry.design_problems(scheme, system)
+                ]
+    top = {p.split(": ", 1)[1] for p in problems if p.startswith("schemes: ")}
+    kept = [p for p in problems if p.startswith("schemes: ") or p.split(": ", 1)[1] not in top]
+    return list(dict.fromkeys(kept))
 
 
 # --------------------------------------------------------------------------- blocks
