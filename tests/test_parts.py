@@ -196,6 +196,15 @@ def test_reused_pilots_accept_equal_full() -> None:
     assert load_config(cfg)["system"]["tau_p"] == 2
 
 
+def test_an_experiments_own_schemes_are_checked_too() -> None:
+    """An MLE experiment keeps its own schemes: they are checked at its grid points."""
+    cfg = _config(tau_p=2)
+    cfg["schemes"] = ["equal_full"]
+    cfg["experiments"]["crb_mc"]["schemes"] = ["optimal"]
+    with pytest.raises(ConfigError, match=r"experiments\.crb_mc: scheme 'optimal'"):
+        load_config(cfg)
+
+
 def test_phase_mrt_runs_only_the_schemes_it_offers() -> None:
     cfg = _config(precoder="phase_mrt")
     with pytest.raises(ConfigError, match="precoder 'phase_mrt'") as err:
