@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jcas.array import steering_vector
+from jcas.arrays import steering_vector
 from jcas.channel import estimate_variance, pilot_assignment, pilot_gram
 from jcas.metrics import rate as closed_rate
 from jcas.montecarlo import mc_rate

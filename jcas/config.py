@@ -42,6 +42,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
+from jcas import registry
 from jcas.params import ConfigError, SystemParams
 
 __all__ = [
@@ -63,8 +64,9 @@ __all__ = [
     "scheme_options",
 ]
 
-SCHEMES: Final = ("sca", "optimal", "equal", "equal_full")
-"""Allocation schemes; equal to ``jcas.allocation.SCHEMES`` (checked by a test)."""
+# ---- scheme / allocation defaults: derived from the one registry (jcas.registry) ----
+SCHEMES: Final = registry.SCHEMES
+"""Allocation schemes, the registered ones (:data:`jcas.registry.SCHEMES`)."""
 
 POINT_KEYS: Final = ("Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 """Parameters that define a grid point (and its cache directory), in path order."""
@@ -79,12 +81,7 @@ PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
 
 DEFAULTS: Final[dict[str, Any]] = {
-    "allocation": {
-        "equal_full_sensing_fraction": 0.5,
-        "sca_tolerance": 1.0e-4,
-        "sca_max_iterations": 100,
-        "sca_group": 50,
-    },
+    "allocation": registry.config_defaults(),
     "mc": {"frames": 20, "mle_trials": 200, "mle_drops": 50},
     "claims": True,
 }
@@ -185,16 +182,52 @@ class ExperimentPlan:
 
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
-    ``allocation`` block of the config (built-in types, fixed order)."""
-    if scheme == "sca":
-        return {
-            "tol": float(allocation["sca_tolerance"]),
-            "max_iterations": int(allocation["sca_max_iterations"]),
-            "batch_size": int(allocation["sca_group"]),
-        }
-    if scheme == "equal_full":
-        return {"sensing_fraction": float(allocation["equal_full_sensing_fraction"])}
-    return {}
+    ``allocation`` block of the config (built-in types, fixed order; the keys and
+    defaults are the scheme's in :data:`jcas.registry.SCHEMES_TABLE`)."""
+    return registry.options_from_config(scheme, dict(allocation))
+
+
+def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with the registry's names injected (see :func:`config_schema`)."""
+    schema["$defs"]["scheme"]["enum"] = list(registry.SCHEMES)
+    system = schema["properties"]["system"]["properties"]
+    system["precoder"] = {
+        "description": "precoder part (jcas.registry.PRECODERS, docs/extending.md)",
+        "type": "string",
+        "enum": list(registry.PRECODERS),
+    }
+    system["array"] = {
+        "description": "array part (jcas.registry.ARRAYS, docs/extending.md)",
+        "type": "string",
+        "enum": list(registry.ARRAYS),
+    }
+    return schema
+
+
+def design_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Every scheme of the config checked against its precoder and array parts
+    (:func:`jcas.registry.design_problems`): the top-level schemes at the system
+    parameters, and each experiment's schemes at each of its grid points (a part may
+    depend on the swept values, e.g. the antenna count). Repeated messages are listed once.
+    """
+    params = SystemParams.from_dict(cfg["system"], prefix="system")
+    problems = [
+        f"schemes: {p}" for s in cfg["schemes"] for p in registry.design_problems(s, params)
+    ]
+    for name, exp in cfg["experiments"].items():
+        try:
+            points = [_point(cfg["system"], {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
+            systems = [pt.system(cfg["system"]) for pt in sorted(set(points))]
+        except (ConfigError, KeyError, ValueError):
+            continue  # reported by the grid checks
+        for scheme in exp["schemes"]:
+            for system in systems:
+                problems += [
+                    f"experiments.{name}: {p}" for p in registry.design_problems(scheme, system)
+                ]
+    top = {p.split(": ", 1)[1] for p in problems if p.startswith("schemes: ")}
+    kept = [p for p in problems if p.startswith("schemes: ") or p.split(": ", 1)[1] not in top]
+    return list(dict.fromkeys(kept))
 
 
 # --------------------------------------------------------------------------- blocks
@@ -219,6 +252,9 @@ def _schema_text() -> str:
 def config_schema() -> dict[str, Any]:
     """The JSON schema (draft 2020-12) of the pipeline configuration.
 
+    The scheme enum (``$defs.scheme``) and ``system.precoder`` / ``system.array`` list
+    the names of :mod:`jcas.registry`, so a new part or scheme needs no schema edit.
+
     Read from the package data ``jcas/config.schema.yaml`` through
     :mod:`importlib.resources`, so an installed wheel finds it as well as a
     source tree. Each call returns a new dict (callers may modify it).
@@ -228,7 +264,7 @@ def config_schema() -> dict[str, Any]:
     schema = yaml.safe_load(_schema_text())
     if not isinstance(schema, dict):
         raise TypeError(f"jcas/{SCHEMA_RESOURCE}: not a mapping")
-    return schema
+    return _with_registry_enums(schema)
 
 
 # --------------------------------------------------------------------------- text
@@ -567,6 +603,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
         SystemParams.from_dict(cfg["system"], prefix="system")
     except ConfigError as err:
         return [str(err)]
+    problems += design_problems(cfg)
     group, per_job = cfg["allocation"]["sca_group"], cfg["drops_per_job"]
     if "sca" in cfg["schemes"] and per_job % group and per_job < cfg["drops"]:
         problems.append(

@@ -1,4 +1,4 @@
-"""User drops: positions, path loss and shadowing (paper Sec. V, ``SPEC.md`` §1).
+"""User drops: positions, path loss and shadowing (paper Sec. V, ``docs/model.md`` §2).
 
 A *drop* is one random placement of the K users. Drop ``d`` under base seed
 ``s`` is drawn from its own generator, keyed by ``numpy.random.SeedSequence``
@@ -78,7 +78,7 @@ def large_scale_fading(
     """Large-scale fading ``beta`` of the given drops.
 
     ``beta_k = z_k / (r_k / r_min)^nu`` with ``z_k = 10^(sigma_sh n_k / 10)``,
-    ``n_k ~ N(0, 1)`` (``SPEC.md`` §1).
+    ``n_k ~ N(0, 1)`` (``docs/model.md`` §2).
 
     Parameters
     ----------

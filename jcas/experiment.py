@@ -113,9 +113,15 @@ def _drop_coords(drops: Sequence[int], n_users: int) -> dict[str, Any]:
     }
 
 
-def _pilot_gram(params: SystemParams) -> np.ndarray | None:
-    """Pilot cross-correlations when pilots are reused (``tau_p < K``), else None."""
-    return channel.pilot_gram(params.K, params.tau_p) if params.tau_p < params.K else None
+def _closed_form_metrics(
+    gamma: np.ndarray, eta: np.ndarray, xi: np.ndarray, beta: np.ndarray, params: SystemParams
+) -> dict[str, np.ndarray]:
+    """Closed-form ``rate`` (D, K) bit/s/Hz, ``crb`` (D,) rad^2, ``power_total`` and
+    ``power_sensing`` (D,) W of an allocation, through the precoder and array parts
+    named by ``params`` (:func:`jcas.metrics.closed_form_metrics`)."""
+    from jcas.registry import design
+
+    return metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))
 
 
 def _write(ds: xr.Dataset, path: str | Path, config: Mapping[str, Any], title: str) -> None:
@@ -257,21 +263,9 @@ def compute_allocation(
     gamma = np.where(ok[:, None], gamma, np.nan)
     eta = np.where(ok[:, None], eta, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = metrics.rate(
-            gamma,
-            eta,
-            xi,
-            beta,
-            params.Nt,
-            params.sigma_u2_w,
-            params.tau_bar,
-            _pilot_gram(params),
-        )
-        crb = metrics.crb_closed_form(
-            gamma, eta, xi, params.Nt, params.Nr, params.theta_rad, params.sigma_r_bar2
-        )
-        power_total = metrics.transmit_power(gamma, eta, xi, params.Nt)
-        power_sensing = params.Nt * np.sum(eta, axis=-1)
+        closed = _closed_form_metrics(gamma, eta, xi, beta, params)
+    rate, crb = closed["rate"], closed["crb"]
+    power_total, power_sensing = closed["power_total"], closed["power_sensing"]
     nan = ~ok
     rate[nan] = np.nan
     for arr in (crb, power_total, power_sensing):

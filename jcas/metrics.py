@@ -1,10 +1,22 @@
-"""Closed-form performance metrics: rate (15), CRB (16) and (36), covariance (37), power (18).
+"""Closed-form performance metrics: rate (14)-(15), CRB (16) and (36), covariance (37), power (18).
+
+The pipeline's path, for any precoder and array part (``docs/extending.md``):
+
+- :func:`rate_from_terms`: the rate (14) from a precoder's :class:`jcas.precoders.RateTerms`;
+- :func:`crb_from_covariance`: the CRB (36) from a precoder's expected covariance
+  (:class:`jcas.precoders.Covariance`) and the receive array's Gram matrix;
+- :func:`closed_form_metrics`: both, and the powers, for a batch of drops.
+
+The paper's MRT + ULA formulas (15), (16), (18), (37) are kept as independent
+references (:func:`rate`, :func:`sinr`, :func:`crb_closed_form`, :func:`transmit_power`,
+:func:`transmit_covariance`) and the general CRB (36) of any covariance matrix as
+:func:`crb_general` (used by the Monte-Carlo CRB).
 
 All functions are vectorised over leading batch dimensions: per-user arrays
 have shape ``(..., K)``; scalars such as ``n_tx`` or ``sigma_u2_w`` broadcast
 against the batch shape ``(...)``.
 
-Conventions (``SPEC.md`` §2): the two-way sensing channel is
+Conventions (``docs/model.md`` §2): the two-way sensing channel is
 ``A = a_r a_t^H`` (the paper writes ``a_t^T`` in (9), but its beam
 ``v = a_t``, its ``A_dot`` in (36) and its covariance (37) all use the
 Hermitian form), and the precoder is ``f_k = sqrt(gamma_k) h_hat_k + sqrt(eta_k) a_t`` (12).
@@ -12,16 +24,27 @@ Hermitian form), and the precoder is ``f_k = sqrt(gamma_k) h_hat_k + sqrt(eta_k)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.array import steering_derivative_norm2
+from jcas.arrays.ula import steering_derivative_norm2
+from jcas.precoders.base import Covariance, RateTerms
+
+if TYPE_CHECKING:
+    from jcas.params import SystemParams
+    from jcas.registry import Design
 
 __all__ = [
+    "closed_form_metrics",
+    "covariance_crb_terms",
     "crb_closed_form",
+    "crb_from_covariance",
     "crb_general",
     "crb_terms",
     "rate",
+    "rate_from_terms",
     "sinr",
     "sum_rate",
     "transmit_covariance",
@@ -53,7 +76,7 @@ def sinr(
     ``|psi_j^T psi_k|^2`` in {0, 1}) the estimates of users sharing a pilot are
     parallel, and ``E|UI_kj|^2`` gains the coherent term
     ``C_k = Nt^2 xi_k sum_{j != k, shared} xi_j gamma_j`` (pilot contamination;
-    an extension of (15), exact for the bound (14), see ``docs/model.md``).
+    an extension of (15), exact for the bound (14), see ``docs/model.md`` §3).
 
     Parameters
     ----------
@@ -106,9 +129,9 @@ def rate(
     return tau_bar * np.log1p(s) / np.log(2.0)
 
 
-def sum_rate(*args: ArrayLike, **kwargs: ArrayLike) -> Float:
+def sum_rate(*args: Any, **kwargs: Any) -> Float:
     """Sum over users of :func:`rate` (bit/s/Hz), shape ``(...)``."""
-    return np.sum(rate(*args, **kwargs), axis=-1)
+    return np.asarray(np.sum(rate(*args, **kwargs), axis=-1), dtype=float)
 
 
 def transmit_power(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, n_tx: ArrayLike) -> Float:
@@ -294,3 +317,107 @@ def crb_closed_form(
     sens = np.sum(eta, axis=-1)
     fisher = (n_tx * dr + n_rx * dt) * comm + n_tx**2 * dr * sens
     return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)
+
+
+# --------------------------------------------------------------------------- any part
+def rate_from_terms(terms: RateTerms, sigma_u2_w: ArrayLike, tau_bar: float) -> Float:
+    """Rate (14) of each user from the precoder's closed-form terms (bit/s/Hz).
+
+    ``R_k = tau_bar log2(1 + |DS_k|^2 / (E|BU_k|^2 + sum_j E|UI_kj|^2 + sigma_u^2))``,
+    evaluated as ``log1p / ln 2``. Shape ``(..., K)``; ``sigma_u2_w`` (W) scalar or
+    ``(...)``. A user with no signal has rate 0 (also when the denominator is 0); NaN
+    terms (a failed allocation) give NaN.
+    """
+    num = np.asarray(terms.signal, dtype=float)
+    denom = (
+        np.asarray(terms.uncertainty, dtype=float)
+        + np.asarray(terms.interference, dtype=float)
+        + _b(sigma_u2_w)
+    )
+    num, denom = np.broadcast_arrays(num, denom)
+    sinr_k = np.zeros(num.shape)
+    np.divide(num, denom, out=sinr_k, where=num != 0)
+    sinr_k[np.isnan(denom) | np.isnan(num)] = np.nan
+    return tau_bar * np.log1p(sinr_k) / np.log(2.0)
+
+
+def covariance_crb_terms(
+    cov: Covariance, rx_gram: ArrayLike
+) -> tuple[Float, Float, NDArray[np.complex128]]:
+    """``T1, T2, T3`` of (36) from the covariance's forms and the receive Gram matrix.
+
+    With ``Q = [a_t, a_t_dot]^H R_x [a_t, a_t_dot]`` and the receive Gram
+    ``G = [a_r, a_r_dot]^H [a_r, a_r_dot]``: ``T1 = G_00 Q_00``,
+    ``T2 = Re(G_11 Q_00 + G_10 Q_10 + G_01 Q_01 + G_00 Q_11)``, ``T3 = G_10 Q_00 + G_00 Q_01``
+    (the same algebra as :func:`crb_terms`). Each term is evaluated per component of the
+    covariance and summed with the weights (components in order). Shapes: the batch of
+    ``cov.weights`` without its last axis.
+    """
+    g = np.asarray(rx_gram, dtype=complex)
+    nr2, nr_dot2, c = g[..., 0, 0].real, g[..., 1, 1].real, g[..., 1, 0]
+    q = np.asarray(cov.forms, dtype=complex)
+    w = np.asarray(cov.weights, dtype=float)
+    q00, q01, q10, q11 = q[..., 0, 0], q[..., 0, 1], q[..., 1, 0], q[..., 1, 1]
+    t1c = nr2 * q00.real
+    t2c = (nr_dot2 * q00 + c * q10 + np.conj(c) * q01 + nr2 * q11).real
+    t3c = c * q00 + nr2 * q01
+    t1 = w[..., 0] * t1c[..., 0]
+    t2 = w[..., 0] * t2c[..., 0]
+    t3 = w[..., 0] * t3c[..., 0]
+    for m in range(1, w.shape[-1]):
+        t1 = t1 + w[..., m] * t1c[..., m]
+        t2 = t2 + w[..., m] * t2c[..., m]
+        t3 = t3 + w[..., m] * t3c[..., m]
+    return np.asarray(t1), np.asarray(t2), np.asarray(t3, dtype=complex)
+
+
+def fisher_from_terms(t1: ArrayLike, t2: ArrayLike, t3: ArrayLike) -> Float:
+    """Fisher information of theta times ``sigma_r_bar^2``: ``J = T2 - |T3|^2 / T1`` (W).
+
+    0 where ``T1 = 0`` (no power towards the target) or where ``J`` is at the rounding
+    level of its own terms (``8 eps (|T2| + |T3|^2 / T1)``); NaN where a term is NaN.
+    """
+    t1, t2, t3 = np.broadcast_arrays(
+        np.asarray(t1, dtype=float), np.asarray(t2, dtype=float), np.asarray(t3, dtype=complex)
+    )
+    loss = np.zeros(t1.shape)
+    np.divide(np.abs(t3) ** 2, t1, out=loss, where=t1 > 0)
+    fisher = np.where(t1 > 0, t2 - loss, np.where(np.isnan(t1), np.nan, 0.0))
+    rounding = 8.0 * np.finfo(float).eps * (np.abs(t2) + loss)
+    return np.where(fisher > rounding, fisher, np.where(np.isnan(fisher), np.nan, 0.0))
+
+
+def crb_from_covariance(cov: Covariance, rx_gram: ArrayLike, sigma_r_bar2: ArrayLike) -> Float:
+    """CRB (36) of theta (rad^2) for an expected covariance given by its forms.
+
+    ``sigma_r_bar^2 / J`` with :func:`fisher_from_terms` of :func:`covariance_crb_terms`;
+    ``inf`` where ``J = 0``, NaN for NaN inputs. For the MRT covariance (37) and the
+    centred ULA this is the closed form (16).
+    """
+    fisher = fisher_from_terms(*covariance_crb_terms(cov, rx_gram))
+    return _inverse(np.asarray(sigma_r_bar2, dtype=float), fisher)
+
+
+def closed_form_metrics(
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    xi: ArrayLike,
+    beta: ArrayLike,
+    params: SystemParams,
+    parts: Design,
+) -> dict[str, Float]:
+    """Closed-form metrics of an allocation through the precoder and array parts.
+
+    Returns ``rate`` (D, K) bit/s/Hz (14), ``crb`` (D,) rad^2 (36) with the expected
+    covariance, ``power_total`` (D,) W (18) and ``power_sensing`` (D,) W (``Nt s``).
+    """
+    pre = parts.precoder
+    terms = pre.rate_terms(gamma, eta, xi, beta, params)
+    cov = pre.covariance(gamma, eta, xi, params, parts.tx)
+    _, sensing = pre.power_factors(gamma, eta, xi)
+    return {
+        "rate": rate_from_terms(terms, params.sigma_u2_w, params.tau_bar),
+        "crb": crb_from_covariance(cov, parts.rx.gram(params.theta_rad), params.sigma_r_bar2),
+        "power_total": pre.transmit_power(gamma, eta, xi, params),
+        "power_sensing": params.Nt * np.asarray(sensing, dtype=float),
+    }

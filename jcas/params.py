@@ -4,7 +4,7 @@ The configuration speaks the units a researcher writes (dBm, dB, degrees,
 metres); :class:`SystemParams` keeps those fields and exposes the linear SI
 quantities the equations use as properties (W, rad, dimensionless).
 
-Conventions (``SPEC.md`` §1): ``SNR_com = Pt / sigma_u^2`` and
+Conventions (``docs/model.md`` §2): ``SNR_com = Pt / sigma_u^2`` and
 ``SNR_sen = Pt / sigma_r_bar^2`` with ``sigma_r_bar^2 = sigma_r^2 / (2 |alpha|^2 L)``.
 Large-scale fading ``beta`` is dimensionless (1 at ``r = r_min_m``) and noise
 powers are expressed in W relative to it, as in the paper.
@@ -50,7 +50,7 @@ def db_to_linear(x_db: float) -> float:
 
 @dataclass(frozen=True)
 class SystemParams:
-    """Physical parameters of one JCAS system (paper Sec. V, ``SPEC.md`` §1).
+    """Physical parameters of one JCAS system (paper Sec. V, ``docs/model.md`` §2).
 
     Attributes
     ----------
@@ -67,6 +67,8 @@ class SystemParams:
     r_min_m, r_max_m : inner and outer radius of the user annulus (m).
     pathloss_exponent : nu in ``beta = z / (r / r_min)^nu``.
     shadowing_db : standard deviation of log-normal shadowing (dB).
+    precoder, array : names of the precoder and array parts (:mod:`jcas.registry`,
+        ``docs/extending.md``); the paper's MRT (12) and centred ULA (10).
     """
 
     K: int = 4
@@ -85,11 +87,15 @@ class SystemParams:
     r_max_m: float = 500.0
     pathloss_exponent: float = 3.2
     shadowing_db: float = 8.0
+    precoder: str = "mrt"
+    array: str = "ula"
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "int":
+            if f.type == "str":
+                object.__setattr__(self, f.name, _check_name(f.name, value))
+            elif f.type == "int":
                 object.__setattr__(self, f.name, _check_int(f.name, value))
             else:
                 object.__setattr__(self, f.name, _check_real(f.name, value))
@@ -159,7 +165,7 @@ class SystemParams:
         except ConfigError as err:
             raise ConfigError(f"{prefix}.{err}") from None
 
-    def to_dict(self) -> dict[str, int | float]:
+    def to_dict(self) -> dict[str, int | float | str]:
         """Plain-dict form (built-in types), the inverse of :meth:`from_dict`."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -208,11 +214,19 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, bool | np.bool_)
 
 
+def _check_name(key: str, value: Any) -> str:
+    """A part name: a non-empty string (whether it is registered is checked by
+    :mod:`jcas.registry` and by the config schema, which lists the names)."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key} = {value!r}: must be the name of a registered part (a string)")
+    return value
+
+
 def _check_int(key: str, value: Any) -> int:
     """An integer (Python or NumPy, not bool) as a Python ``int``."""
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and not _is_bool(value) and float(value).is_integer():
-            raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(value)})")
+            raise ConfigError(f"{key} = {value!r}: must be an integer (write {int(float(value))})")
         hint = " (a string; write the number without quotes)" if isinstance(value, str) else ""
         raise ConfigError(f"{key} = {value!r}: must be an integer{hint}")
     return int(value)

@@ -178,3 +178,20 @@ def assert_same_results(ref: Path, other: Path) -> None:
         assert (other / claims).read_text() == (ref / claims).read_text()
     for fig in (ref / "results" / "figures").glob("*.*"):
         assert (other / "results" / "figures" / fig.name).stat().st_size > 0, fig.name
+
+
+# --------------------------------------------------------------------------- model helpers
+
+from jcas.params import SystemParams  # noqa: E402
+
+
+def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """``(beta, xi)`` of drops ``0 .. n-1`` of ``seed`` (shape ``(n, K)`` each): the
+    large-scale fading of :func:`jcas.drops.large_scale_fading` and the MMSE estimate
+    variance (7) of :func:`jcas.channel.estimate_variance`."""
+    from jcas.channel import estimate_variance
+    from jcas.drops import large_scale_fading
+
+    beta, _ = large_scale_fading(params, seed, range(n))
+    xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    return beta, xi

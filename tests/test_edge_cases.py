@@ -1,4 +1,4 @@
-"""Numerical edge cases of the model (issue 6): no NaN or inf where the true value
+"""Numerical edge cases of the model (``docs/model.md`` §5): no NaN or inf where the true value
 is finite, and the documented value where it is not.
 
 Documented non-finite values (see the docstrings and docs/model.md):
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jcas.array import steering_derivative, steering_derivative_norm2, steering_vector
+from jcas.arrays import steering_derivative, steering_derivative_norm2, steering_vector
 from jcas.channel import error_variance, estimate_variance, pilot_gram
 from jcas.drops import large_scale_fading, user_distances
 from jcas.metrics import (
@@ -92,7 +92,7 @@ def _check_chain(p: SystemParams, out: dict[str, np.ndarray]) -> None:
 @pytest.mark.parametrize("nt", EDGE_NT)
 @pytest.mark.parametrize("k", [1, 4])
 def test_edge_grid(theta_deg: float, snr_db: float, nt: int, k: int) -> None:
-    """Every combination of the edge values of issue 6 (K = 1 included; shadowing 0 dB)."""
+    """Every combination of the edge values (K = 1 included; shadowing 0 dB)."""
     p = SystemParams(
         K=k,
         Nt=nt,
@@ -275,7 +275,7 @@ def test_derivative_norm_vanishes_only_where_documented() -> None:
 
 
 def test_nan_allocation_propagates_as_nan() -> None:
-    """A failed allocation (NaN factors, SPEC §5) gives NaN metrics, never 0 or inf."""
+    """A failed allocation (NaN factors, ``docs/data.md``) gives NaN metrics, never 0 or inf."""
     nan2 = np.full(2, np.nan)
     xi, beta = np.array([0.5, 0.2]), np.array([1.0, 0.3])
     assert np.all(np.isnan(rate(nan2, nan2, xi, beta, 16, 0.1, 0.9)))

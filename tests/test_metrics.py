@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jcas.array import steering_derivative, steering_vector
+from jcas.arrays import steering_derivative, steering_vector
 from jcas.channel import estimate_variance, pilot_gram
 from jcas.metrics import (
     crb_closed_form,
@@ -30,10 +30,15 @@ def _ula(n_tx: int, n_rx: int, theta: float) -> tuple[np.ndarray, ...]:
     )
 
 
-@pytest.mark.parametrize(("n_tx", "n_rx"), [(15, 15), (16, 16), (35, 35), (4, 9), (10, 3), (2, 2)])
-@pytest.mark.parametrize("theta_deg", [-75.0, -30.0, 0.0, 12.0, 45.0, 85.0])
+@pytest.mark.parametrize(
+    ("n_tx", "n_rx"),
+    [(15, 15), (16, 16), (35, 35), (96, 64), (4, 9), (10, 3), (2, 2), (1, 1), (7, 1), (1, 5)],
+)
+@pytest.mark.parametrize("theta_deg", [-89.9, -75.0, -30.0, 0.0, 12.0, 45.0, 85.0])
 def test_crb_general_equals_closed_form_with_eq37(n_tx: int, n_rx: int, theta_deg: float) -> None:
-    """(36) with R_x from (37) equals (16) to 1e-10 relative (odd/even N, Nt != Nr)."""
+    """(36) with R_x from (37) equals (16) to 1e-10 relative (odd/even N, Nt != Nr, one
+    antenna on either side, theta near -90 deg); both ``inf`` where the Fisher information
+    vanishes (``Nt = Nr = 1``; ``Nr = 1`` with sensing power only)."""
     rng = np.random.default_rng(n_tx * 100 + n_rx)
     theta = np.radians(theta_deg)
     k = 4
@@ -48,7 +53,8 @@ def test_crb_general_equals_closed_form_with_eq37(n_tx: int, n_rx: int, theta_de
     assert np.allclose(general, closed, rtol=1e-10, atol=0)
     # T3 = 0 (41) for the centred ULA with (37)
     t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
-    assert np.all(np.abs(t3) <= 1e-12 * np.sqrt(t1 * t2))
+    # (|T3| <= pi Nt T1 bounds its terms; rounding is ~1e-16 of that)
+    assert np.all(np.abs(t3) <= 1e-13 * np.pi * n_tx * t1)
     # T1, T2 of (39), (40)
     comm, sens = np.sum(xi * gamma, -1), np.sum(eta, -1)
     dt2, dr2 = (np.sum(np.abs(v) ** 2) for v in (a_t_dot, a_r_dot))
@@ -180,6 +186,7 @@ def test_transmit_covariance_against_sample_covariance_of_eq12() -> None:
     assert np.all(np.abs(mean - transmit_covariance(GAMMA, ETA, XI, a_t)) < 5 * se + 1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("k", "tau_p"), [(3, 3), (3, 2), (4, 1)])
 def test_rate_with_pilot_reuse_against_monte_carlo_of_eq14(k: int, tau_p: int) -> None:
     """(15) with the pilot-contamination term equals (14) evaluated with sample moments

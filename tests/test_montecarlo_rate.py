@@ -45,12 +45,12 @@ def _closed(params, beta, xi, gamma, eta, gram=True):
 CASES = [
     # (Nt, K, tau_p, SNR_com dB, realizations): tau_p >= K orthonormal, < K reused
     (8, 2, 10, 0.0, 80_000),
-    (16, 4, 10, 10.0, 80_000),
-    (64, 4, 10, 20.0, 30_000),
-    (32, 6, 10, 5.0, 30_000),
+    pytest.param(16, 4, 10, 10.0, 80_000, marks=pytest.mark.slow),
+    pytest.param(64, 4, 10, 20.0, 30_000, marks=pytest.mark.slow),
+    pytest.param(32, 6, 10, 5.0, 30_000, marks=pytest.mark.slow),
     (16, 4, 2, 10.0, 80_000),
-    (15, 5, 3, 0.0, 80_000),
-    (32, 6, 4, 20.0, 30_000),
+    pytest.param(15, 5, 3, 0.0, 80_000, marks=pytest.mark.slow),
+    pytest.param(32, 6, 4, 20.0, 30_000, marks=pytest.mark.slow),
 ]
 
 
@@ -89,6 +89,7 @@ def test_pilot_contamination_term_is_needed():
     assert np.max(np.abs(est.rate - r_wrong) / est.rate_se) > 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tau_p", [10, 2])
 def test_standard_error_is_honest(tau_p):
     """Over 600 independent replicates of one drop, the SE matches the spread of the estimates.
@@ -237,6 +238,7 @@ def test_invalid_inputs_raise():
     assert np.isfinite(est.sum_rate[0])
 
 
+@pytest.mark.slow
 def test_memory_is_bounded_at_n256():
     """Peak traced memory at Nt = 256 does not grow with the number of realizations.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jcas.array import steering_derivative, steering_vector
+from jcas.arrays import steering_derivative, steering_vector
 from jcas.channel import estimate_variance
 from jcas.metrics import crb_closed_form, crb_general
 from jcas.montecarlo import crb_symbol_average, mc_crb, mle_angle, mle_snr_sweep
@@ -142,6 +142,7 @@ def test_mc_crb_methods_agree_and_exceed_closed_form():
     assert 1.0 < ratio < params.L / (params.L - 2)
 
 
+@pytest.mark.slow
 def test_mc_crb_converges_to_closed_form_as_nt_grows():
     """Relative gap E CRB(F F^H) / (16) - 1 shrinks with Nt = Nr (8 -> 32 -> 128).
 
@@ -194,6 +195,7 @@ def test_mc_crb_batch_invariance_and_nan_rows():
     np.testing.assert_allclose(est.crb[1:], ref.crb[1:], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_ml_estimate_finds_the_global_maximum():
     """Grid + golden section reach the maximum of the concentrated likelihood.
 
@@ -251,6 +253,7 @@ def test_mle_is_efficient_at_10_db():
     assert est.bias[0] ** 2 < 0.01 * est.mse[0]
 
 
+@pytest.mark.slow
 def test_mle_threshold_region():
     """SNR_sen sweep (1000 trials, common random numbers): threshold then efficiency.
 

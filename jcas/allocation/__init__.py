@@ -1,9 +1,10 @@
-"""Power allocation schemes (``SPEC.md`` §3): ``sca``, ``optimal``, ``equal``, ``equal_full``.
+"""Power allocation schemes (``docs/model.md`` §2): ``sca``, ``optimal``, ``equal``, ``equal_full``.
 
-Every scheme takes a batch of drops and returns an :class:`Allocation`.
-The public entry point is :func:`allocate`.
+Every scheme takes a batch of drops and returns an :class:`Allocation`; it reads the
+rate and CRB structure from the precoder and array parts of ``params``
+(:mod:`jcas.registry`). The public entry point is :func:`allocate`.
 
-INTERFACE CONTRACT (shared by the pipeline; keep these names and shapes):
+Interface shared by the pipeline (keep these names and shapes):
 
 - ``Allocation`` (frozen dataclass) with fields
   ``gamma`` (D, K) float, ``eta`` (D, K) float (NaN where the status is not a success),
@@ -11,10 +12,10 @@ INTERFACE CONTRACT (shared by the pipeline; keep these names and shapes):
   ``iterations`` (D,) int64, ``solve_time_s`` (D,) float64 (seconds per drop).
 - ``allocate(scheme, beta, xi, params, *, reference=None, **options) -> Allocation``
   with ``beta``, ``xi`` of shape (D, K), ``params`` a ``jcas.params.SystemParams``
-  (Nt, Nr, theta, sigma_u^2, sigma_r_bar^2, crb0, Pt are read from it), and
+  (Nt, Nr, theta, sigma_u^2, sigma_r_bar^2, crb0, Pt and the parts are read from it), and
   ``reference`` the ``optimal`` Allocation of the same drops (used by ``equal``;
   computed when not given).
-- ``SCHEMES = ("sca", "optimal", "equal", "equal_full")``.
+- ``SCHEMES``: the registered scheme names (:data:`jcas.registry.SCHEMES`).
 
 Statuses (:data:`STATUSES`): ``optimal`` (exact optimum), ``converged`` /
 ``max_iterations`` (``sca``), ``feasible`` (a benchmark meeting CRB0),
@@ -22,25 +23,28 @@ Statuses (:data:`STATUSES`): ``optimal`` (exact optimum), ``converged`` /
 ``infeasible`` and ``solver_error`` (NaN allocation). :data:`SUCCESS_STATUSES`
 lists those that carry an allocation.
 
-Options per scheme (``**options``):
+Options per scheme (``**options``; defaults in :mod:`jcas.registry`, the same for the
+functions and the pipeline):
 
 - ``sca``: ``tol`` (1e-4, relative sum-rate change), ``stopping`` ("aitken";
-  "change" is the paper's plain rule), ``max_iterations`` (300), ``solvers``
-  (("CLARABEL", "ECOS", "SCS"), tried in order), ``batch_size`` (64 drops per
+  "change" is the paper's plain rule), ``max_iterations`` (100), ``solvers``
+  (("CLARABEL", "ECOS", "SCS"), tried in order), ``batch_size`` (50 drops per
   compiled program), ``active_set`` (True), ``accelerate`` (True), ``polish`` (True),
-  ``off_threshold`` (1e-5), ``arrays`` (non-centred arrays), ``trace``;
-  see :func:`jcas.allocation.sca.sca`. Status ``converged`` or
+  ``off_threshold`` (1e-5); see :func:`jcas.allocation.sca.sca`. Status ``converged`` or
   ``max_iterations`` (allocation returned), ``infeasible``, ``solver_error``.
 - ``equal_full``: ``sensing_fraction`` (0.5).
 - ``optimal``, ``equal``: none.
 
+A scheme whose requirements the parts do not offer (for example ``optimal`` with reused
+pilots, ``tau_p < K``) raises :class:`jcas.params.ConfigError`
+(:func:`jcas.registry.design_problems`); the pipeline rejects such configs before any job.
 The theory (optimality proof, SCA derivation, benchmark interpretation) is in
 ``docs/theory.md``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import ArrayLike
 
@@ -55,7 +59,11 @@ from jcas.allocation.closed_form import (
     rate_crb_frontier,
     water_fill,
 )
-from jcas.params import SystemParams
+from jcas.params import ConfigError, SystemParams
+from jcas.registry import SCHEMES, design_problems, load, scheme_entry
+
+if TYPE_CHECKING:  # imported by allocate() on first use (cvxpy); listed for import scans
+    import jcas.allocation.sca  # noqa: F401
 
 __all__ = [
     "SCHEMES",
@@ -73,8 +81,6 @@ __all__ = [
     "rate_crb_frontier",
     "water_fill",
 ]
-
-SCHEMES: Final = ("sca", "optimal", "equal", "equal_full")
 
 
 def allocate(
@@ -102,14 +108,12 @@ def allocate(
     -------
     :class:`Allocation` with arrays over the D drops.
     """
-    if scheme == "optimal":
-        return optimal(beta, xi, params, **options)
-    if scheme == "equal":
-        return equal(beta, xi, params, reference=reference, **options)
-    if scheme == "equal_full":
-        return equal_full(beta, xi, params, **options)
-    if scheme == "sca":
-        from jcas.allocation.sca import sca  # heavy (cvxpy) import on demand
-
-        return sca(beta, xi, params, **options)
-    raise ValueError(f"scheme = {scheme!r}: must be one of {SCHEMES}")
+    spec = scheme_entry(scheme)
+    problems = design_problems(scheme, params)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    function = load(spec.function)
+    if spec.takes_reference:
+        options = {**options, "reference": reference}
+    result: Allocation = function(beta, xi, params, **options)
+    return result

@@ -17,8 +17,10 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.array import steering_derivative_norm2
+from jcas.metrics import covariance_crb_terms, fisher_from_terms
 from jcas.params import SystemParams
+from jcas.precoders.base import Covariance
+from jcas.registry import design
 
 __all__ = [
     "STATUSES",
@@ -124,16 +126,18 @@ class Allocation:
 
 
 def closed_form_crb_coefficients(params: SystemParams) -> tuple[float, float, float]:
-    """Coefficients of the closed-form CRB (16) as a function of ``(c, s)``.
+    """Coefficients of the CRB as a function of the power totals ``(c, s)``.
 
-    ``CRB = sigma_r_bar^2 / (a c + b s)`` with ``a = Nt ||a_r_dot||^2 + Nr ||a_t_dot||^2``
-    and ``b = Nt^2 ||a_r_dot||^2`` (dimensionless; ``a c + b s`` is the Fisher
-    information times ``sigma_r_bar^2``, in W). Returns ``(a, b, fisher0)`` with
-    ``fisher0 = sigma_r_bar^2 / CRB0`` the Fisher information the constraint (19b)
-    requires: ``a c + b s >= fisher0``.
+    ``CRB = sigma_r_bar^2 / (a c + b s)``, with ``a`` and ``b`` the Fisher information
+    (times ``sigma_r_bar^2``) of the components ``R_c`` and ``R_s`` of the precoder's
+    covariance ``R_x = c R_c + s R_s`` (for MRT (37) and the centred ULA, eq. (16):
+    ``a = Nt ||a_r_dot||^2 + Nr ||a_t_dot||^2`` and ``b = Nt^2 ||a_r_dot||^2``, dimensionless).
+    Valid where the parts offer ``linear_fisher`` (:mod:`jcas.registry`). Returns
+    ``(a, b, fisher0)`` with ``fisher0 = sigma_r_bar^2 / CRB0`` the Fisher information the
+    constraint (19b) requires: ``a c + b s >= fisher0``.
     """
-    dr = float(steering_derivative_norm2(params.Nr, params.theta_rad))
-    dt = float(steering_derivative_norm2(params.Nt, params.theta_rad))
-    a = params.Nt * dr + params.Nr * dt
-    b = params.Nt**2 * dr
-    return a, b, params.sigma_r_bar2 / params.crb0
+    parts = design(params)
+    forms = parts.precoder.covariance_components(params, parts.tx)
+    terms = covariance_crb_terms(Covariance(np.eye(2), forms), parts.rx.gram(params.theta_rad))
+    a, b = fisher_from_terms(*terms)
+    return float(a), float(b), params.sigma_r_bar2 / params.crb0

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success
 from jcas.params import SystemParams
+from jcas.registry import EQUAL_FULL_SENSING_FRACTION, design
 
 __all__ = [
     "Frontier",
@@ -69,12 +70,16 @@ def optimal_split(params: SystemParams) -> tuple[float, float, bool]:
 
 
 def wf_gains(beta: Float, xi: Float, params: SystemParams) -> Float:
-    """Water-filling gains ``g_k = Nt^2 xi_k / (Nt beta_k p + sigma_u^2)`` (1/W per antenna).
+    """Water-filling gains ``g_k = A_k / (B_k p + sigma_u^2)`` (1/W per antenna).
 
-    ``SINR_k = g_k x_k`` at full power (``c + s = p``), from (15). Shape (D, K).
+    ``A_k, B_k`` of the precoder's total-power form ``SINR_k = A_k x_k / (B_k (c + s) +
+    sigma_u^2)`` (:meth:`jcas.precoders.Precoder.total_power_sinr`; MRT (15):
+    ``g_k = Nt^2 xi_k / (Nt beta_k p + sigma_u^2)``), so that ``SINR_k = g_k x_k`` at full
+    power (``c + s = p``). Shape (D, K).
     """
     p = params.pt_w / params.Nt
-    return params.Nt**2 * xi / (params.Nt * beta * p + params.sigma_u2_w)
+    num, den = design(params).precoder.total_power_sinr(beta, xi, params)
+    return num / (den * p + params.sigma_u2_w)
 
 
 def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
@@ -108,17 +113,18 @@ def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
 
 
 def power_split(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike) -> tuple[Float, Float]:
-    """``(c, s) = (xi^T gamma, sum_k eta_k)`` per drop (W per antenna), shapes (D,)."""
+    """``(c, s) = (xi^T gamma, sum_k eta_k)`` per drop (W per antenna), shapes (D,): the
+    power totals of the MRT variables (:meth:`jcas.precoders.MRT.power_factors`)."""
     gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
     return np.sum(xi * gamma, axis=-1), np.sum(eta, axis=-1)
 
 
-def _from_split(xi: Float, c: Float, s: Float) -> tuple[Float, Float]:
-    """Equal ``gamma`` with ``xi^T gamma = c`` and equal ``eta`` with ``sum eta = s``."""
-    n_users = xi.shape[-1]
-    gamma = np.broadcast_to((c / np.sum(xi, axis=-1))[..., None], xi.shape)
-    eta = np.broadcast_to((s / n_users)[..., None], xi.shape)
-    return np.array(gamma), np.array(eta)
+def _totals(
+    gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, params: SystemParams
+) -> tuple[Float, Float]:
+    """``(c, s)`` of an allocation through the precoder's power factors, shapes (D,)."""
+    x, s = design(params).precoder.power_factors(gamma, eta, xi)
+    return np.sum(x, axis=-1), s
 
 
 def _timed(start: float, n_drops: int) -> Float:
@@ -158,9 +164,7 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
             _timed(start, n_drops),
         )
     x = water_fill(wf_gains(beta, xi, params), c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gamma = np.where(xi > 0, x / xi, 0.0)
-    eta = np.full((n_drops, n_users), s / n_users)
+    gamma, eta = design(params).precoder.from_power_factors(x, np.full(n_drops, s), xi)
     return Allocation(
         gamma,
         eta,
@@ -173,9 +177,10 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
 def equal(
     beta: ArrayLike, xi: ArrayLike, params: SystemParams, *, reference: Allocation | None = None
 ) -> Allocation:
-    """Benchmark "equal power" (paper Sec. V, ``SPEC.md`` §3).
+    """Benchmark "equal power" (paper Sec. V, ``docs/model.md`` §2).
 
-    ``gamma_k`` all equal and ``eta_k`` all equal, with the same communications
+    The precoder's equal split (:meth:`jcas.precoders.Precoder.equal_split`; MRT:
+    ``gamma_k`` all equal and ``eta_k`` all equal), with the same communications
     power ``Nt xi^T gamma`` and sensing power ``Nt sum eta`` as the reference
     design of the same drop (by default :func:`optimal`), hence the same total
     power ``P_opt`` (18) and the same CRB (16). Drops whose reference is not a
@@ -194,9 +199,10 @@ def equal(
     start = time.perf_counter()
     if reference.gamma.shape != xi.shape:
         raise ValueError(f"reference has shape {reference.gamma.shape}, drops have {xi.shape}")
-    c, s = power_split(reference.gamma, reference.eta, xi)
+    c, s = _totals(reference.gamma, reference.eta, xi, params)
     ok = is_success(reference.status) & np.isfinite(c) & np.isfinite(s)
-    gamma, eta = _from_split(xi, np.where(ok, c, np.nan), np.where(ok, s, np.nan))
+    split = design(params).precoder.equal_split
+    gamma, eta = split(np.where(ok, c, np.nan), np.where(ok, s, np.nan), xi)
     status = np.where(ok, "feasible", "infeasible")
     return Allocation(
         gamma, eta, status, np.zeros(len(status), np.int64), _timed(start, len(status))
@@ -204,11 +210,16 @@ def equal(
 
 
 def equal_full(
-    beta: ArrayLike, xi: ArrayLike, params: SystemParams, *, sensing_fraction: float = 0.5
+    beta: ArrayLike,
+    xi: ArrayLike,
+    params: SystemParams,
+    *,
+    sensing_fraction: float = EQUAL_FULL_SENSING_FRACTION,
 ) -> Allocation:
-    """Benchmark "equal & full power" (paper Sec. V, ``SPEC.md`` §3).
+    """Benchmark "equal & full power" (paper Sec. V, ``docs/model.md`` §2).
 
-    ``gamma_k`` all equal, ``eta_k`` all equal, total power (18) equal to Pt, of
+    The precoder's equal split (MRT: ``gamma_k`` all equal, ``eta_k`` all equal), total
+    power (18) equal to Pt, of
     which the fraction ``sensing_fraction`` goes to sensing:
     ``Nt sum eta = f Pt`` and ``Nt xi^T gamma = (1 - f) Pt``. Status
     ``feasible`` when the CRB (16) meets CRB0 (to a relative 1e-9), else
@@ -221,7 +232,8 @@ def equal_full(
         raise ValueError(f"sensing_fraction = {sensing_fraction!r}: must be in [0, 1]")
     n_drops = beta.shape[0]
     p = params.pt_w / params.Nt
-    gamma, eta = _from_split(xi, np.full(n_drops, (1.0 - f) * p), np.full(n_drops, f * p))
+    split = design(params).precoder.equal_split
+    gamma, eta = split(np.full(n_drops, (1.0 - f) * p), np.full(n_drops, f * p), xi)
     a, b, fisher0 = closed_form_crb_coefficients(params)
     meets = a * (1.0 - f) * p + b * f * p >= fisher0 * (1.0 - _CRB_RTOL)
     status = np.full(n_drops, "feasible" if meets else "crb_violated")

@@ -38,31 +38,26 @@ and stopping rule: ``docs/theory.md``. In short:
 
 from __future__ import annotations
 
-import functools
 import time
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import cvxpy as cp
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jcas.allocation._program import DEFAULT_SOLVERS, PROGRAMS, ProgramCache, installed_solvers
 from jcas.allocation._types import Allocation
 from jcas.allocation.closed_form import water_fill
-from jcas.array import steering_derivative, steering_vector
-from jcas.metrics import crb_terms
+from jcas.arrays.base import FixedArray
+from jcas.metrics import covariance_crb_terms
 from jcas.params import SystemParams
+from jcas.precoders.base import Covariance
+from jcas.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
 
 __all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
 
 Float = NDArray[np.float64]
-
-DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
-"""Conic solvers tried in order when one fails."""
-
-_ACCEPTED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 _RHO_MAX = 0.99
 """Cap on the estimated linear convergence ratio of the stopping rule."""
 _W_MAX = 1e3
@@ -115,29 +110,26 @@ def crb_model(
     params: SystemParams,
     arrays: Sequence[ArrayLike] | None = None,
 ) -> CrbModel:
-    """Coefficients of T1, T2, T3 of (36) in (C, V), from :func:`jcas.metrics.crb_terms`.
+    """Coefficients of T1, T2, T3 of (36) in (C, V), from the parts of ``params``.
 
-    R_x of (37) is linear in ``(xi^T gamma, sum eta)``:
-    ``R_x = (xi^T gamma) I + (sum eta) a_t a_t^H``, so
-    ``T_j = p (C T_j[I] + V T_j[a_t a_t^H])``. Works for any array.
+    The precoder's expected covariance is linear in ``(xi^T gamma, sum eta)``:
+    ``R_x = c R_c + s R_s`` (MRT (37): ``R_c = I``, ``R_s = a_t a_t^H``), so
+    ``T_j = p (C T_j[R_c] + V T_j[R_s])`` (:func:`jcas.metrics.covariance_crb_terms`).
+    Works for any array (``T3 != 0`` included).
 
     Parameters
     ----------
-    params : system parameters (Nt, Nr, theta, Pt, sigma_r_bar^2, crb0).
-    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)``; the centred ULA (10), (17)
-        of ``params`` when None.
+    params : system parameters (Nt, Nr, theta, Pt, sigma_r_bar^2, crb0, parts).
+    arrays : optional fixed ``(a_t, a_r, a_t_dot, a_r_dot)`` replacing the array part
+        (e.g. a non-centred array in tests).
     """
-    if arrays is None:
-        theta = params.theta_rad
-        arrays = (
-            steering_vector(params.Nt, theta),
-            steering_vector(params.Nr, theta),
-            steering_derivative(params.Nt, theta),
-            steering_derivative(params.Nr, theta),
-        )
-    a_t, a_r, a_t_dot, a_r_dot = (np.asarray(a, dtype=complex) for a in arrays)
-    rx = np.stack([np.eye(a_t.shape[-1]), np.outer(a_t, a_t.conj())])
-    t1, t2, t3 = crb_terms(rx, a_t, a_r, a_t_dot, a_r_dot)
+    parts = design(params)
+    tx, rx = parts.tx, parts.rx
+    if arrays is not None:
+        a_t, a_r, a_t_dot, a_r_dot = arrays
+        tx, rx = FixedArray(a_t, a_t_dot), FixedArray(a_r, a_r_dot)
+    forms = parts.precoder.covariance_components(params, tx)
+    t1, t2, t3 = covariance_crb_terms(Covariance(np.eye(2), forms), rx.gram(params.theta_rad))
     p = params.pt_w / params.Nt
     fisher0 = params.sigma_r_bar2 / params.crb0
     tau1 = p * float(np.max(np.abs(t1)))
@@ -169,7 +161,7 @@ def surrogate_rate(
     noise, which leaves ``x / y`` unchanged):
     ``A_k - B_k / x - C_k y`` with ``A_k = ln(1 + x0/y0) + 2 x0 / (x0 + y0)``,
     ``B_k = x0^2 / (x0 + y0)`` and ``C_k = x0 / ((x0 + y0) y0)`` -- the paper's (21)-(22)
-    with the numerator of (22) read as ``Nt^2 xi_k^2 gamma_k^(i)`` (``SPEC.md`` §3).
+    with the numerator of (22) read as ``Nt^2 xi_k^2 gamma_k^(i)`` (``docs/model.md`` §4).
     Equals the rate at (u0, v0) and lies below it elsewhere. Shape (..., K);
     ``-inf`` where ``u_k = 0 < u0_k`` and 0 for users with ``u0_k = 0``.
     """
@@ -184,106 +176,6 @@ def surrogate_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.where(b_k > 0, b_k / np.where(x > 0, x, 0.0), 0.0)
     return a_k - inv - c_k * y
-
-
-# ----------------------------------------------------------------------------- the convex program
-class _Program:
-    """Problem (26) for ``n_slots`` drops at once (block-separable), compiled once (DPP).
-
-    Variables per slot: ``w`` (K) with ``u_k = u0_k w_k``, ``v``, ``c = sum u``, ``phi``.
-    Parameters per slot (refreshed each iteration): ``u0`` (K), ``bw`` (K) = ``B_k / x0_k``
-    over the objective scale, ``cu`` (K) and ``cv``: the interference term
-    ``sum_k C_k h_k T`` over the scale, split over ``w`` and ``v``; the coefficients
-    of the CRB terms balanced at the iterate (:func:`_balanced_model`), ``beta`` times
-    those of ``T1''``; ``phi0`` and ``phi0^2``; ``wmax`` (K).
-    """
-
-    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
-        k, n = n_users, n_slots
-        self.n_users, self.n_slots = k, n
-        self.w = cp.Variable((n, k), pos=True)
-        self.v = cp.Variable(n, nonneg=True)
-        self.c = cp.Variable(n)
-        self.phi = cp.Variable(n, nonneg=True)
-        self.u0 = cp.Parameter((n, k), nonneg=True)
-        self.bw = cp.Parameter((n, k), nonneg=True)
-        self.cu = cp.Parameter((n, k), nonneg=True)
-        self.cv = cp.Parameter(n, nonneg=True)
-        self.wmax = cp.Parameter((n, k), pos=True)
-        self.t1 = [cp.Parameter(n) for _ in range(2)]
-        self.t1b = [cp.Parameter(n) for _ in range(2)]
-        self.t2 = [cp.Parameter(n) for _ in range(2)]
-        self.t3re = [cp.Parameter(n) for _ in range(2)]
-        self.t3im = [cp.Parameter(n) for _ in range(2)]
-        self.phi0 = cp.Parameter(n, nonneg=True)
-        self.phi0sq = cp.Parameter(n, nonneg=True)
-
-        def lin(coef: list[cp.Parameter]) -> cp.Expression:
-            return cp.multiply(coef[0], self.c) + cp.multiply(coef[1], self.v)
-
-        t1, t2, t1b = lin(self.t1), lin(self.t2), lin(self.t1b)
-        self.with_t3 = with_t3
-        # |T3'|^2 of (24); identically zero for the centred ULA (38), then left out
-        t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im)) if with_t3 else 0.0
-        objective = -cp.sum(cp.multiply(self.bw, cp.inv_pos(self.w)))
-        objective -= cp.sum(cp.multiply(self.cu, self.w)) + self.cv @ self.v
-        constraints = [
-            self.c == cp.sum(cp.multiply(self.u0, self.w), axis=1),
-            self.c + self.v <= 1.0,  # (19c)
-            self.w <= self.wmax,
-            # (24): beta T1'' + |T3''|^2 <= 2 phi0 phi - phi0^2   (balanced, _balanced_model)
-            t1b + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
-            # (25): ||(phi, (T1' - T2') / 2)|| <= (T1' + T2') / 2
-            cp.SOC(0.5 * (t1 + t2), cp.vstack([self.phi, 0.5 * (t1 - t2)]), axis=0),
-        ]
-        self.problem = cp.Problem(cp.Maximize(objective), constraints)
-        if not self.problem.is_dpp():  # pragma: no cover - guarded by construction
-            raise RuntimeError("SCA program is not DPP")
-
-    def set_model(self, t1: Float, t2: Float, t3: NDArray[np.complex128], beta: Float) -> None:
-        """Per-slot CRB coefficients: ``t1, t2, t3`` (n_slots, 2) of (C, V) in the balanced
-        ``T1'', T2'', T3''`` and ``beta`` (n_slots,) of ``T1'' T2'' - |T3''|^2 >= beta T1''``."""
-        for i in range(2):
-            self.t1[i].value = t1[:, i]
-            self.t1b[i].value = beta * t1[:, i]
-            self.t2[i].value = t2[:, i]
-            self.t3re[i].value = t3[:, i].real
-            self.t3im[i].value = t3[:, i].imag
-
-    def solve(self, solver: str) -> bool:
-        """Solve with one solver; True when cvxpy reports an (inaccurate) optimum."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.problem.solve(solver=solver, warm_start=False, **_solver_options(solver))
-        except (cp.SolverError, ArithmeticError, ValueError):
-            return False
-        return self.problem.status in _ACCEPTED and self.w.value is not None
-
-
-def _solver_options(solver: str) -> dict[str, Any]:
-    if solver == "CLARABEL":
-        return {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
-    if solver == "ECOS":
-        return {"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 200}
-    if solver == "SCS":
-        return {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200_000}
-    return {}
-
-
-@functools.cache
-def _installed() -> frozenset[str]:
-    return frozenset(cp.installed_solvers())
-
-
-_PROGRAMS: dict[tuple[int, int, bool], _Program] = {}
-
-
-def _program(n_users: int, n_slots: int, with_t3: bool) -> _Program:
-    key = (n_users, n_slots, with_t3)
-    if key not in _PROGRAMS:
-        _PROGRAMS[key] = _Program(n_users, n_slots, with_t3)
-    return _PROGRAMS[key]
 
 
 # ----------------------------------------------------------------------------- iteration state
@@ -402,24 +294,43 @@ def start_point(model: CrbModel) -> tuple[float, float] | None:
 
 
 # ----------------------------------------------------------------------------- public entry
+@dataclass(frozen=True)
+class SCAOptions:
+    """The options of :func:`sca` (validated there); see its parameters."""
+
+    tol: float
+    max_iterations: int
+    solvers: tuple[str, ...]
+    batch_size: int
+    active_set: bool
+    accelerate: bool
+    off_threshold: float
+    stopping: str
+    polish: bool
+
+
 def sca(
     beta: ArrayLike,
     xi: ArrayLike,
     params: SystemParams,
     *,
-    tol: float = 1e-4,
-    max_iterations: int = 300,
+    tol: float = SCA_TOLERANCE,
+    max_iterations: int = SCA_MAX_ITERATIONS,
     solvers: Sequence[str] = DEFAULT_SOLVERS,
-    batch_size: int = 64,
+    batch_size: int = SCA_BATCH_SIZE,
     active_set: bool = True,
     accelerate: bool = True,
     off_threshold: float = 1e-5,
     arrays: Sequence[ArrayLike] | None = None,
     stopping: str = "aitken",
     polish: bool = True,
-    trace: list[dict[str, Float]] | None = None,
 ) -> Allocation:
-    """Algorithm 1 of the paper for a batch of drops (``docs/theory.md``).
+    """Algorithm 1 of the paper for a batch of drops (``docs/theory.md`` §3).
+
+    Needs the total-power rate form of the precoder
+    (:meth:`jcas.precoders.Precoder.total_power_sinr`); the CRB may be any (``T3 != 0``
+    included). Defaults of ``tol``, ``max_iterations`` and ``batch_size`` are those of
+    :mod:`jcas.registry` (the pipeline's).
 
     Parameters
     ----------
@@ -432,32 +343,89 @@ def sca(
     active_set : switch off users whose power vanishes, and back on per KKT.
     accelerate : extrapolate the user split along the SCA step (kept only if it helps).
     off_threshold : power fraction under which a user counts as vanishing.
-    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` for a non-centred array.
+    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` replacing the array part.
     polish : at a stopping point, water-fill the users' split at fixed
         ``(sum u, v)`` and keep iterating if that gained more than ``tol``.
     stopping : ``"aitken"`` (default) or the paper's ``"change"``.
-    trace : if a list is given, one dict per iteration is appended with the
-        sum rate (bit/s/Hz) of every drop (``sum_rate``, NaN for drops not
-        iterated) and its number of active users (``n_active``, -1), for tests.
 
     Returns
     -------
-    :class:`Allocation`; ``gamma_k = u_k p / xi_k``, ``eta_k = v p / K`` (the rate
-    and CRB depend on eta only through its sum).
+    :class:`Allocation`; the precoder's variables for the power factors
+    ``x_k = u_k p`` and ``s = v p`` (MRT: ``gamma_k = u_k p / xi_k``, ``eta_k = v p / K``;
+    the rate and CRB depend on eta only through its sum).
     """
+    if stopping not in ("aitken", "change"):
+        raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
+    options = SCAOptions(
+        tol=float(tol),
+        max_iterations=int(max_iterations),
+        solvers=tuple(s for s in solvers if s in installed_solvers()),
+        batch_size=int(batch_size),
+        active_set=bool(active_set),
+        accelerate=bool(accelerate),
+        off_threshold=float(off_threshold),
+        stopping=stopping,
+        polish=bool(polish),
+    )
+    if not options.solvers:
+        raise ValueError("none of the requested solvers is installed")
+    return _solve(beta, xi, params, options, arrays=arrays, programs=PROGRAMS, trace=None)
+
+
+def _traced(
+    beta: ArrayLike, xi: ArrayLike, params: SystemParams, **options: Any
+) -> tuple[Allocation, list[dict[str, Float]]]:
+    """:func:`sca` with its iterations recorded (for tests and diagnostics).
+
+    Returns the allocation and one dict per iteration: the sum rate (bit/s/Hz) of every
+    drop (``sum_rate``, NaN for drops not iterated) and its number of active users
+    (``n_active``, -1).
+    """
+    defaults = {
+        "tol": SCA_TOLERANCE,
+        "max_iterations": SCA_MAX_ITERATIONS,
+        "solvers": DEFAULT_SOLVERS,
+        "batch_size": SCA_BATCH_SIZE,
+        "active_set": True,
+        "accelerate": True,
+        "off_threshold": 1e-5,
+        "stopping": "aitken",
+        "polish": True,
+    }
+    arrays = options.pop("arrays", None)
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise TypeError(f"unknown sca options {sorted(unknown)}")
+    merged = {**defaults, **options}
+    merged["solvers"] = tuple(s for s in merged["solvers"] if s in installed_solvers())
+    trace: list[dict[str, Float]] = []
+    alloc = _solve(
+        beta, xi, params, SCAOptions(**merged), arrays=arrays, programs=PROGRAMS, trace=trace
+    )
+    return alloc, trace
+
+
+def _solve(
+    beta: ArrayLike,
+    xi: ArrayLike,
+    params: SystemParams,
+    options: SCAOptions,
+    *,
+    arrays: Sequence[ArrayLike] | None,
+    programs: ProgramCache,
+    trace: list[dict[str, Float]] | None,
+) -> Allocation:
+    """The algorithm behind :func:`sca`, with the program cache and an optional trace."""
     beta = np.asarray(beta, dtype=float)
     xi = np.asarray(xi, dtype=float)
     if beta.ndim != 2 or xi.shape != beta.shape or beta.shape[1] != params.K:
         raise ValueError(f"beta {beta.shape}, xi {xi.shape}: must be (D, K = {params.K})")
-    if stopping not in ("aitken", "change"):
-        raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
-    solvers = [s for s in solvers if s in _installed()]
-    if not solvers:
-        raise ValueError("none of the requested solvers is installed")
     n_drops, n_users = beta.shape
+    precoder = design(params).precoder
     p = params.pt_w / params.Nt
-    g = params.Nt**2 * xi * p / params.sigma_u2_w
-    h = params.Nt * beta * p / params.sigma_u2_w
+    num, den = precoder.total_power_sinr(beta, xi, params)
+    g = num * p / params.sigma_u2_w
+    h = den * p / params.sigma_u2_w
     model = crb_model(params, arrays)
 
     gamma = np.full((n_drops, n_users), np.nan)
@@ -476,39 +444,15 @@ def sca(
     v = np.full(n_drops, v0)
     rate = _rate_nats(u, v, g, h)
     state = SCAState(u, v, on, rate)
-    options = _Options(
-        tol=tol,
-        max_iterations=max_iterations,
-        solvers=tuple(solvers),
-        batch_size=min(batch_size, n_drops),
-        active_set=active_set,
-        accelerate=accelerate,
-        off_threshold=off_threshold,
-        stopping=stopping,
-        polish=polish,
-    )
-    runner = _Runner(params, model, g, h, state, options, start, trace)
+    options = replace(options, batch_size=min(options.batch_size, n_drops))
+    runner = _Runner(params, model, g, h, state, options, start, trace, programs)
     runner.run()
     status[:] = runner.status
     ok = np.isin(runner.status, ("converged", "max_iterations"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gamma_ok = np.where(xi > 0, state.u * p / xi, 0.0)
+    gamma_ok, eta_ok = precoder.from_power_factors(state.u * p, state.v * p, xi)
     gamma[ok] = gamma_ok[ok]
-    eta[ok] = (state.v[ok] * p / n_users)[:, None]
+    eta[ok] = eta_ok[ok]
     return Allocation(gamma, eta, status.astype(str), runner.iterations, runner.solve_time)
-
-
-@dataclass(frozen=True)
-class _Options:
-    tol: float
-    max_iterations: int
-    solvers: tuple[str, ...]
-    batch_size: int
-    active_set: bool
-    accelerate: bool
-    off_threshold: float
-    stopping: str
-    polish: bool
 
 
 class _Runner:
@@ -521,12 +465,14 @@ class _Runner:
         g: Float,
         h: Float,
         state: SCAState,
-        options: _Options,
+        options: SCAOptions,
         anchor: tuple[float, float],
         trace: list[dict[str, Float]] | None,
+        programs: ProgramCache,
     ) -> None:
         self.params, self.model, self.g, self.h, self.state = params, model, g, h, state
         self.opt, self.anchor, self.trace = options, anchor, trace
+        self.programs = programs
         n = g.shape[0]
         self.status = np.full(n, "pending", dtype=object)
         self.iterations = np.zeros(n, np.int64)
@@ -542,7 +488,7 @@ class _Runner:
         st, g, h = self.state, self.g[idx], self.h[idx]
         u0, v0, on = st.u[idx], st.v[idx], st.active[idx]
         n = len(idx)
-        prog = _program(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
+        prog = self.programs.get(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
         x0 = g * u0
         y0 = h * (np.sum(u0, axis=1, keepdims=True) + v0[:, None]) + 1.0
         scale = np.maximum(st.rate[idx], 1e-300)[:, None]
@@ -556,7 +502,7 @@ class _Runner:
         t1, t2, t3, beta, phi0 = _balanced_model(self.model, u0, v0)
         pad = n_slots - n
 
-        def padded(a: Float) -> Float:
+        def padded(a: NDArray[Any]) -> NDArray[Any]:
             if pad == 0:
                 return a
             return np.concatenate([a, np.repeat(a[:1], pad, axis=0)])

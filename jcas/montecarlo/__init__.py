@@ -1,7 +1,8 @@
-"""Monte-Carlo validation of the closed forms (``SPEC.md`` §4).
+"""Monte-Carlo validation of the closed forms (``docs/model.md`` §7).
 
 - :mod:`jcas.montecarlo.rate`: achievable rate (14) from simulated fading,
-  noisy pilots, MMSE estimates (6) and the precoder (12), vs the closed form (15).
+  noisy pilots, MMSE estimates (6) and the precoder part's sampler (MRT (12) by
+  default), vs the closed form.
 - :mod:`jcas.montecarlo.sensing`: the general CRB (36) with the sample
   covariance of finite frames, and a maximum-likelihood angle estimator from
   the echo (9).

@@ -4,8 +4,9 @@ For each drop (large-scale fading ``beta``, allocation ``gamma``, ``eta``)
 this module simulates small-scale Rayleigh fading ``h_k = sqrt(beta_k) hbar_k``
 (4), noisy uplink pilots ``Y_p = sqrt(tau_p p_p) sum_k h_k psi_k^T + N_p``
 (``N_p`` entries ``CN(0, sigma_u^2)``, the same ``sigma_u^2`` as (7)), the MMSE
-estimate (6) (:func:`jcas.channel.mmse_estimate`), the MRT dual-function
-precoder (12) ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t`` and the gains
+estimate (6) (:func:`jcas.channel.mmse_estimate`), the precoder drawn by the
+precoder part of ``params`` (:meth:`jcas.precoders.Precoder.sample`; the paper's MRT
+(12) ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t`` by default) and the gains
 ``g_ki = h_k^H f_i``. The expectations of (13)-(14),
 
 - ``DS_k = E g_kk``,
@@ -49,10 +50,11 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.array import steering_vector
-from jcas.channel import mmse_estimate, pilot_assignment
+from jcas.channel import estimate_variance, mmse_estimate, pilot_assignment
 from jcas.drops import STREAM_MC_RATE, rng_for
 from jcas.params import SystemParams
+from jcas.precoders.mrt import mrt_precoder
+from jcas.registry import Design, design
 
 __all__ = [
     "BLOCK_SIZE",
@@ -64,6 +66,7 @@ __all__ = [
     "mc_rate",
     "precoder",
     "rate_from_moments",
+    "sample_precoder",
 ]
 
 Float = NDArray[np.float64]
@@ -107,6 +110,7 @@ def block_rng(seed: int, stream: int, drop: int, block: int) -> np.random.Genera
     independent of each other and of every other drop and stream.
     """
     parent = rng_for(seed, stream, drop).bit_generator.seed_seq
+    assert isinstance(parent, np.random.SeedSequence)
     child = np.random.SeedSequence(
         parent.entropy, spawn_key=(*parent.spawn_key, int(block)), pool_size=parent.pool_size
     )
@@ -225,15 +229,39 @@ def estimated_channels(
 
 
 def precoder(h_hat: Complex, gamma: ArrayLike, eta: ArrayLike, a_t: ArrayLike) -> Complex:
-    """MRT dual-function precoder, eq. (12): ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t``.
+    """MRT dual-function precoder, eq. (12) (:func:`jcas.precoders.mrt_precoder`).
 
     Shapes: ``h_hat (..., Nt, K)``, ``gamma, eta (..., K)`` broadcastable,
     ``a_t (Nt,)``. Returns ``F`` of shape ``(..., Nt, K)`` (``sqrt(W)`` units).
     """
-    gamma = np.asarray(gamma, dtype=float)
-    eta = np.asarray(eta, dtype=float)
-    a_t = np.asarray(a_t, dtype=complex)
-    return h_hat * np.sqrt(gamma)[..., None, :] + a_t[:, None] * np.sqrt(eta)[..., None, :]
+    return mrt_precoder(h_hat, gamma, eta, a_t)
+
+
+def sample_precoder(
+    parts: Design,
+    params: SystemParams,
+    beta: Float,
+    h_hat: Complex,
+    gamma: Float,
+    eta: Float,
+) -> Complex:
+    """The precoder part's ``F`` from simulated estimates, shape ``(..., Nt, K)``.
+
+    ``beta``, ``gamma``, ``eta`` of shape ``(n, K)`` for the ``n`` drops of a chunk,
+    ``h_hat`` of shape ``(n, ..., Nt, K)``; the estimate variance (7) and the transmit
+    steering vector are computed here from ``params``. The one entry point of the
+    Monte-Carlo rate, CRB and MLE to the precoder.
+    """
+    xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    extra = (None,) * (h_hat.ndim - 3)
+    a_t = parts.tx.steering(params.theta_rad)
+    return parts.precoder.sample(
+        h_hat,
+        xi[(slice(None), *extra, slice(None))],
+        gamma[(slice(None), *extra, slice(None))],
+        eta[(slice(None), *extra, slice(None))],
+        a_t,
+    )
 
 
 def gains(h: Complex, f: Complex) -> Complex:
@@ -397,11 +425,11 @@ def mc_rate(
 
     Parameters
     ----------
-    params : system parameters (K, Nt, tau_p, tau_c, pp_w, sigma_u2_w, theta_rad).
+    params : system parameters (K, Nt, tau_p, tau_c, pp_w, sigma_u2_w, theta_rad, parts).
         Pilots are reused (``jcas.channel.pilot_matrix``) when ``tau_p < K``.
     beta : large-scale fading, shape ``(D, K)``, dimensionless.
-    gamma, eta : power factors of (12), shape ``(D, K)`` (``Nt xi_k gamma_k`` and
-        ``Nt eta_k`` in W). Rows with a non-finite entry give NaN outputs.
+    gamma, eta : the precoder's allocation, shape ``(D, K)`` (MRT (12):
+        ``Nt xi_k gamma_k`` and ``Nt eta_k`` in W). Rows with a non-finite entry give NaN outputs.
     seed : base seed; drop ``d`` uses ``rng_for(seed, STREAM_MC_RATE, d)``.
     drops : drop indices, length D (the random streams of each row).
     n_realizations : small-scale realizations per drop (>= 2).
@@ -429,7 +457,7 @@ def mc_rate(
     idx = np.flatnonzero(valid)
     if idx.size:
         n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
-        a_t = steering_vector(nt, params.theta_rad)
+        parts = design(params)
         per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
         acc = _Moments(idx.size, 4 * k)
         for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
@@ -449,7 +477,7 @@ def mc_rate(
             b = beta[sel][:, None, None, :]
             h, h_hat = estimated_channels(params, b, hbar, noise)
             del hbar, noise
-            f = precoder(h_hat, gamma[sel][:, None, None, :], eta[sel][:, None, None, :], a_t)
+            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
             z = _features(gains(h, f))  # (drops, blocks, size, 4K)
             for j in range(len(blocks)):  # merge in block order
                 acc.add(rows, z[:, j])

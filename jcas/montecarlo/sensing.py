@@ -2,8 +2,9 @@
 
 (a) :func:`mc_crb` evaluates the general CRB (36) (:func:`jcas.metrics.crb_general`)
 with the *sample* covariance ``R_x = X X^H / L`` of a real frame ``X = F S``:
-Gaussian symbols ``S`` (``K x L``, entries ``CN(0, 1)``) and the precoder (12)
-built from MMSE estimates (6) of simulated noisy pilots (as in
+Gaussian symbols ``S`` (``K x L``, entries ``CN(0, 1)``) and the precoder drawn by the
+precoder part (:func:`jcas.montecarlo.rate.sample_precoder`; MRT (12) by default)
+from MMSE estimates (6) of simulated noisy pilots (as in
 :mod:`jcas.montecarlo.rate`), averaged over channel and symbol realizations.
 For a given frame ``X`` this is the exact CRB of theta in (9) with unknown
 complex ``alpha`` (Liu et al., the paper's [6]).
@@ -20,7 +21,7 @@ in :func:`mc_crb` gives that ``L -> inf`` limit with the same channel draws.
 
 (b) :func:`mle_angle` simulates the echo (9) ``Y = alpha a_r a_t^H X + N`` with
 ``N`` entries ``CN(0, sigma_r^2)``, ``sigma_r^2 = 2 |alpha|^2 L sigma_r_bar^2``
-(so ``SNR_sen = Pt / sigma_r_bar^2``, ``SPEC.md`` §1; ``alpha = 1``, the
+(so ``SNR_sen = Pt / sigma_r_bar^2``, ``docs/model.md`` §2; ``alpha = 1``, the
 estimator is invariant to its phase), and estimates theta by maximum
 likelihood with ``alpha`` unknown. Concentrating ``alpha`` out leaves
 
@@ -55,7 +56,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.array import steering_derivative, steering_vector
+from jcas.arrays.base import ArrayPart
+from jcas.arrays.ula import ULA
 from jcas.channel import pilot_assignment
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
@@ -65,9 +67,10 @@ from jcas.montecarlo.rate import (
     clean_allocation,
     draw_blocks,
     estimated_channels,
-    precoder,
+    sample_precoder,
 )
 from jcas.params import SystemParams
+from jcas.registry import design
 
 __all__ = [
     "CrbEstimate",
@@ -127,15 +130,17 @@ class MleSweep:
 
 
 def _basis(params: SystemParams) -> tuple[Complex, Complex, Complex, Complex, Complex, Complex]:
-    """Steering vectors (10), derivatives (17) and a basis ``Q`` of span{a_t, a_t_dot}.
+    """Steering vectors, derivatives (the array part's; (10), (17) for the ULA) and a basis
+    ``Q`` of span{a_t, a_t_dot}.
 
-    Returns ``a_t, a_t_dot (Nt,)``, ``a_r, a_r_dot (Nr,)``, ``Q (Nt, 2)``.
+    Returns ``a_t, a_t_dot (Nt,)``, ``a_r, a_r_dot (Nr,)``, ``Q (Nt, 2)``, ``Q^H``.
     """
     th = params.theta_rad
-    a_t = steering_vector(params.Nt, th)
-    a_t_dot = steering_derivative(params.Nt, th)
-    a_r = steering_vector(params.Nr, th)
-    a_r_dot = steering_derivative(params.Nr, th)
+    parts = design(params)
+    a_t = parts.tx.steering(th)
+    a_t_dot = parts.tx.derivative(th)
+    a_r = parts.rx.steering(th)
+    a_r_dot = parts.rx.derivative(th)
     q, _ = np.linalg.qr(np.stack([a_t, a_t_dot], axis=1))
     return a_t, a_t_dot, a_r, a_r_dot, q, q.conj().T
 
@@ -298,8 +303,8 @@ def mc_crb(
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
     beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    parts = design(params)
     k, nt = params.K, params.Nt
-    a_t = steering_vector(nt, params.theta_rad)
     crb = np.full(beta.shape[0], np.nan)
     crb_se = np.full(beta.shape[0], np.nan)
     if idx.size:
@@ -310,7 +315,7 @@ def mc_crb(
             sel = idx[rows]
             draws = draw_blocks(seed, STREAM_MC_CRB, [drops[i] for i in sel], blocks, size, shapes)
             _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], *draws[:2])
-            f = precoder(h_hat, gamma[sel][:, None, None, :], eta[sel][:, None, None, :], a_t)
+            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
             if draw_symbols:
                 s = draws[2]
                 c = sample_crb(params, f, s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame)
@@ -326,24 +331,37 @@ def mc_crb(
 
 
 # ------------------------------------------------------------------------ MLE
-def _objective(u: Float, z: Complex, r: Complex, n_rx: int, n_tx: int) -> Float:
-    """Concentrated log-likelihood ``|a_r^H Z a_t|^2 / (Nr a_t^H R a_t)`` at ``u = sin(theta)``.
+def _objective(u: Float, z: Complex, r: Complex, rx: int | ArrayPart, tx: int | ArrayPart) -> Float:
+    """Concentrated log-likelihood at ``u = sin(theta)``.
+
+    ``|a_r^H Z a_t|^2 / (||a_r||^2 a_t^H R a_t)``.
 
     ``u`` shape ``(..., G)``; ``z = Y X^H`` shape ``(..., Nr, Nt)``; ``r = X X^H``
-    shape ``(..., Nt, Nt)``. Returns shape ``(..., G)``.
+    shape ``(..., Nt, Nt)``; ``rx``, ``tx`` the array parts (an int N: the ULA of N
+    elements). Returns shape ``(..., G)``.
     """
+    rx, tx = _array(rx), _array(tx)
     th = np.arcsin(np.clip(u, -1.0, 1.0))
-    a_r = steering_vector(n_rx, th)  # (..., G, Nr)
-    a_t = steering_vector(n_tx, th)  # (..., G, Nt)
+    a_r = rx.steering(th)  # (..., G, Nr)
+    a_t = tx.steering(th)  # (..., G, Nt)
     za = a_t @ np.swapaxes(z, -1, -2)  # (..., G, Nr): (Z a_t)^T
     num = np.abs(np.sum(np.conj(a_r) * za, axis=-1)) ** 2
     ra = a_t @ np.swapaxes(r, -1, -2)  # (..., G, Nt): (R a_t)^T
     den = np.sum(np.conj(a_t) * ra, axis=-1).real
-    return num / (n_rx * den)
+    return num / (rx.gram(th)[..., 0, 0].real * den)
+
+
+def _array(part: int | ArrayPart) -> ArrayPart:
+    return ULA(part) if isinstance(part, int | np.integer) else part
 
 
 def ml_estimate(
-    z: Complex, r: Complex, n_rx: int, n_tx: int, grid_oversampling: int = 4, n_peaks: int = 3
+    z: Complex,
+    r: Complex,
+    rx: int | ArrayPart,
+    tx: int | ArrayPart,
+    grid_oversampling: int = 4,
+    n_peaks: int = 3,
 ) -> Float:
     """ML estimate of theta (rad) from ``Z = Y X^H`` and ``R = X X^H``, all trials at once.
 
@@ -352,8 +370,11 @@ def ml_estimate(
     golden-section search on ``[u_g - step, u_g + step]`` to ``1e-10`` in ``u``
     and the best refined point is returned (refining several peaks guards
     against near-ties between lobes in the threshold region). Shapes:
-    ``z (..., Nr, Nt)``, ``r (..., Nt, Nt)`` -> ``(...)``.
+    ``z (..., Nr, Nt)``, ``r (..., Nt, Nt)`` -> ``(...)``; ``rx``, ``tx`` array parts
+    (or element counts of ULAs).
     """
+    rx, tx = _array(rx), _array(tx)
+    n_rx, n_tx = rx.n_elements, tx.n_elements
     n_grid = grid_oversampling * (n_tx + n_rx) + 1
     grid = np.linspace(-1.0, 1.0, n_grid)
     step = grid[1] - grid[0]
@@ -365,7 +386,7 @@ def ml_estimate(
     start = np.empty((flat_z.shape[0], n_peaks))
     per = max(1, (4 * 2**20) // (n_grid * (n_tx + n_rx)))
     for i0 in range(0, flat_z.shape[0], per):
-        j = _objective(grid, flat_z[i0 : i0 + per, None], flat_r[i0 : i0 + per, None], n_rx, n_tx)
+        j = _objective(grid, flat_z[i0 : i0 + per, None], flat_r[i0 : i0 + per, None], rx, tx)
         j = j.reshape(j.shape[0], -1)
         pad = np.pad(j, ((0, 0), (1, 1)), constant_values=-np.inf)
         peak = (j >= pad[:, :-2]) & (j >= pad[:, 2:])
@@ -381,7 +402,7 @@ def ml_estimate(
     n_iter = math.ceil(math.log(2.0 * step / 1e-10) / -math.log(inv_phi))
 
     def obj(u: Float) -> Float:
-        return _objective(u, z, r, n_rx, n_tx)
+        return _objective(u, z, r, rx, tx)
 
     c = hi - inv_phi * (hi - lo)
     d = lo + inv_phi * (hi - lo)
@@ -442,8 +463,9 @@ def mle_angle(
         params = params.replace(snr_sen_db=float(snr_sen_db))
     beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
     k, nt, nr, n_frame = params.K, params.Nt, params.Nr, params.L
-    a_t = steering_vector(nt, params.theta_rad)
-    a_r = steering_vector(nr, params.theta_rad)
+    parts = design(params)
+    a_t = parts.tx.steering(params.theta_rad)
+    a_r = parts.rx.steering(params.theta_rad)
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)  # |alpha| = 1
     out = np.full((6, beta.shape[0]), np.nan)
     if idx.size:
@@ -458,11 +480,11 @@ def mle_angle(
                 seed, STREAM_MLE, [drops[i] for i in sel], blocks, size, shapes
             )
             _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
-            f = precoder(h_hat, gamma[sel][:, None, None, :], eta[sel][:, None, None, :], a_t)
+            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
             x = f @ s  # (..., Nt, L)
             y = a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + sigma_r * n_echo  # (9)
             xh = np.conj(np.swapaxes(x, -1, -2))
-            theta_hat = ml_estimate(y @ xh, x @ xh, nr, nt, grid_oversampling)
+            theta_hat = ml_estimate(y @ xh, x @ xh, parts.rx, parts.tx, grid_oversampling)
             err = theta_hat - params.theta_rad
             w = s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame
             crb = sample_crb(params, f, w)
@@ -474,7 +496,8 @@ def mle_angle(
         out[:, idx] = np.stack(
             [acc.mean[:, 1], se[:, 1], acc.mean[:, 0], se[:, 0], acc.mean[:, 2], se[:, 2]]
         )
-    return MleEstimate(*out, n_trials=int(n_trials))
+    mse, mse_se, bias, bias_se, crb, crb_se = out
+    return MleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))
 
 
 def mle_snr_sweep(

@@ -87,7 +87,16 @@ BENCH = f"{RESULTS}/benchmarks"
 
 # System keys each stage depends on (the grid point's keys travel separately).
 GEOMETRY_KEYS = ("K", "r_min_m", "r_max_m", "pathloss_exponent", "shadowing_db")
-LINK_KEYS = ("K", "pt_dbm", "pp_dbm", "tau_p", "tau_c", "theta_deg")
+LINK_KEYS = (
+    "K",
+    "pt_dbm",
+    "pp_dbm",
+    "tau_p",
+    "tau_c",
+    "theta_deg",
+    "precoder",
+    "array",
+)
 SENSING_KEYS = (*LINK_KEYS, "L")
 
 

@@ -8,14 +8,20 @@ Element ``m`` of an ``N``-element array has the position index
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jcas.params import SystemParams
+
 __all__ = [
+    "ULA",
     "element_positions",
     "steering_derivative",
     "steering_derivative_norm2",
     "steering_vector",
+    "ula",
 ]
 
 
@@ -63,3 +69,46 @@ def steering_derivative_norm2(n_antennas: ArrayLike, theta_rad: ArrayLike) -> ND
     theta = np.asarray(theta_rad, dtype=float)
     n = np.asarray(n_antennas, dtype=float)
     return np.pi**2 * np.cos(theta) ** 2 * (n * (n * n - 1.0) / 12.0)
+
+
+@dataclass(frozen=True)
+class ULA:
+    """The centred half-wavelength ULA as an array part (:class:`jcas.arrays.ArrayPart`).
+
+    Attributes
+    ----------
+    n_elements : N >= 1.
+    """
+
+    n_elements: int
+
+    def __post_init__(self) -> None:
+        element_positions(self.n_elements)  # validates N >= 1
+
+    @property
+    def orthogonal_derivative(self) -> bool:
+        """Centred: ``a^H a_dot = 0`` for every angle, eq. (38)."""
+        return True
+
+    def steering(self, theta_rad: ArrayLike) -> NDArray[np.complex128]:
+        """Eq. (10), shape ``S + (N,)``."""
+        return steering_vector(self.n_elements, theta_rad)
+
+    def derivative(self, theta_rad: ArrayLike) -> NDArray[np.complex128]:
+        """Eq. (17), shape ``S + (N,)``."""
+        return steering_derivative(self.n_elements, theta_rad)
+
+    def gram(self, theta_rad: ArrayLike) -> NDArray[np.complex128]:
+        """``diag(N, ||a_dot||^2)`` (exact; the off-diagonal ``a^H a_dot`` is 0), ``S + (2, 2)``."""
+        theta = np.asarray(theta_rad, dtype=float)
+        out = np.zeros((*theta.shape, 2, 2), dtype=complex)
+        out[..., 0, 0] = float(self.n_elements)
+        out[..., 1, 1] = steering_derivative_norm2(self.n_elements, theta)
+        return out
+
+
+def ula(params: SystemParams, side: str) -> ULA:
+    """Factory of the registry: the ULA of ``Nt`` (``side="tx"``) or ``Nr`` (``"rx"``) elements."""
+    if side not in ("tx", "rx"):
+        raise ValueError(f"side = {side!r}: must be 'tx' or 'rx'")
+    return ULA(params.Nt if side == "tx" else params.Nr)

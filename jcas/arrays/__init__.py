@@ -1,0 +1,29 @@
+"""Array parts (geometry -> steering vectors, derivatives, Gram matrices).
+
+:mod:`jcas.arrays.base` defines the interface (:class:`ArrayPart`); the centred ULA
+of (10), (17) is :mod:`jcas.arrays.ula`. Parts are selected by the name in
+``system.array`` through :mod:`jcas.registry` (``docs/extending.md``).
+"""
+
+from jcas.arrays.base import ArrayFactory, ArrayPart, FixedArray, gram_of
+from jcas.arrays.ula import (
+    ULA,
+    element_positions,
+    steering_derivative,
+    steering_derivative_norm2,
+    steering_vector,
+    ula,
+)
+
+__all__ = [
+    "ULA",
+    "ArrayFactory",
+    "ArrayPart",
+    "FixedArray",
+    "element_positions",
+    "gram_of",
+    "steering_derivative",
+    "steering_derivative_norm2",
+    "steering_vector",
+    "ula",
+]

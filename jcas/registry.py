@@ -1,0 +1,229 @@
+"""The one registry of design parts and allocation schemes, selected by name.
+
+- Precoders (``system.precoder``): :data:`PRECODERS`, name -> a
+  :class:`jcas.precoders.Precoder` class (instantiated without arguments).
+- Arrays (``system.array``): :data:`ARRAYS`, name -> a factory
+  ``(params, side) -> ArrayPart`` (:class:`jcas.arrays.ArrayFactory`).
+- Schemes (``schemes``): :data:`SCHEMES_TABLE`, with the function that runs the scheme,
+  the requirements it places on the parts (:data:`jcas.precoders.REQUIREMENTS`) and its
+  options with their defaults and config keys.
+
+Everything derived from the names comes from here: :data:`SCHEMES`, the scheme
+options and defaults of the config (:func:`config_defaults`, :func:`options_from_config`),
+the enums of the config schema (:func:`jcas.config.config_schema`) and the check that
+every scheme of a config is offered by its parts (:func:`design_problems`). The parts'
+modules are imported here (NumPy only, so the Snakefile still parses fast, and static
+import scans see them); a scheme's module is imported when the scheme runs (``sca``
+needs cvxpy). How to add a part or a scheme: ``docs/extending.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jcas.arrays.base import ArrayPart
+from jcas.arrays.ula import ula
+from jcas.params import ConfigError, SystemParams
+from jcas.precoders.base import LINEAR_FISHER, REQUIREMENTS, TOTAL_POWER_RATE, Precoder
+from jcas.precoders.mrt import MRT
+from jcas.precoders.phase_mrt import PhaseMRT
+
+__all__ = [
+    "ARRAYS",
+    "PRECODERS",
+    "SCHEMES",
+    "SCHEMES_TABLE",
+    "Design",
+    "SchemeEntry",
+    "SchemeOption",
+    "config_defaults",
+    "design",
+    "design_problems",
+    "load",
+    "options_from_config",
+    "scheme_defaults",
+    "scheme_entry",
+]
+
+PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
+    "mrt": MRT,
+    "phase_mrt": PhaseMRT,
+}
+"""Registered precoders (``system.precoder``); the first is the default."""
+
+ARRAYS: Final[dict[str, Callable[[SystemParams, str], ArrayPart]]] = {
+    "ula": ula,
+}
+"""Registered arrays (``system.array``); the first is the default."""
+
+# Scheme option defaults: the single source of truth (the functions' signatures and the
+# pipeline's config defaults both read them).
+SCA_TOLERANCE: Final = 1.0e-4
+"""``sca``: stop when the (extrapolated) relative sum-rate change is below this."""
+SCA_MAX_ITERATIONS: Final = 100
+"""``sca``: cap on convex subproblems per drop."""
+SCA_BATCH_SIZE: Final = 50
+"""``sca``: drops solved together in one compiled program (config ``allocation.sca_group``)."""
+EQUAL_FULL_SENSING_FRACTION: Final = 0.5
+"""``equal_full``: fraction of Pt spent on sensing."""
+
+
+@dataclass(frozen=True)
+class SchemeOption:
+    """One keyword option of a scheme and the ``allocation`` config key that sets it."""
+
+    option: str
+    config_key: str
+    default: float | int
+    kind: type
+
+    def coerce(self, value: Any) -> float | int:
+        """The config value as the option's type (built-in)."""
+        return int(value) if self.kind is int else float(value)
+
+
+@dataclass(frozen=True)
+class SchemeEntry:
+    """An allocation scheme: its function, what it needs from the parts, its options.
+
+    Attributes
+    ----------
+    name : the scheme's name in the config and the results.
+    function : ``"module:attribute"`` of ``f(beta, xi, params, **options) -> Allocation``.
+    requires : requirements on the precoder and array (:data:`jcas.precoders.REQUIREMENTS`).
+    options : options set from the ``allocation`` block of the config.
+    takes_reference : the function accepts ``reference=`` (the ``optimal`` allocation).
+    """
+
+    name: str
+    function: str
+    requires: tuple[str, ...]
+    options: tuple[SchemeOption, ...] = ()
+    takes_reference: bool = False
+
+
+SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
+    SchemeEntry(
+        "sca",
+        "jcas.allocation.sca:sca",
+        (TOTAL_POWER_RATE,),
+        (
+            SchemeOption("tol", "sca_tolerance", SCA_TOLERANCE, float),
+            SchemeOption("max_iterations", "sca_max_iterations", SCA_MAX_ITERATIONS, int),
+            SchemeOption("batch_size", "sca_group", SCA_BATCH_SIZE, int),
+        ),
+    ),
+    SchemeEntry(
+        "optimal", "jcas.allocation.closed_form:optimal", (TOTAL_POWER_RATE, LINEAR_FISHER)
+    ),
+    SchemeEntry(
+        "equal",
+        "jcas.allocation.closed_form:equal",
+        (TOTAL_POWER_RATE, LINEAR_FISHER),
+        takes_reference=True,
+    ),
+    SchemeEntry(
+        "equal_full",
+        "jcas.allocation.closed_form:equal_full",
+        (LINEAR_FISHER,),
+        (
+            SchemeOption(
+                "sensing_fraction",
+                "equal_full_sensing_fraction",
+                EQUAL_FULL_SENSING_FRACTION,
+                float,
+            ),
+        ),
+    ),
+)
+"""Registered allocation schemes, in the order of the config's default ``schemes``."""
+
+SCHEMES: Final = tuple(spec.name for spec in SCHEMES_TABLE)
+"""Scheme names (``jcas.config.SCHEMES``, ``jcas.allocation.SCHEMES``)."""
+
+
+def scheme_entry(name: str) -> SchemeEntry:
+    """The :class:`SchemeEntry` of a scheme name (``ValueError`` naming the allowed ones)."""
+    for spec in SCHEMES_TABLE:
+        if spec.name == name:
+            return spec
+    raise ValueError(f"scheme = {name!r}: must be one of {SCHEMES}")
+
+
+def scheme_defaults(name: str) -> dict[str, float | int]:
+    """Default keyword options of a scheme (``{option: default}``)."""
+    return {o.option: o.default for o in scheme_entry(name).options}
+
+
+def config_defaults() -> dict[str, float | int]:
+    """Defaults of the ``allocation`` block of the config (``{config key: default}``)."""
+    return {o.config_key: o.default for spec in SCHEMES_TABLE for o in spec.options}
+
+
+def options_from_config(name: str, allocation: dict[str, Any] | Any) -> dict[str, Any]:
+    """Keyword options of one scheme from the ``allocation`` block (missing keys: defaults)."""
+    return {
+        o.option: o.coerce(allocation.get(o.config_key, o.default))
+        for o in scheme_entry(name).options
+    }
+
+
+def load(path: str) -> Any:
+    """The object named by ``"module:attribute"`` (imported on first use)."""
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The parts of one system: its precoder and its transmit and receive arrays."""
+
+    precoder: Precoder
+    tx: ArrayPart
+    rx: ArrayPart
+
+
+def design(params: SystemParams) -> Design:
+    """The parts named by ``params.precoder`` and ``params.array`` (:class:`ConfigError`
+    naming the key and the registered names when one is unknown)."""
+    if params.precoder not in PRECODERS:
+        raise ConfigError(
+            f"system.precoder = {params.precoder!r}: must be one of {list(PRECODERS)}"
+        )
+    if params.array not in ARRAYS:
+        raise ConfigError(f"system.array = {params.array!r}: must be one of {list(ARRAYS)}")
+    factory = ARRAYS[params.array]
+    return Design(PRECODERS[params.precoder](), factory(params, "tx"), factory(params, "rx"))
+
+
+def design_problems(scheme: str, params: SystemParams) -> list[str]:
+    """Why ``scheme`` cannot run with the parts of ``params`` (empty list when it can).
+
+    Each message names the scheme, the part, the requirement and the config keys and
+    values that break it (used by :func:`jcas.config.load_config` before any job and by
+    :func:`jcas.allocation.allocate`).
+    """
+    parts = design(params)
+    problems: list[str] = []
+    own = parts.precoder.unsupported("", params)
+    if own:
+        problems.append(f"system.precoder = {params.precoder!r}: {own}")
+    for requirement in scheme_entry(scheme).requires:
+        reasons = [parts.precoder.unsupported(requirement, params)]
+        if requirement == LINEAR_FISHER and not (
+            parts.tx.orthogonal_derivative and parts.rx.orthogonal_derivative
+        ):
+            reasons.append(
+                f"array {params.array!r} (system.array) is not centred: a^H a_dot != 0, so "
+                "T3 != 0 in (36)"
+            )
+        for reason in reasons:
+            if reason:
+                problems.append(
+                    f"scheme {scheme!r} needs {REQUIREMENTS[requirement]} (docs/theory.md §2); "
+                    f"{reason}. Use other schemes (e.g. equal_full) or change these keys"
+                )
+    return problems
