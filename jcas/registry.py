@@ -27,9 +27,17 @@ from typing import Any, Final
 from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ula
 from jcas.params import ConfigError, SystemParams
-from jcas.precoders.base import LINEAR_FISHER, REQUIREMENTS, TOTAL_POWER_RATE, Precoder
+from jcas.precoders.base import (
+    LINEAR_FISHER,
+    REQUIREMENTS,
+    SPLIT_POWER_RATE,
+    TOTAL_POWER_RATE,
+    Precoder,
+    split_power_unsupported,
+)
 from jcas.precoders.mrt import MRT
 from jcas.precoders.phase_mrt import PhaseMRT
+from jcas.precoders.zf import PZF, ZF
 
 __all__ = [
     "ARRAYS",
@@ -51,6 +59,8 @@ __all__ = [
 PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
     "mrt": MRT,
     "phase_mrt": PhaseMRT,
+    "zf": ZF,
+    "pzf": PZF,
 }
 """Registered precoders (``system.precoder``); the first is the default."""
 
@@ -117,12 +127,12 @@ SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
         ),
     ),
     SchemeEntry(
-        "optimal", "jcas.allocation.closed_form:optimal", (TOTAL_POWER_RATE, LINEAR_FISHER)
+        "optimal", "jcas.allocation.closed_form:optimal", (SPLIT_POWER_RATE, LINEAR_FISHER)
     ),
     SchemeEntry(
         "equal",
         "jcas.allocation.closed_form:equal",
-        (TOTAL_POWER_RATE, LINEAR_FISHER),
+        (SPLIT_POWER_RATE, LINEAR_FISHER),
         takes_reference=True,
     ),
     SchemeEntry(
@@ -212,7 +222,10 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
     for requirement in scheme_entry(scheme).requires:
-        reasons = [parts.precoder.unsupported(requirement, params)]
+        if requirement == SPLIT_POWER_RATE:
+            reasons = [split_power_unsupported(parts.precoder, params)]
+        else:
+            reasons = [parts.precoder.unsupported(requirement, params)]
         if requirement == LINEAR_FISHER and not (
             parts.tx.orthogonal_derivative and parts.rx.orthogonal_derivative
         ):

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success
 from jcas.params import SystemParams
+from jcas.precoders.base import TOTAL_POWER_RATE, split_power_sinr
 from jcas.registry import EQUAL_FULL_SENSING_FRACTION, design
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "optimal_split",
     "power_split",
     "rate_crb_frontier",
+    "split_gains",
     "water_fill",
     "wf_gains",
 ]
@@ -80,6 +82,24 @@ def wf_gains(beta: Float, xi: Float, params: SystemParams) -> Float:
     p = params.pt_w / params.Nt
     num, den = design(params).precoder.total_power_sinr(beta, xi, params)
     return num / (den * p + params.sigma_u2_w)
+
+
+def split_gains(beta: Float, xi: Float, params: SystemParams, c: ArrayLike, s: ArrayLike) -> Float:
+    """Water-filling gains at the totals ``(c, s)``: ``g_k = A_k / (B_k c + E_k s + sigma_u^2)``.
+
+    ``A, B, E`` of the precoder's split-power form (:func:`jcas.precoders.base.split_power_sinr`;
+    ZF: ``A_k = Nt (Nt - K) xi_k``, ``B_k = Nt (beta_k - xi_k)``, ``E_k = Nt beta_k``), so
+    that ``SINR_k = g_k x_k`` at those totals (``docs/theory.md`` §6). ``c``, ``s`` (W per
+    antenna) broadcast against the drops as ``(D, 1)`` or scalars; shape (D, K), or
+    (D, n, K) for ``c``, ``s`` of shape (D, n, 1) with ``beta``, ``xi`` as (D, 1, K).
+    """
+    num, den_c, den_s = split_power_sinr(design(params).precoder, beta, xi, params)
+    return num / (den_c * np.asarray(c) + den_s * np.asarray(s) + params.sigma_u2_w)
+
+
+def _total_power_form(params: SystemParams) -> bool:
+    """Whether the precoder of ``params`` offers the total-power rate form (MRT, PZF)."""
+    return design(params).precoder.unsupported(TOTAL_POWER_RATE, params) is None
 
 
 def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
@@ -163,7 +183,11 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
             np.zeros(n_drops, np.int64),
             _timed(start, n_drops),
         )
-    x = water_fill(wf_gains(beta, xi, params), c)
+    if _total_power_form(params):
+        gain = wf_gains(beta, xi, params)
+    else:  # split-power form (ZF): the gains at the optimal totals (docs/theory.md §6)
+        gain = split_gains(beta, xi, params, c, s)
+    x = water_fill(gain, c)
     gamma, eta = design(params).precoder.from_power_factors(x, np.full(n_drops, s), xi)
     return Allocation(
         gamma,
@@ -292,8 +316,13 @@ def rate_crb_frontier(
     crb0 = np.geomspace(tight, max(loose, tight), n_points)
     fisher0 = sigma / crb0
     c = np.clip((b * p - fisher0) / (b - a), 0.0, p) if b > a else np.full(n_points, p)
-    gain = wf_gains(beta, xi, params)
-    gain_grid = np.repeat(gain[:, None, :], n_points, axis=1)
+    if _total_power_form(params):
+        gain = wf_gains(beta, xi, params)
+        gain_grid = np.repeat(gain[:, None, :], n_points, axis=1)
+    else:  # split-power form: the gains change with the split
+        gain_grid = split_gains(
+            beta[:, None, :], xi[:, None, :], params, c[None, :, None], (p - c)[None, :, None]
+        )
     x = water_fill(gain_grid, np.broadcast_to(c, (len(beta), n_points)))
-    sum_rate = params.tau_bar * np.sum(np.log2(1.0 + gain[:, None, :] * x), axis=-1)
+    sum_rate = params.tau_bar * np.sum(np.log2(1.0 + gain_grid * x), axis=-1)
     return Frontier(crb0, sum_rate, params.Nt * c, params.Nt * (p - c))

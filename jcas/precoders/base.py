@@ -41,10 +41,13 @@ from jcas.params import SystemParams
 __all__ = [
     "LINEAR_FISHER",
     "REQUIREMENTS",
+    "SPLIT_POWER_RATE",
     "TOTAL_POWER_RATE",
     "Covariance",
     "Precoder",
     "RateTerms",
+    "split_power_sinr",
+    "split_power_unsupported",
     "totals_covariance",
 ]
 
@@ -61,8 +64,19 @@ LINEAR_FISHER: Final = "linear_fisher"
 ``(c, s)``: ``R_x = c R_c + s R_s`` and a centred array (``T3 = 0`` in (36)), as the exact
 optimum and the benchmarks' CRB check assume."""
 
+SPLIT_POWER_RATE: Final = "split_power_rate"
+"""Requirement: ``SINR_k = A_k x_k / (B_k c + E_k s + sigma_u^2)`` with ``E_k >= B_k`` (sensing
+power costs each user at least as much interference as communications power), the structure
+the exact optimum needs (``docs/theory.md`` §2, §6). Implied by :data:`TOTAL_POWER_RATE`
+(``E_k = B_k``); a precoder that offers it without the total-power form has a method
+``split_power_sinr(beta, xi, params) -> (A, B, E)``."""
+
 REQUIREMENTS: Final = {
     TOTAL_POWER_RATE: "a rate whose denominators depend on the powers only through their total",
+    SPLIT_POWER_RATE: (
+        "a rate whose denominators are linear in the power totals (c, s), sensing power "
+        "costing no less than communications power"
+    ),
     LINEAR_FISHER: "a CRB whose Fisher information is linear in the power totals (c, s)",
 }
 """Every requirement a scheme may state, with the words used in error messages."""
@@ -185,3 +199,31 @@ class Precoder(Protocol):
         ``h_hat (..., Nt, K)``; ``xi``, ``gamma``, ``eta`` broadcast as ``(..., K)``;
         ``a_t`` the transmit steering vector ``(Nt,)``."""
         ...
+
+
+def split_power_unsupported(precoder: Precoder, params: SystemParams) -> str | None:
+    """Why ``precoder`` does not offer :data:`SPLIT_POWER_RATE` at ``params`` (None if it does).
+
+    Offered when the total-power form is (``E_k = B_k``), or when the precoder has a
+    ``split_power_sinr`` method and does not refuse the requirement itself.
+    """
+    total = precoder.unsupported(TOTAL_POWER_RATE, params)
+    if total is None or not hasattr(precoder, "split_power_sinr"):
+        return total
+    return precoder.unsupported(SPLIT_POWER_RATE, params)
+
+
+def split_power_sinr(
+    precoder: Precoder, beta: ArrayLike, xi: ArrayLike, params: SystemParams
+) -> tuple[Float, Float, Float]:
+    """``(A, B, E)``, each ``(D, K)``, of ``SINR_k = A_k x_k / (B_k c + E_k s + sigma_u^2)``.
+
+    The precoder's own ``split_power_sinr`` where it has one, else its total-power form
+    with ``E = B``.
+    """
+    own = getattr(precoder, "split_power_sinr", None)
+    if own is not None:
+        a, b, e = own(beta, xi, params)
+        return np.asarray(a, float), np.asarray(b, float), np.asarray(e, float)
+    a, b = precoder.total_power_sinr(beta, xi, params)
+    return np.asarray(a, float), np.asarray(b, float), np.asarray(b, float)
