@@ -7,8 +7,14 @@ estimate (6), precoder (12), gains, running sums), and prints their ratio.
 Also reports the peak memory of 1e5 realizations at N = 256 (tracemalloc peak
 of Python/numpy allocations, and the process's maximum resident set size).
 
+Then, per precoder part (``mrt``, ``zf``, ``pzf``) at K = 8 and N = 16, 64, 256 (``Nt > K``
+for zero-forcing), the throughput of ``mc_rate``, its ratio to MRT's and the largest
+``|MC - closed form| / SE`` of the part's own closed form (written to
+``benchmarks/out/mc_rate_precoders.txt``; ``--precoders-only`` runs this part alone).
+
 Usage: ``python benchmarks/mc_rate.py [--realizations 20000] [--baseline 400]
-[--memory-realizations 100000]``. Writes the table to ``benchmarks/out/mc_rate.txt``.
+[--memory-realizations 100000] [--precoders-only]``. Writes the table to
+``benchmarks/out/mc_rate.txt``.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ import numpy as np
 
 from jcas.arrays import steering_vector
 from jcas.channel import estimate_variance, pilot_assignment, pilot_gram
+from jcas.metrics import closed_form_metrics
 from jcas.metrics import rate as closed_rate
 from jcas.montecarlo import mc_rate
 from jcas.params import SystemParams
+from jcas.registry import design
 
 OUT = Path(__file__).resolve().parent / "out" / "mc_rate.txt"
+OUT_PRECODERS = OUT.with_name("mc_rate_precoders.txt")
+K_PRECODERS = 8
 K = 4
 BETA = np.array([[0.9, 0.3, 0.1, 0.5]])
 
@@ -82,13 +92,59 @@ def baseline_loop(
     return params.tau_bar * np.log2(1 + sinr)
 
 
+def precoder_throughput(realizations: int, repeats: int) -> list[str]:
+    """Throughput of ``mc_rate`` per precoder part at K = 8 (see the module docstring)."""
+    k = K_PRECODERS
+    beta = np.linspace(0.1, 0.9, k)[None, :]
+    lines = [
+        f"# MC rate throughput per precoder (K = {k}, tau_p = 10, one drop, 60 % of Pt on "
+        f"communications); numpy {np.__version__}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at start; best of {repeats} runs of {realizations} "
+        "realizations",
+        f"{'N':>5} {'precoder':>9} {'time s':>8} {'real/s':>10} {'vs mrt':>7} {'|MC-CF|/SE':>10}",
+    ]
+    for nt in (16, 64, 256):
+        ref = math.nan
+        for name in ("mrt", "zf", "pzf"):
+            params = SystemParams(Nt=nt, Nr=nt, K=k, snr_com_db=10.0, precoder=name)
+            xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+            pre = design(params).precoder
+            gamma, eta = pre.equal_split(
+                np.array([0.6 * params.pt_w / nt]), np.array([0.4 * params.pt_w / nt]), xi
+            )
+            mc_rate(params, beta, gamma, eta, seed=0, drops=[0], n_realizations=512)  # warm-up
+            best = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                est = mc_rate(
+                    params, beta, gamma, eta, seed=1, drops=[0], n_realizations=realizations
+                )
+                best = min(best, time.perf_counter() - t0)
+            cf = closed_form_metrics(gamma, eta, xi, beta, params, design(params))["rate"]
+            z = float(np.max(np.abs(est.rate - cf) / est.rate_se))
+            rate = realizations / best
+            ref = rate if name == "mrt" else ref
+            lines.append(
+                f"{nt:>5} {name:>9} {best:>8.2f} {rate:>10.3g} {rate / ref:>7.2f} {z:>10.2f}"
+            )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--precoders-only", action="store_true", help="only the per-precoder table")
     ap.add_argument("--realizations", type=int, default=20_000)
     ap.add_argument("--baseline", type=int, default=2000, help="realizations of the loop baseline")
     ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many")
     ap.add_argument("--memory-realizations", type=int, default=100_000)
     args = ap.parse_args()
+
+    table = "\n".join(precoder_throughput(args.realizations, args.repeats))
+    print(table)
+    OUT_PRECODERS.parent.mkdir(parents=True, exist_ok=True)
+    OUT_PRECODERS.write_text(table + "\n")
+    if args.precoders_only:
+        return
 
     lines = [
         f"# MC rate estimator throughput (K = {K}, tau_p = 10, one drop); "

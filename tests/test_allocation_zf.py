@@ -10,9 +10,11 @@ beam moments.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
-from conftest import drops
+from conftest import ROOT, drops
 
 from jcas import metrics
 from jcas.allocation import allocate
@@ -185,3 +187,21 @@ def test_sca_pzf_reaches_the_optimum() -> None:
             assert np.all(out["crb"] <= p.crb0 * (1 + 1e-6))
             worst = max(worst, float(np.max(gap)))
     assert worst <= 1e-4, worst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PRECODERS)
+def test_certification_against_an_independent_global_search(name: str) -> None:
+    """The certification of ``benchmarks/certify_precoders.py`` with one drop per group
+    (36 drops per K over SNR_com -10..30 dB, Nt in {K + 2, 16}, free and binding CRB0):
+    no failure, the search within 1e-6 of the optimum (the full run: 1008 drops per K)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from certify_precoders import certify
+    finally:
+        sys.path.pop(0)
+    for k in (2, 3):
+        for label, tally in certify(name, k, per_group=1).items():
+            assert tally.failures == [], (label, tally.failures)
+            assert len(tally.gaps) == 18, label
+            assert max(tally.gaps) <= 1e-6, label
