@@ -14,10 +14,18 @@ and a CRB0 at which the constraint binds), measures per drop:
 
 Prints a table (median and p95 time per drop, speed-up b/a, failures, optimality gaps)
 and writes it to ``benchmarks/out/allocation.txt``. Run: ``python benchmarks/allocation.py``.
+
+Then, per precoder part (``mrt``, ``zf``, ``pzf``; same drops, SNR_com and CRB0 regimes):
+``optimal`` in ms per drop, and ``sca`` (where the part offers its total-power form: not
+``zf``) in ms per drop with its failures and gaps to ``optimal``, the rates from each
+part's own closed form; written to ``benchmarks/out/allocation_precoders.txt``
+(``--precoders-only`` runs this part alone; the certification of the zero-forcing
+optimum against a global search is ``benchmarks/certify_precoders.py``).
 """
 
 from __future__ import annotations
 
+import argparse
 import platform
 import time
 import warnings
@@ -30,12 +38,14 @@ from jcas.allocation import allocate
 from jcas.allocation.sca import crb_model, start_point
 from jcas.channel import estimate_variance
 from jcas.drops import large_scale_fading
-from jcas.metrics import sum_rate
+from jcas.metrics import closed_form_metrics, sum_rate
 from jcas.params import SystemParams
+from jcas.registry import design, design_problems
 
 N_DROPS = 200
 REPEATS = 3
 OUT = Path(__file__).parent / "out" / "allocation.txt"
+OUT_PRECODERS = OUT.with_name("allocation_precoders.txt")
 
 
 def baseline(
@@ -125,7 +135,65 @@ def _gap(got: np.ndarray, opt: np.ndarray) -> np.ndarray:
     return (opt - got) / opt
 
 
+def _part_sum_rate(alloc: object, beta: np.ndarray, xi: np.ndarray, p: SystemParams) -> np.ndarray:
+    gamma, eta = alloc.gamma, alloc.eta  # type: ignore[attr-defined]
+    return closed_form_metrics(gamma, eta, xi, beta, p, design(p))["rate"].sum(axis=1)
+
+
+def precoder_table() -> list[str]:
+    """``optimal`` and ``sca`` per precoder part (see the module docstring)."""
+    lines = [
+        f"# allocation per precoder: K = 4, Nt = Nr = 35, {N_DROPS} drops per row; ms per "
+        "drop (optimal: best of 3 on the batch; sca: median of its per-drop times, programs "
+        "warmed up first); gap = (optimal - sca) / optimal",
+        f"{'precoder':>8} {'SNR dB':>6} {'CRB0':>8} | {'opt ms':>8} | {'sca med':>7} "
+        f"{'sca p95':>7} {'fail':>4} {'gap max':>8} {'gap med':>8}",
+    ]
+    for name in ("mrt", "zf", "pzf"):
+        base = SystemParams(K=4, Nt=35, Nr=35, precoder=name)
+        has_sca = not design_problems("sca", base)
+        if has_sca:
+            wb, _ = large_scale_fading(base, 999, range(64))
+            allocate("sca", wb, estimate_variance(wb, base.tau_p, base.pp_w, base.sigma_u2_w), base)
+        for snr in (0.0, 20.0):
+            p0 = base.replace(snr_com_db=snr)
+            model = crb_model(p0)
+            binding = float(np.sqrt(p0.crb0 / model.t2[1] * p0.crb0 / model.t2[0]))
+            for crb0 in (p0.crb0, binding):
+                p = p0.replace(crb0=crb0)
+                beta, _ = large_scale_fading(p, 2024, range(N_DROPS))
+                xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
+                opt_s = np.inf
+                for _ in range(REPEATS):
+                    t = time.perf_counter()
+                    opt = allocate("optimal", beta, xi, p)
+                    opt_s = min(opt_s, time.perf_counter() - t)
+                row = f"{name:>8} {snr:6.0f} {crb0:8.1e} | {1e3 * opt_s / N_DROPS:8.5f} |"
+                if has_sca:
+                    got = allocate("sca", beta, xi, p)
+                    gap = _gap(_part_sum_rate(got, beta, xi, p), _part_sum_rate(opt, beta, xi, p))
+                    fail = int(np.sum(~np.isin(got.status, ("converged", "max_iterations"))))
+                    row += (
+                        f" {1e3 * np.median(got.solve_time_s):7.2f} "
+                        f"{1e3 * np.percentile(got.solve_time_s, 95):7.2f} {fail:4d} "
+                        f"{np.nanmax(gap):8.1e} {np.nanmedian(gap):8.1e}"
+                    )
+                else:
+                    row += f" {'(sca refused: no total-power form)':>38}"
+                lines.append(row)
+                print(row, flush=True)
+    return lines
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--precoders-only", action="store_true", help="only the per-precoder table")
+    args = ap.parse_args()
+    table = precoder_table()
+    OUT_PRECODERS.parent.mkdir(parents=True, exist_ok=True)
+    OUT_PRECODERS.write_text("\n".join(table) + "\n")
+    if args.precoders_only:
+        return
     lines = [
         f"# jcas allocation benchmark ({platform.processor() or platform.machine()}, "
         f"python {platform.python_version()}, cvxpy {cp.__version__}, {N_DROPS} drops per row)",
