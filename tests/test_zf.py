@@ -240,3 +240,28 @@ def test_sca_runs_with_pzf_and_is_refused_for_zf() -> None:
         load_config(cfg)
     cfg["schemes"] = ["optimal", "equal", "equal_full"]
     assert load_config(cfg)["system"]["precoder"] == "zf"
+
+
+# --------------------------------------------------------------------------- which CRB
+@pytest.mark.parametrize("name", PRECODERS)
+def test_closed_form_crb_is_the_crb_of_a_frame_over_many_blocks(name: str) -> None:
+    """The closed-form CRB is the CRB (36) of a frame spanning many coherence blocks (its
+    covariance pools the blocks' ``F F^H``: 40 frames of 1000 blocks, within 3 SE), and
+    the mean per-block CRB ``E[CRB(F F^H)]`` is larger (Jensen: ``R -> CRB(R)`` is
+    convex) by far more than 3 SE at Nt = K + 2: optimistic for a single block."""
+    from jcas.montecarlo.sensing import sample_crb
+
+    p = SystemParams(K=4, Nt=6, Nr=6, theta_deg=20.0, precoder=name)
+    beta, xi, gamma, eta = _allocation(p, 1, seed=12)
+    parts = design(p)
+    frames, blocks = 40, 1000
+    _, h_hat = _estimates(p, beta[0], frames * blocks, seed=4)
+    f = sample_precoder(parts, p, beta, h_hat[None], gamma, eta)[0]  # (n, Nt, K)
+    closed = metrics.closed_form_metrics(gamma, eta, xi, beta, p, parts)["crb"][0]
+    pooled = f.reshape(frames, blocks, p.Nt, p.K).transpose(0, 2, 1, 3)
+    pooled = pooled.reshape(frames, p.Nt, blocks * p.K) / np.sqrt(blocks)
+    frame_crb = sample_crb(p, pooled, None)  # (frames,) CRB of the pooled covariance
+    se = frame_crb.std() / np.sqrt(frames)
+    assert abs(frame_crb.mean() - closed) <= 3 * se
+    per_block = sample_crb(p, f, None)
+    assert per_block.mean() - closed > 5 * per_block.std() / np.sqrt(len(per_block))
