@@ -31,7 +31,6 @@ from jcas.precoders.base import (
     LINEAR_FISHER,
     REQUIREMENTS,
     SPLIT_POWER_RATE,
-    TOTAL_POWER_RATE,
     Precoder,
     split_power_unsupported,
 )
@@ -119,7 +118,7 @@ SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
     SchemeEntry(
         "sca",
         "jcas.allocation.sca:sca",
-        (TOTAL_POWER_RATE,),
+        (SPLIT_POWER_RATE,),
         (
             SchemeOption("tol", "sca_tolerance", SCA_TOLERANCE, float),
             SchemeOption("max_iterations", "sca_max_iterations", SCA_MAX_ITERATIONS, int),

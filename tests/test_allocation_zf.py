@@ -168,13 +168,15 @@ def test_frontier_is_the_optimum_at_each_crb0(name: str) -> None:
 
 
 @pytest.mark.slow
-def test_sca_pzf_reaches_the_optimum() -> None:
-    """PZF keeps the total-power form: the SCA with its defaults reaches the exact optimum
-    (relative gap below its tolerance 1e-4) at SNR_com -10..30 dB, binding and free CRB0."""
+@pytest.mark.parametrize("name", PRECODERS)
+def test_sca_reaches_the_optimum(name: str) -> None:
+    """The SCA with its defaults (PZF: total-power form; ZF: the split-power denominators
+    in its bound, ``docs/theory.md`` §6.6) reaches the exact optimum (relative gap below
+    its tolerance 1e-4) at SNR_com -10..30 dB, binding and free CRB0."""
     worst = 0.0
     for snr in (-10.0, 10.0, 30.0):
         for binding in (False, True):
-            p = SystemParams(K=3, Nt=12, Nr=12, snr_com_db=snr, precoder="pzf")
+            p = SystemParams(K=3, Nt=12, Nr=12, snr_com_db=snr, precoder=name)
             if binding:
                 p = p.replace(crb0=_binding_crb0(p))
             beta, xi = drops(p, 10, seed=int(snr) + 20)
@@ -194,14 +196,17 @@ def test_sca_pzf_reaches_the_optimum() -> None:
 def test_certification_against_an_independent_global_search(name: str) -> None:
     """The certification of ``benchmarks/certify_precoders.py`` with one drop per group
     (36 drops per K over SNR_com -10..30 dB, Nt in {K + 2, 16}, free and binding CRB0):
-    no failure, the search within 1e-6 of the optimum (the full run: 1008 drops per K)."""
+    no failure, the search within 1e-6 of the optimum and the SCA within its tolerance
+    1e-4 (the full run: 1008 drops per precoder and K)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from certify_precoders import certify
     finally:
         sys.path.pop(0)
     for k in (2, 3):
-        for label, tally in certify(name, k, per_group=1).items():
+        cells = certify(name, k, per_group=1)
+        assert len(cells) == 4
+        for label, tally in cells.items():
             assert tally.failures == [], (label, tally.failures)
             assert len(tally.gaps) == 18, label
-            assert max(tally.gaps) <= 1e-6, label
+            assert max(tally.gaps) <= (1e-4 if "sca" in label else 1e-6), label

@@ -226,20 +226,15 @@ def test_reused_pilots_are_rejected_before_any_job(name: str) -> None:
         allocate("equal_full", beta, xi, p)
 
 
-def test_sca_runs_with_pzf_and_is_refused_for_zf() -> None:
-    assert design_problems("sca", SystemParams(precoder="pzf")) == []
-    problems = design_problems("sca", SystemParams(precoder="zf"))
-    assert len(problems) == 1
-    assert "scheme 'sca'" in problems[0]
-    assert "precoder 'zf'" in problems[0]
+def test_every_scheme_runs_with_both_precoders() -> None:
+    """ZF offers the split-power form and PZF the total-power form: every scheme accepts
+    both (the default config with ``system.precoder: zf`` loads)."""
     for name in PRECODERS:
-        for scheme in ("optimal", "equal", "equal_full"):
+        for scheme in ("sca", "optimal", "equal", "equal_full"):
             assert design_problems(scheme, SystemParams(precoder=name)) == [], (name, scheme)
-    cfg = _config(precoder="zf")
-    with pytest.raises(ConfigError, match="scheme 'sca' needs"):
-        load_config(cfg)
-    cfg["schemes"] = ["optimal", "equal", "equal_full"]
-    assert load_config(cfg)["system"]["precoder"] == "zf"
+        assert load_config(_config(precoder=name))["system"]["precoder"] == name
+    assert ZF().unsupported("total_power_rate", SystemParams(precoder="zf")) is not None
+    assert ZF().unsupported("split_power_rate", SystemParams(precoder="zf")) is None
 
 
 # --------------------------------------------------------------------------- which CRB

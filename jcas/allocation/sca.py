@@ -52,7 +52,7 @@ from jcas.allocation.closed_form import water_fill
 from jcas.arrays.base import FixedArray
 from jcas.metrics import covariance_crb_terms
 from jcas.params import SystemParams
-from jcas.precoders.base import Covariance
+from jcas.precoders.base import TOTAL_POWER_RATE, Covariance, split_power_sinr
 from jcas.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
 
 __all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
@@ -140,8 +140,22 @@ def crb_model(
     )
 
 
+def _den(u: Float, v: Float, h: Float) -> Float:
+    """Normalised denominators ``y_k`` of the SINR, shape (..., K).
+
+    ``h`` of the shape of ``u`` (total-power form): ``y_k = h_k (sum u + v) + 1``;
+    ``h`` with a last axis of 2 (split-power form, ``docs/theory.md`` §6):
+    ``y_k = h_k0 sum u + h_k1 v + 1``.
+    """
+    if h.ndim == u.ndim:
+        return h * (np.sum(u, axis=-1, keepdims=True) + v[..., None]) + 1.0
+    return h[..., 0] * np.sum(u, axis=-1, keepdims=True) + h[..., 1] * v[..., None] + 1.0
+
+
 def _sinr(u: Float, v: Float, g: Float, h: Float) -> Float:
-    """``SINR_k = g_k u_k / (h_k T + 1)``, ``T = sum u + v``; (n, K)."""
+    """``SINR_k = g_k u_k / (h_k T + 1)``, ``T = sum u + v``; (n, K) (split form: :func:`_den`)."""
+    if h.ndim != u.ndim:
+        return g * u / _den(u, v, h)
     total = np.sum(u, axis=-1, keepdims=True) + v[..., None]
     return g * u / (h * total + 1.0)
 
@@ -167,9 +181,9 @@ def surrogate_rate(
     """
     u, v, u0, v0, g, h = (np.asarray(a, dtype=float) for a in (u, v, u0, v0, g, h))
     x0 = g * u0
-    y0 = h * (np.sum(u0, axis=-1, keepdims=True) + v0[..., None]) + 1.0
+    y0 = _den(u0, v0, h)
     x = g * u
-    y = h * (np.sum(u, axis=-1, keepdims=True) + v[..., None]) + 1.0
+    y = _den(u, v, h)
     a_k = np.log1p(x0 / y0) + 2.0 * x0 / (x0 + y0)
     b_k = x0**2 / (x0 + y0)
     c_k = x0 / ((x0 + y0) * y0)
@@ -423,9 +437,14 @@ def _solve(
     n_drops, n_users = beta.shape
     precoder = design(params).precoder
     p = params.pt_w / params.Nt
-    num, den = precoder.total_power_sinr(beta, xi, params)
-    g = num * p / params.sigma_u2_w
-    h = den * p / params.sigma_u2_w
+    if precoder.unsupported(TOTAL_POWER_RATE, params) is None:
+        num, den = precoder.total_power_sinr(beta, xi, params)
+        g = num * p / params.sigma_u2_w
+        h = den * p / params.sigma_u2_w
+    else:  # split-power form (ZF): h[..., 0] per unit of sum u, h[..., 1] per unit of v
+        num, den_c, den_s = split_power_sinr(precoder, beta, xi, params)
+        g = num * p / params.sigma_u2_w
+        h = np.stack([den_c, den_s], axis=-1) * p / params.sigma_u2_w
     model = crb_model(params, arrays)
 
     gamma = np.full((n_drops, n_users), np.nan)
@@ -490,12 +509,15 @@ class _Runner:
         n = len(idx)
         prog = self.programs.get(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
         x0 = g * u0
-        y0 = h * (np.sum(u0, axis=1, keepdims=True) + v0[:, None]) + 1.0
+        y0 = _den(u0, v0, h)
         scale = np.maximum(st.rate[idx], 1e-300)[:, None]
+        split = h.ndim == 3  # split-power form: y_k = h_k0 sum u + h_k1 v + 1
         with np.errstate(divide="ignore", invalid="ignore"):
             bw = np.where(on, x0 / (x0 + y0), 0.0) / scale
-            ck = np.where(on, x0 * h / ((x0 + y0) * y0), 0.0) / scale
+            ck = np.where(on, x0 * (h[..., 0] if split else h) / ((x0 + y0) * y0), 0.0) / scale
+            cs = np.where(on, x0 * h[..., 1] / ((x0 + y0) * y0), 0.0) / scale if split else ck
         ctot = ck.sum(axis=1)
+        ctot_s = cs.sum(axis=1)
         u0_eff = np.where(on, u0, 0.0)
         # trust region on the multiplicative step (inactive at a fixed point, w = 1)
         wmax = np.where(on & (u0 > 0), np.minimum(1.0 / np.where(u0 > 0, u0, 1.0), _W_MAX), 1.0)
@@ -511,7 +533,7 @@ class _Runner:
         prog.u0.value = padded(u0_eff)
         prog.bw.value = padded(bw)
         prog.cu.value = padded(ctot[:, None] * u0_eff)
-        prog.cv.value = padded(ctot)
+        prog.cv.value = padded(ctot_s)
         prog.wmax.value = padded(wmax)
         prog.phi0.value = padded(phi0)
         prog.phi0sq.value = padded(phi0**2)
@@ -632,7 +654,7 @@ def _polish(u: Float, v: Float, g: Float, h: Float) -> tuple[Float, Float, Float
     Returns the split (n, K), its sum rate (n,) in nats, and the relative gain (n,).
     """
     total = np.sum(u, axis=1)
-    y = h * (total + v)[:, None] + 1.0
+    y = h * (total + v)[:, None] + 1.0 if h.ndim == u.ndim else _den(u, v, h)
     x = water_fill(np.where(g > 0, g / y, 0.0), total)
     s = np.sum(x, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -715,7 +737,7 @@ def _switch_off(
     uu, gg, hh, vv = u[rows], g[rows], h[rows], v[rows]
     off = vanishing[rows]
     sinr = _sinr(uu, vv, gg, hh)
-    y = hh * (np.sum(uu, axis=1, keepdims=True) + vv[:, None]) + 1.0
+    y = _den(uu, vv, hh)
     marginal = np.where(on[rows] & ~off, gg / y / (1.0 + sinr), -np.inf)
     best = np.argmax(marginal, axis=1)
     has_target = np.isfinite(marginal[np.arange(len(rows)), best])
@@ -744,7 +766,7 @@ def _switch_on(
     gg, hh = g[idx], h[idx]
     feasible_user = gg > 0
     sinr = _sinr(u, v, gg, hh)
-    y = hh * (np.sum(u, axis=1, keepdims=True) + v[:, None]) + 1.0
+    y = _den(u, v, hh)
     m_on = np.where(on & (u > 0), gg / y / (1.0 + sinr), np.inf)
     m_off = np.where(~on & feasible_user, gg / y, -np.inf)
     lowest = np.argmin(m_on, axis=1)
