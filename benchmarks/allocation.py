@@ -16,8 +16,8 @@ Prints a table (median and p95 time per drop, speed-up b/a, failures, optimality
 and writes it to ``benchmarks/out/allocation.txt``. Run: ``python benchmarks/allocation.py``.
 
 Then, per precoder part (``mrt``, ``zf``, ``pzf``; same drops, SNR_com and CRB0 regimes):
-``optimal`` in ms per drop, and ``sca`` (where the part offers its total-power form: not
-``zf``) in ms per drop with its failures and gaps to ``optimal``, the rates from each
+``optimal`` in ms per drop, and ``sca`` (wherever the scheme accepts the part) in ms per
+drop with its failures and gaps to ``optimal``, the rates from each
 part's own closed form; written to ``benchmarks/out/allocation_precoders.txt``
 (``--precoders-only`` runs this part alone; the certification of the zero-forcing
 optimum against a global search is ``benchmarks/certify_precoders.py``).
@@ -179,7 +179,7 @@ def precoder_table() -> list[str]:
                         f"{np.nanmax(gap):8.1e} {np.nanmedian(gap):8.1e}"
                     )
                 else:
-                    row += f" {'(sca refused: no total-power form)':>38}"
+                    row += f" {'(sca not offered by this part)':>38}"
                 lines.append(row)
                 print(row, flush=True)
     return lines
