@@ -58,7 +58,10 @@ def baseline(
     n_drops, k = beta.shape
     pw = p.pt_w / p.Nt
     model = crb_model(p)  # T1', T2', T3' = 0 coefficients of (23)-(25), normalised
-    c0, v0 = start_point(model)
+    start = start_point(model)
+    if start is None:
+        raise ValueError("CRB0 infeasible for every allocation")
+    c0, v0 = start
     gamma = np.full((n_drops, k), np.nan)
     eta = np.full((n_drops, k), np.nan)
     seconds = np.zeros(n_drops)
@@ -115,8 +118,9 @@ def baseline(
             if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or u_var.value is None:
                 failed[d] = True
                 break
-            u, e = np.maximum(u_var.value, 0.0), np.maximum(e_var.value, 0.0)
-            phi_i = float(phi.value)
+            u = np.maximum(np.asarray(u_var.value), 0.0)
+            e = np.maximum(np.asarray(e_var.value), 0.0)
+            phi_i = float(np.asarray(phi.value))
             r_new = rate(u, e)
             done = abs(r_new - r_old) / r_new < tol
             r_old = r_new

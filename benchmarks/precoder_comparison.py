@@ -124,21 +124,21 @@ def main() -> None:
             )
     lines += ["", "## sum rate vs N (CRB0 binding)"]
     for snr in (0.0, 20.0):
-        rates = {}
+        by_n: dict[str, np.ndarray] = {}
         for name in PRECODERS:
             vals = []
             for n in NS:
                 p = SystemParams(Nt=n, Nr=n, snr_com_db=snr, precoder=name)
                 vals.append(point(p.replace(crb0=_binding_crb0(p)))["rate"])
-            rates[name] = np.array(vals)
+            by_n[name] = np.array(vals)
         lines.append(
             f"SNR_com = {snr:.0f} dB: N = {list(NS)}; "
-            + "; ".join(f"{k}: {np.round(v, 3).tolist()}" for k, v in rates.items())
+            + "; ".join(f"{k}: {np.round(v, 3).tolist()}" for k, v in by_n.items())
         )
         x = np.array(NS, dtype=float)
         lines.append(
-            f"  ZF > MRT from N = {crossover(x, rates['zf'] - rates['mrt'])}; "
-            f"PZF > ZF from N = {crossover(x, rates['pzf'] - rates['zf'])}"
+            f"  ZF > MRT from N = {crossover(x, by_n['zf'] - by_n['mrt'])}; "
+            f"PZF > ZF from N = {crossover(x, by_n['pzf'] - by_n['zf'])}"
         )
     lines += ["", "## rate-CRB frontier (N = 35, SNR_com = 20 dB): CRB0 -> mean sum rate"]
     fronts = {}

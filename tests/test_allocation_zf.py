@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, drops
 
 from jcas import metrics
-from jcas.allocation import allocate
+from jcas.allocation import Allocation, allocate
 from jcas.allocation.closed_form import rate_crb_frontier
 from jcas.arrays import steering_derivative_norm2
 from jcas.params import SystemParams
@@ -62,7 +62,9 @@ def _evaluate(
     return p.tau_bar * np.log2(1.0 + sinr).sum(axis=-1), crb
 
 
-def _optimum(p: SystemParams, beta: np.ndarray, xi: np.ndarray) -> tuple[np.ndarray, ...]:
+def _optimum(
+    p: SystemParams, beta: np.ndarray, xi: np.ndarray
+) -> tuple[Allocation, np.ndarray, np.ndarray]:
     alloc = allocate("optimal", beta, xi, p)
     x, s = design(p).precoder.power_factors(alloc.gamma, alloc.eta, xi)
     return alloc, x, s
@@ -200,7 +202,7 @@ def test_certification_against_an_independent_global_search(name: str) -> None:
     1e-4 (the full run: 1008 drops per precoder and K)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        from certify_precoders import certify
+        from certify_precoders import certify  # type: ignore[import-not-found]
     finally:
         sys.path.pop(0)
     for k in (2, 3):
