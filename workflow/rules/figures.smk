@@ -26,6 +26,10 @@ rule figure:
         f"{BENCH}/figures/{{experiment}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         plot=lambda wc: PLANS[wc.experiment].plot,
     script:
@@ -48,6 +52,10 @@ rule claims:
         f"{BENCH}/claims.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         kinds=list(claims_inputs()),
     script:
