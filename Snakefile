@@ -18,6 +18,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/sources.smk"
 include: "workflow/rules/drops.smk"
 include: "workflow/rules/allocation.smk"
 include: "workflow/rules/montecarlo.smk"

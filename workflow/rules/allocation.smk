@@ -8,7 +8,7 @@ jobs of its own, so an `sca` option reruns nothing of the closed forms.
 rule closed_form:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        modules=MODULES["allocation"],
+        sources=sources("allocation"),
     output:
         f"{CACHE}/alloc/{{point}}/closed_form/{{block}}.nc",
     log:
@@ -36,7 +36,7 @@ rule closed_form:
 rule sca:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        modules=MODULES["allocation"],
+        sources=sources("allocation"),
     output:
         f"{CACHE}/alloc/{{point}}/sca/{{block}}.nc",
     log:

@@ -223,11 +223,14 @@ def input_mb(input):
     return int(input.size_mb)
 
 
-# --------------------------------------------------------------------------- modules
-# The jcas source files each stage runs, as rule inputs: Snakemake does not track
-# imported code, so an edit to one of these files reruns the stage's jobs (and what
-# depends on them), and an edit anywhere else reruns nothing. Sub-packages are listed
-# by directory, so a module added to one of them is covered without an edit here.
+# --------------------------------------------------------------------------- sources
+# The jcas source files each stage runs. Snakemake does not track imported code, so
+# rule `sources` writes one checksum file per stage from them (a local shell job), and
+# every job of the stage has that file as an input: an edit to one of the files reruns
+# the stage's jobs (and what depends on them), an edit anywhere else reruns nothing, and
+# a touch without a change reruns nothing either (Snakemake compares the checksums of
+# small inputs). Sub-packages are listed by directory, so a module added to one of them
+# is covered without an edit here.
 CORE = [
     "jcas/__init__.py",
     "jcas/config.py",
@@ -265,9 +268,15 @@ MODULES = {
 }
 
 
+def sources(stage):
+    """The checksum file of a stage's jcas sources (an input of each of its jobs)."""
+    return f"{CACHE}/sources/{stage}.sha256"
+
+
 wildcard_constraints:
     point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+",
     scheme="|".join(SCHEMES),
     family="|".join(FAMILIES),
     block=r"d\d+-\d+",
     experiment=r"[a-z][a-z0-9_]*",
+    stage="|".join(STAGE_SOURCES),

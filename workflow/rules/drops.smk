@@ -3,7 +3,7 @@
 
 rule drops:
     input:
-        modules=MODULES["drops"],
+        sources=sources("drops"),
     output:
         f"{CACHE}/drops/{{block}}.nc",
     log:

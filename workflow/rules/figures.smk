@@ -4,7 +4,7 @@
 rule figure:
     input:
         data=f"{RESULTS}/{{experiment}}.nc",
-        modules=MODULES["figures"],
+        sources=sources("figures"),
     output:
         pdf=report(
             f"{RESULTS}/figures/{{experiment}}.pdf",
@@ -39,7 +39,7 @@ rule figure:
 rule claims:
     input:
         **claims_inputs(),
-        modules=MODULES["claims"],
+        sources=sources("claims"),
     output:
         report(
             f"{RESULTS}/claims.csv",

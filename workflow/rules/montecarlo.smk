@@ -4,7 +4,7 @@
 rule monte_carlo:
     input:
         alloc=f"{CACHE}/alloc/{{point}}/{{family}}/{{block}}.nc",
-        modules=MODULES["montecarlo"],
+        sources=sources("montecarlo"),
     output:
         f"{CACHE}/mc/{{point}}/{{family}}/{{block}}.nc",
     log:
@@ -33,7 +33,7 @@ rule mle:
         allocs=lambda wc: [
             alloc_path(wc.point, family_of(wc.scheme), b) for b in MLE_BLOCKS
         ],
-        modules=MODULES["montecarlo"],
+        sources=sources("montecarlo"),
     output:
         f"{CACHE}/mle/{{point}}/{{scheme}}.nc",
     log:
