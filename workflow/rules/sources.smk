@@ -6,6 +6,10 @@ rule sources:
         lambda wc: MODULES[wc.stage],
     output:
         sources("{stage}"),
+    log:
+        f"{LOGS}/sources/{{stage}}.log",
     localrule: True
+    conda:
+        "../envs/jcas.yaml"
     shell:
-        "sha256sum {input} > {output}"
+        "sha256sum {input} > {output} 2> {log}"
