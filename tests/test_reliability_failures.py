@@ -1,4 +1,4 @@
-"""Reliability in-process (issue 6): degenerate drops, damaged inputs named by the job that
+"""Reliability in-process: degenerate drops, damaged inputs named by the job that
 reads them, failed points through aggregation, figure and claims, and the allocation
 stage at the model's numerical edges.
 
@@ -306,7 +306,7 @@ EDGE_SYSTEMS = {
 @pytest.mark.parametrize("edge", list(EDGE_SYSTEMS))
 def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: int) -> None:
     """The allocation stage (every scheme, closed forms (15), (16), (18)) at the edges of
-    issue 6: a success status carries finite metrics (CRB = inf only for Nt = Nr = 1,
+    a success status carries finite metrics (CRB = inf only for Nt = Nr = 1,
     where the Fisher information is 0: documented in docs/model.md), a failure status
     carries NaN, and sca succeeds wherever the exact optimum exists."""
     system = dict(cfg["system"], **EDGE_SYSTEMS[edge])
