@@ -5,13 +5,15 @@ temporary checkout (the commit through ``git archive``, the working tree as the 
 tracks or would track, uncommitted edits included) with a fresh ``results/``, by the plain
 command ``python -m snakemake --cores N`` (each tree's own default profile). Reported:
 
-- wall time of each full run and the ratio new / old;
+- wall time of each full run and the ratio new / old, and the CPU time of all its
+  processes (Snakemake and the jobs: less sensitive than wall time to other load);
 - summed job time (the rules' ``benchmark:`` files) and the share of it inside the jcas
   computations: ``compute_time_s`` logged by each job or, where a job does not log it
   (older trees), the per-job dataset's ``compute_time_s`` attribute;
 - per rule: jobs, summed job time, mean job time, summed compute time;
 - a no-op dry run (``--cores 32 -n``) after the run, and a dry run of a 10x grid (fig1 and
   fig2 at 90 SNR values) on the finished run: DAG build + dry run time and jobs/s;
+- the no-op dry run of a one-rule Snakefile (Snakemake's own start-up: the floor);
 - identity: every ``results/*.nc`` variable and coordinate of the two runs compared
   exactly (NaN == NaN), except the wall-clock ``solve_time``.
 
@@ -29,6 +31,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +55,7 @@ class Run:
     label: str
     cwd: Path
     wall: float = 0.0
+    cpu: float = 0.0
     noop: float = 0.0
     grid10: float = 0.0
     grid10_jobs: int = 0
@@ -81,6 +85,12 @@ def checkout_worktree(dst: Path) -> None:
         if src.is_file():
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / name)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process tree so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def snakemake(cwd: Path, args: list[str]) -> tuple[float, str]:
@@ -136,7 +146,9 @@ def compute_seconds(cwd: Path, record: dict[str, str]) -> float:
 
 def measure(run: Run, cores: int, extra: list[str]) -> None:
     """Full run, no-op dry run, 10x-grid dry run, per-rule job and compute times."""
+    cpu0 = children_cpu()
     run.wall, _ = snakemake(run.cwd, ["--cores", str(cores), *extra])
+    run.cpu = children_cpu() - cpu0
     records = job_records(run.cwd)  # the full run's jobs (before the dry runs below)
     run.noop, _ = snakemake(run.cwd, ["--cores", "32", "-n", *extra])
     grid = run.cwd / "grid10.yaml"
@@ -196,7 +208,19 @@ def identity(old: Path, new: Path) -> list[str]:
     return lines
 
 
-def table(old: Run, new: Run, cores: int, extra: list[str], commit: str) -> str:
+def dry_run_floor(base: Path) -> float:
+    """No-op dry run of a one-rule Snakefile: Snakemake's own start-up on this machine."""
+    cwd = base / "floor"
+    cwd.mkdir(parents=True, exist_ok=True)
+    (cwd / "Snakefile").write_text(
+        'rule a:\n    output:\n        "a.txt"\n    shell:\n        "touch {output}"\n'
+    )
+    snakemake(cwd, ["--cores", "1", "--workflow-profile", "none"])
+    seconds, _ = snakemake(cwd, ["--cores", "32", "-n", "--workflow-profile", "none"])
+    return seconds
+
+
+def table(old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: float) -> str:
     def total(run: Run, d: str) -> float:
         return sum(getattr(run, d).values())
 
@@ -215,6 +239,7 @@ def table(old: Run, new: Run, cores: int, extra: list[str], commit: str) -> str:
         lines.append(f"{label:<46}{a:>10{fmt}}{b:>10{fmt}}{ratio}")
 
     row("full run wall time (s)", old.wall, new.wall)
+    row("full run CPU time, all processes (s)", old.cpu, new.cpu)
     row("jobs", sum(old.jobs.values()), sum(new.jobs.values()), ".0f")
     row("summed job time (s)", total(old, "job_s"), total(new, "job_s"))
     row(
@@ -244,7 +269,12 @@ def table(old: Run, new: Run, cores: int, extra: list[str], commit: str) -> str:
                 f"{'':<{len(run.label) + 2}}{rule:<14}{n:>6}{s:>14.1f}{s / n:>10.2f}{c:>10.1f}"
                 f"{100 * c / max(s, 1e-9):>11.0f}%"
             )
-    lines += ["", "identity of results/*.nc (old vs new):", *identity(old.cwd, new.cwd)]
+    lines += [
+        f"floor: no-op dry run of a one-rule Snakefile here: {floor:.2f} s",
+        "",
+        "identity of results/*.nc (old vs new):",
+        *identity(old.cwd, new.cwd),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -276,7 +306,8 @@ def main() -> None:
     checkout_worktree(new.cwd)
     for run in (old, new):
         measure(run, args.cores, extra)
-    text = table(old, new, args.cores, extra, args.commit)
+    floor = dry_run_floor(base)
+    text = table(old, new, args.cores, extra, args.commit, floor)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
