@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from jcas import channel, metrics
 from jcas.config import ExperimentPlan, Point
@@ -82,7 +83,7 @@ def _point_coords(point: Point) -> dict[str, Any]:
     }
 
 
-def _drop_coords(drops: Sequence[int], n_users: int) -> dict[str, Any]:
+def _drop_coords(drops: ArrayLike, n_users: int) -> dict[str, Any]:
     return {
         "drop": np.asarray(drops, dtype=np.int64),
         "user": np.arange(n_users, dtype=np.int64),
@@ -592,18 +593,15 @@ def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, A
     for key in swept:
         if key in ds.coords:
             ds = ds.drop_vars(key)
-    expanded = {}
+    expanded: dict[Hashable, xr.DataArray] = {}
     for name, var in ds.data_vars.items():
         if name in keep_flat:
             expanded[name] = var
         else:
             expanded[name] = var.expand_dims({k: 1 for k in swept})
     out = xr.Dataset(expanded, attrs=ds.attrs)
-    coords = {k: [values[k]] for k in swept}
     # integers stay integers; SNRs and CRB0 are float coordinates
-    for k in swept:
-        kind = int if k in ("N", "Nt", "Nr") else float
-        coords[k] = np.asarray([kind(values[k])])
+    coords = {k: np.asarray([(int if k in ("N", "Nt", "Nr") else float)(values[k])]) for k in swept}
     out = out.assign_coords(coords)
     for tied, follows in plan.tied.items():
         if follows in swept:
@@ -699,5 +697,13 @@ def write_claims(datasets: Mapping[str, xr.Dataset], output: str | Path) -> floa
     from jcas.claims import paper_claims, write_claims_csv
 
     t0 = time.perf_counter()
-    write_claims_csv(paper_claims(**datasets), output)
+    write_claims_csv(
+        paper_claims(
+            fig1=datasets.get("fig1"),
+            fig2=datasets.get("fig2"),
+            fig3=datasets.get("fig3"),
+            pareto=datasets.get("pareto"),
+        ),
+        output,
+    )
     return time.perf_counter() - t0
