@@ -79,7 +79,8 @@ def system_of(keys):
 # iterative scheme has jobs of its own, so changing its options reruns nothing of the
 # closed forms. Monte-Carlo jobs follow the same families; an MLE job is per point x
 # scheme (a few schemes of a point may need it).
-OWN_JOBS = ("sca",)  # schemes with jobs of their own (allocation.smk), the others closed_form
+# schemes with jobs of their own (allocation.smk); the others are closed_form
+OWN_JOBS = ("sca",)
 FAMILIES = ("closed_form", *OWN_JOBS)
 
 
