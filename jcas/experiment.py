@@ -423,11 +423,9 @@ def compute_allocations(
     the same drops when both are computed (its reference design; the same arrays as
     computing it again).
     """
-    t0 = time.perf_counter()
     if "sca" in schemes:
         import jcas.allocation.sca  # noqa: F401  (cvxpy: imported before the clock starts)
-
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
     pt = Point(**point)
     params = pt.system(system)
     inputs = _validate_drops(drops, params, pt.key)
