@@ -1,4 +1,5 @@
-"""Static checks that CI runs with the tests: ruff lint and format on the whole repository."""
+"""Static checks that CI runs with the tests: ruff lint and format on the whole repository,
+mypy on the package (settings in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -31,5 +32,13 @@ def test_ruff_format_clean() -> None:
     """`ruff format --check .` would change nothing."""
     out = subprocess.run(
         [*_ruff(), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy_clean() -> None:
+    """`mypy jcas` reports no error (the package's type hints are checked)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "jcas"], cwd=ROOT, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stdout + out.stderr
