@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ula
+from jcas.arrays.upa import upa
 from jcas.params import ConfigError, SystemParams
 from jcas.precoders.base import LINEAR_FISHER, REQUIREMENTS, TOTAL_POWER_RATE, Precoder
 from jcas.precoders.mrt import MRT
@@ -56,6 +57,7 @@ PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
 
 ARRAYS: Final[dict[str, Callable[[SystemParams, str], ArrayPart]]] = {
     "ula": ula,
+    "upa": upa,
 }
 """Registered arrays (``system.array``); the first is the default."""
 
