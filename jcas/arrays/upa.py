@@ -40,7 +40,9 @@ its fixed elevation ``elevation_rad``; the two-angle methods are
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,7 +50,7 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.arrays.ula import ULA, element_positions, steering_vector
 from jcas.params import SystemParams
 
-__all__ = ["UPA", "as_planar", "axis_sums", "upa"]
+__all__ = ["UPA", "as_planar", "axis_sums", "system_from_array_specs", "upa"]
 
 Complex = NDArray[np.complex128]
 Float = NDArray[np.float64]
@@ -186,3 +188,91 @@ def upa(params: SystemParams, side: str) -> UPA:
     if n % rows:
         raise ValueError(f"system.{side}_rows = {rows}: must divide system.{key} = {n}")
     return UPA(rows, n // rows, params.elevation_rad)
+
+
+# --------------------------------------------------------------------------- config
+_SIDES = (("tx_array", "Nt", "tx_rows"), ("rx_array", "Nr", "rx_rows"))
+
+
+def _side_spec(prefix: str, spec: Mapping[str, Any]) -> tuple[int, int, str, list[str]]:
+    """``(N, rows, kind, problems)`` of one ``{kind: ula, N}`` / ``{kind: upa, rows, cols}``."""
+    kind = spec.get("kind")
+    problems: list[str] = []
+    wanted = ("N",) if kind == "ula" else ("rows", "cols") if kind == "upa" else ()
+    if not wanted:
+        return 0, 0, "", [f"{prefix}.kind = {kind!r}: must be one of ['ula', 'upa']"]
+    for key in sorted(set(spec) - {"kind", *wanted}):
+        problems.append(
+            f"{prefix}.{key} = {spec[key]!r}: not a key of a {kind} (its keys: kind, "
+            f"{', '.join(wanted)})"
+        )
+    values: dict[str, int] = {}
+    for key in wanted:
+        value = spec.get(key)
+        if value is None:
+            problems.append(f"{prefix}.{key}: required key of a {kind} is missing")
+        elif isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            problems.append(f"{prefix}.{key} = {value!r}: must be an integer >= 1")
+        else:
+            values[key] = int(value)
+    if problems:
+        return 0, 0, kind, problems
+    if kind == "ula":
+        return values["N"], 1, kind, []
+    return values["rows"] * values["cols"], values["rows"], kind, []
+
+
+def system_from_array_specs(
+    system: Mapping[str, Any], prefix: str = "system"
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``system`` block with the array specs and the azimuth alias resolved.
+
+    ``tx_array`` / ``rx_array`` (``{kind: ula, N}`` or ``{kind: upa, rows, cols}``) become
+    ``Nt`` / ``Nr`` and ``tx_rows`` / ``rx_rows``; a ``upa`` on either side sets
+    ``array: upa``; ``azimuth_deg`` becomes ``theta_deg``. A block without these keys is
+    returned unchanged (today's ``array: ula``, ``Nt``, ``Nr``, ``theta_deg``), so its
+    results are identical. Returns ``(system, problems)``: each problem names the key
+    and the value (conflicting ``Nt`` / ``theta_deg`` / ``array``, bad sides).
+    """
+    out = dict(system)
+    problems: list[str] = []
+    planar = False
+    for spec_key, n_key, rows_key in _SIDES:
+        if spec_key not in out:
+            continue
+        spec = out.pop(spec_key)
+        where = f"{prefix}.{spec_key}"
+        if not isinstance(spec, Mapping):
+            problems.append(
+                f"{where} = {spec!r}: must be a mapping {{kind: ula, N}} or "
+                "{kind: upa, rows, cols}"
+            )
+            continue
+        n, rows, kind, bad = _side_spec(where, spec)
+        problems += bad
+        if bad:
+            continue
+        planar = planar or kind == "upa"
+        for key, value in ((n_key, n), (rows_key, rows)):
+            if key in out and out[key] != value:
+                problems.append(
+                    f"{prefix}.{key} = {out[key]!r}: conflicts with {where} = {dict(spec)!r} "
+                    f"(which gives {key} = {value}); give one of them"
+                )
+            out[key] = value
+    if planar:
+        if out.get("array", "upa") != "upa":
+            problems.append(
+                f"{prefix}.array = {out['array']!r}: conflicts with a upa in "
+                f"{prefix}.tx_array / rx_array (which needs array 'upa')"
+            )
+        out["array"] = "upa"
+    if "azimuth_deg" in out:
+        az = out.pop("azimuth_deg")
+        if "theta_deg" in out and out["theta_deg"] != az:
+            problems.append(
+                f"{prefix}.azimuth_deg = {az!r}: conflicts with {prefix}.theta_deg = "
+                f"{out['theta_deg']!r} (the same angle); give one of them"
+            )
+        out["theta_deg"] = az
+    return out, problems
