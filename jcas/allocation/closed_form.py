@@ -150,6 +150,10 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
     :class:`Allocation` with status ``optimal``, or ``infeasible`` (NaN
     gamma, eta) on every drop when even all power on sensing misses CRB0.
     """
+    if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
+        from jcas.allocation.planar import optimal_planar
+
+        return optimal_planar(*_inputs(beta, xi, params), params)
     start = time.perf_counter()
     beta, xi = _inputs(beta, xi, params)
     n_drops, n_users = beta.shape

@@ -196,11 +196,12 @@ _SIDES = (("tx_array", "Nt", "tx_rows"), ("rx_array", "Nr", "rx_rows"))
 
 def _side_spec(prefix: str, spec: Mapping[str, Any]) -> tuple[int, int, str, list[str]]:
     """``(N, rows, kind, problems)`` of one ``{kind: ula, N}`` / ``{kind: upa, rows, cols}``."""
-    kind = spec.get("kind")
+    raw = spec.get("kind")
+    if raw not in ("ula", "upa"):
+        return 0, 0, "", [f"{prefix}.kind = {raw!r}: must be one of ['ula', 'upa']"]
+    kind = str(raw)
     problems: list[str] = []
-    wanted = ("N",) if kind == "ula" else ("rows", "cols") if kind == "upa" else ()
-    if not wanted:
-        return 0, 0, "", [f"{prefix}.kind = {kind!r}: must be one of ['ula', 'upa']"]
+    wanted = ("N",) if kind == "ula" else ("rows", "cols")
     for key in sorted(set(spec) - {"kind", *wanted}):
         problems.append(
             f"{prefix}.{key} = {spec[key]!r}: not a key of a {kind} (its keys: kind, "
