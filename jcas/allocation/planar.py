@@ -59,6 +59,8 @@ Float = NDArray[np.float64]
 
 _RTOL = 1e-9
 """Relative slack when checking a split against the constraint (rounding of the roots)."""
+_MARGIN = 1e-7
+"""Relative margin of the SCA's constraint (solver tolerances, e.g. ECOS's ~1e-8)."""
 
 
 def planar_coefficients(params: SystemParams) -> tuple[Float, Float]:
@@ -221,6 +223,7 @@ def sca_planar(
     lo, hi = feasible_interval(params)
     if math.isnan(lo):
         return Allocation(gamma, eta, status.astype(str), iterations, _timed(start, n_drops))
+    solvers = [s for s in ("CLARABEL", "ECOS", "SCS") if s in cp.installed_solvers()]
     p = params.pt_w / params.Nt
     num, den = design(params).precoder.total_power_sinr(beta, xi, params)
     g = num * p / params.sigma_u2_w  # SINR_k = g_k u_k / (h_k T + 1)
@@ -250,10 +253,11 @@ def sca_planar(
         objective = cp.sum(cp.multiply(weight, logs) - cp.multiply(lin, t_mat))
         cons = [total <= 1]
         comm = cp.sum(u_var, axis=1)
+        # a margin of _MARGIN keeps solver tolerances from violating the constraint
         if params.crb_form == "per_angle":
-            cons += [ah[i] * comm + bh[i] * v_var >= 1 for i in use]
+            cons += [ah[i] * comm + bh[i] * v_var >= 1 + _MARGIN for i in use]
         else:
-            cons += [sum(cp.inv_pos(ah[i] * comm + bh[i] * v_var) for i in use) <= 1]
+            cons += [sum(cp.inv_pos(ah[i] * comm + bh[i] * v_var) for i in use) <= 1 - _MARGIN]
         problem = cp.Problem(cp.Maximize(objective), cons)
         g_par.value = g[rows]
         h_par.value = h[rows]
@@ -269,13 +273,17 @@ def sca_planar(
             scale = 1.0 / np.maximum(rate, 1e-300)
             weight.value = np.broadcast_to(scale[:, None], (nb, n_users)).copy()
             lin.value = scale[:, None] * h[rows] / (1 + h[rows] * t0[:, None])
-            try:
-                with warnings.catch_warnings():  # "inaccurate" is judged by the rate test below
-                    warnings.simplefilter("ignore", UserWarning)
-                    problem.solve(solver="CLARABEL")
-                ok = problem.status in ("optimal", "optimal_inaccurate")
-            except cp.error.SolverError:
-                ok = False
+            ok = False
+            for solver in solvers:  # the next solver when one fails (as sca does)
+                try:
+                    with warnings.catch_warnings():  # "inaccurate": judged by the rate test
+                        warnings.simplefilter("ignore", UserWarning)
+                        problem.solve(solver=solver)
+                    ok = problem.status in ("optimal", "optimal_inaccurate")
+                except cp.error.SolverError:
+                    ok = False
+                if ok:
+                    break
             if not ok or u_var.value is None:
                 done_status[active] = "solver_error"
                 break
