@@ -200,8 +200,12 @@ def _fft_objective(y: Complex, x: Complex, tx: UPA, rx: UPA, n_v: int, n_u: int)
     return out
 
 
-def _direct_objective(y: Complex, x: Complex, tx: UPA, rx: UPA, u: Float, v: Float) -> Float:
+def _direct_objective(
+    y: Complex, x: Complex, tx: UPA, rx: UPA, u: ArrayLike, v: ArrayLike
+) -> Float:
     """``J(u, v)`` at points ``(T, P)`` from the vectors; ``-inf`` outside the disc."""
+    u = np.asarray(u, dtype=float)
+    v = np.asarray(v, dtype=float)
     inside = u * u + v * v < 1.0
     uu, vv = np.where(inside, u, 0.0), np.where(inside, v, 0.0)
     az, el = np.arcsin(uu), np.arcsin(vv)
