@@ -8,7 +8,7 @@ and the Slepian-Bangs formula, the Fisher information is
 
     F_kl = (2 L / sigma_r^2) Re tr(M_k^H M_l R),   M = (alpha A_az, alpha A_el, A, j A),
 
-i.e. (``docs/theory.md`` §5), with ``T1 = tr(A^H A R)``, ``T2_ij = Re tr(A_i^H A_j R)``
+i.e. (``docs/theory.md`` §6), with ``T1 = tr(A^H A R)``, ``T2_ij = Re tr(A_i^H A_j R)``
 and ``T3_i = tr(A_i^H A R)``,
 
     F = (2 L / sigma_r^2) [[|alpha|^2 T2,          Re(conj(alpha) T3 [1, j])],

@@ -70,7 +70,7 @@ class SystemParams:
     precoder, array : names of the precoder and array parts (:mod:`jcas.registry`,
         ``docs/extending.md``); the paper's MRT (12) and centred ULA (10).
     tx_rows, rx_rows : rows of the planar arrays (``array: upa``; ``Nt / tx_rows``
-        columns); 1 (a ULA) otherwise (``docs/model.md`` §6).
+        columns); 1 (a ULA) otherwise (``docs/model.md`` §8).
     elevation_deg : target elevation (degrees), ``|el| < 90`` and
         ``sin^2(theta) + sin^2(el) < 1``; ``theta_deg`` is the azimuth.
     crb_form : the sensing constraint: ``azimuth`` (the CRB of the azimuth ``theta``
@@ -216,7 +216,7 @@ class SystemParams:
 
     @property
     def elevation_rad(self) -> float:
-        """Target elevation (rad), ``docs/model.md`` §6."""
+        """Target elevation (rad), ``docs/model.md`` §8."""
         return math.radians(self.elevation_deg)
 
     @property

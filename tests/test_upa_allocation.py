@@ -177,3 +177,22 @@ def test_sca_is_certified_against_the_exact_optimum() -> None:
     gap = np.concatenate(gaps)
     assert np.all(gap > -1e-6), gap.min()
     assert np.all(gap < 1e-6), gap.max()
+
+
+@pytest.mark.parametrize(("name", "params"), _forms(), ids=[n for n, _ in _forms()])
+def test_benchmarks_check_the_two_angle_constraint(name: str, params: SystemParams) -> None:
+    """``equal`` keeps the optimum's totals (same CRBs); ``equal_full`` is classified on
+    the form's constraint (both CRBs), not on the azimuth alone."""
+    beta, xi = _drops(params, 3, 4)
+    opt = allocate("optimal", beta, xi, params)
+    eq = allocate("equal", beta, xi, params, reference=opt)
+    assert set(eq.status) == {"feasible"}
+    pre = design(params).precoder
+    for a in (opt, eq):
+        c, s = pre.power_factors(a.gamma, a.eta, xi)
+        assert np.all(_meets(crb_pair(c.sum(axis=-1), s, params), params))
+    for fraction in (0.0, 0.5, 1.0):
+        full = allocate("equal_full", beta, xi, params, sensing_fraction=fraction)
+        crb = crb_pair((1 - fraction) * P, fraction * P, params)
+        expected = "feasible" if _meets(crb, params) else "crb_violated"
+        assert set(full.status) == {expected}

@@ -49,6 +49,7 @@ from jcas.registry import SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
 __all__ = [
     "crb_pair",
     "feasible_interval",
+    "meets_constraint",
     "optimal_planar",
     "planar_coefficients",
     "planar_split",
@@ -90,6 +91,12 @@ def _meets(crb: Float, params: SystemParams) -> NDArray[np.bool_]:
     if params.crb_form == "sum":
         return np.asarray(np.sum(crb, axis=-1) <= params.crb0 * (1 + _RTOL))
     return np.asarray(crb[..., 0] <= params.crb0 * (1 + _RTOL))
+
+
+def meets_constraint(c: ArrayLike, s: ArrayLike, params: SystemParams) -> NDArray[np.bool_]:
+    """Whether the power totals ``c``, ``s`` (W per antenna) meet the constraint of
+    ``params.crb_form`` (to a relative ``1e-9``); shape of ``c``, ``s`` broadcast."""
+    return _meets(crb_pair(c, s, params), params)
 
 
 def feasible_interval(params: SystemParams) -> tuple[float, float]:

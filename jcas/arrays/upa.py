@@ -1,6 +1,6 @@
 """Centred uniform planar array (half-wavelength spacing): two angles, azimuth and elevation.
 
-Geometry and parameterisation (``docs/model.md`` §6). The array lies in the y-z plane,
+Geometry and parameterisation (``docs/model.md`` §8). The array lies in the y-z plane,
 its normal (broadside) along x; ``rows`` elements along the vertical axis z and ``cols``
 along the horizontal axis y, centred: element ``(p, q)`` sits at
 ``(0, q, p) lambda / 2`` with ``p = -(rows-1)/2, ..., (rows-1)/2`` and
