@@ -213,6 +213,12 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     own = parts.precoder.unsupported("", params)
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
+    if params.crb_form != "azimuth" and not isinstance(parts.precoder, MRT):
+        problems.append(
+            f"system.crb_form = {params.crb_form!r}: the two-angle CRBs use the MRT covariance "
+            f"(37) (docs/theory.md §6); precoder {params.precoder!r} (system.precoder) does "
+            "not provide it. Use crb_form 'azimuth' or an MRT precoder"
+        )
     for requirement in scheme_entry(scheme).requires:
         reasons = [parts.precoder.unsupported(requirement, params)]
         if requirement == LINEAR_FISHER and not (
