@@ -68,7 +68,7 @@ def planar_coefficients(params: SystemParams) -> tuple[Float, Float]:
     """``(a, b)``, each ``(2,)`` over (az, el): ``J_i = a_i c + b_i s`` for the system's
     arrays (as planar arrays) at its direction (``docs/theory.md`` §6)."""
     parts = design(params)
-    tx, rx = as_planar(parts.tx), as_planar(parts.rx)  # type: ignore[arg-type]
+    tx, rx = as_planar(parts.tx), as_planar(parts.rx)
     a, b = mrt_fisher_coefficients(tx, rx, params.theta_rad, params.elevation_rad)
     return np.asarray(a, dtype=float), np.asarray(b, dtype=float)
 

@@ -168,7 +168,7 @@ class UPA:
         return np.ascontiguousarray(g3[..., :2, :2])
 
 
-def as_planar(part: ULA | UPA) -> UPA:
+def as_planar(part: object) -> UPA:
     """The two-angle view of an array part: a ULA of ``N`` elements is the ``1 x N`` UPA."""
     if isinstance(part, UPA):
         return part

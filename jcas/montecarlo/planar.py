@@ -100,7 +100,7 @@ class PlanarMleEstimate:
 
 def _arrays(params: SystemParams) -> tuple[UPA, UPA]:
     parts = design(params)
-    return as_planar(parts.tx), as_planar(parts.rx)  # type: ignore[arg-type]
+    return as_planar(parts.tx), as_planar(parts.rx)
 
 
 def frame_crb_planar(params: SystemParams, x: Complex, sigma_r_bar2: float | None = None) -> Float:
