@@ -1,9 +1,14 @@
 """jcas sweep: reproduces the paper's figures from config.yaml (docs/pipeline.md).
 
-Run from the repository root:  python -m snakemake --cores N
-The configuration is validated (jcas.config) before any rule is defined, so a
-bad value stops the run before a job is scheduled or a file is written.
+Run from the repository root:  snakemake --cores N
+Snakemake loads the default workflow profile profiles/default/ by itself. The
+configuration is validated (jcas.config) before any rule is defined, so a bad
+value stops the run before a job is scheduled or a file is written.
 """
+
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
 configfile: "config.yaml"
@@ -13,6 +18,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/sources.smk"
 include: "workflow/rules/drops.smk"
 include: "workflow/rules/allocation.smk"
 include: "workflow/rules/montecarlo.smk"

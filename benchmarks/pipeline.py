@@ -1,20 +1,28 @@
-"""Wall time of the default pipeline, no-op dry run, and job overhead outside jcas.
+"""The default pipeline at a reference commit and in the working tree, side by side.
 
-Runs the workflow in a temporary copy of the repository (Snakefile, config.yaml,
-workflow/, jcas/) with the plain command ``python -m snakemake --cores N`` and reports:
+Both trees are run in one invocation, one after the other, each in its own clean
+temporary checkout (the commit through ``git archive``, the working tree as the files git
+tracks or would track, uncommitted edits included) with a fresh ``results/``, by the plain
+command ``python -m snakemake --cores N`` (each tree's own default profile). Reported:
 
-- wall time of the full run (target: <= 600 s on 2 cores with the default config);
-- time of a no-op dry run on the full grid afterwards (target: <= 5 s), with and
-  without the default-profile re-exec (``--workflow-profile none``);
-- per rule: jobs, summed job wall time (the rules' ``benchmark:`` files), summed
-  compute time recorded in the datasets (``compute_time_s``: time inside the jcas
-  computations), and the share of job time spent outside them (start-up, imports, I/O).
+- wall time of each full run and the ratio new / old, and the CPU time of all its
+  processes (Snakemake and the jobs: less sensitive than wall time to other load);
+- summed job time (the rules' ``benchmark:`` files) and the share of it inside the jcas
+  computations: ``compute_time_s`` logged by each job or, where a job does not log it
+  (older trees), the per-job dataset's ``compute_time_s`` attribute;
+- per rule: jobs, summed job time, mean job time, summed compute time;
+- a no-op dry run (``--cores 32 -n``) after the run, and a dry run of a 10x grid (fig1 and
+  fig2 at 90 SNR values) on the finished run: DAG build + dry run time and jobs/s;
+- the no-op dry run of a one-rule Snakefile (Snakemake's own start-up: the floor);
+- identity: every ``results/*.nc`` variable and coordinate of the two runs compared
+  exactly (NaN == NaN), except the wall-clock ``solve_time``.
 
 Usage::
 
-    python benchmarks/pipeline.py [--cores 2] [--config drops=200 ...] [--keep DIR]
+    python benchmarks/pipeline.py [--commit 3002102] [--cores 2] [--drops N] [--keep DIR]
 
-The table is printed and written to ``benchmarks/out/pipeline.txt``.
+``--drops N`` shortens the run (a test of this script, not a benchmark). The table is
+printed and written to ``benchmarks/out/pipeline.txt``.
 """
 
 from __future__ import annotations
@@ -22,42 +30,75 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "pipeline.txt"
-STAGES = {  # benchmark directory -> rule
-    "drops": "drops",
-    "alloc": "allocate",
-    "mc": "monte_carlo",
-    "mle": "mle",
-    "aggregate": "aggregate",
-    "figures": "figure",
-    "claims.tsv": "claims",
-}
+TIMING_VARIABLES = ("solve_time",)
+GRID10 = [round(-10.0 + 40.0 * i / 89, 4) for i in range(90)]
+COMPUTE_LOG = re.compile(r"compute_time_s = ([0-9.eE+-]+)")
 
 
-def copy_tree(dst: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy2(ROOT / name, dst / name)
-    for name in ("workflow", "jcas"):
-        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
+@dataclass
+class Run:
+    """One tree's measurements."""
+
+    label: str
+    cwd: Path
+    wall: float = 0.0
+    cpu: float = 0.0
+    noop: float = 0.0
+    grid10: float = 0.0
+    grid10_jobs: int = 0
+    jobs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    job_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    compute_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
-def snakemake(cwd: Path, args: list[str]) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "JCAS_DEFAULT_PROFILE"}
+def checkout_commit(commit: str, dst: Path) -> None:
+    """The files of ``commit`` (git archive) in ``dst``."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dst)], input=archive.stdout, check=True)
+
+
+def checkout_worktree(dst: Path) -> None:
+    """The working tree's tracked and untracked, not ignored, files in ``dst``."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        src = ROOT / name
+        if src.is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / name)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process tree so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def snakemake(cwd: Path, args: list[str]) -> tuple[float, str]:
+    """Run ``python -m snakemake <args>`` in ``cwd``; (seconds, stdout + stderr)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=cwd,
-        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -65,112 +106,211 @@ def snakemake(cwd: Path, args: list[str]) -> float:
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-        raise SystemExit(f"snakemake {' '.join(args)} failed ({proc.returncode})")
-    return elapsed
+        raise SystemExit(f"snakemake {' '.join(args)} failed in {cwd} ({proc.returncode})")
+    return elapsed, proc.stdout + proc.stderr
 
 
-def job_seconds(tsv: Path) -> float:
-    """Wall-clock seconds of a job from its Snakemake benchmark file (column ``s``)."""
-    lines = tsv.read_text().splitlines()
-    return float(lines[1].split("\t")[0])
+def job_records(cwd: Path) -> list[dict[str, str]]:
+    """Rule, benchmark, log and first output of every job in the run's Snakemake log."""
+    logs = sorted((cwd / ".snakemake" / "log").glob("*.snakemake.log"))
+    records: list[dict[str, str]] = []
+    for path in logs:
+        current: dict[str, str] | None = None
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.match(r"^(?:local)?rule (\w+):$", line)
+            if m:
+                current = {"rule": m.group(1)}
+                records.append(current)
+                continue
+            m = re.match(r"^\s+(benchmark|log|output): (.+)$", line)
+            if m and current is not None:
+                current[m.group(1)] = m.group(2).split(",")[0].strip()
+    return [r for r in records if "benchmark" in r]
 
 
-def compute_seconds(nc: Path) -> float:
-    """``compute_time_s`` attribute of a per-job dataset (0 when absent)."""
-    import netCDF4
+def compute_seconds(cwd: Path, record: dict[str, str]) -> float:
+    """Seconds inside jcas: the job log's ``compute_time_s``, else the dataset attribute."""
+    log = cwd / record.get("log", "/nonexistent")
+    if log.is_file():
+        m = COMPUTE_LOG.search(log.read_text(errors="replace"))
+        if m:
+            return float(m.group(1))
+    out = cwd / record.get("output", "/nonexistent")
+    if out.suffix == ".nc" and out.is_file():
+        import netCDF4
 
-    with netCDF4.Dataset(nc) as ds:
-        return float(getattr(ds, "compute_time_s", 0.0))
-
-
-def output_of(bench: Path, results: Path) -> Path | None:
-    """The per-job dataset matching a benchmark file (same relative path)."""
-    rel = bench.relative_to(results / "benchmarks")
-    stage = rel.parts[0]
-    cache = {"drops": "drops", "alloc": "alloc", "mc": "mc", "mle": "mle"}.get(stage)
-    if cache is None:
-        return None
-    return results / "cache" / cache / Path(*rel.parts[1:]).with_suffix(".nc")
+        with netCDF4.Dataset(out) as ds:
+            return float(getattr(ds, "compute_time_s", 0.0))
+    return 0.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--config", nargs="*", default=[], help="snakemake --config overrides")
-    ap.add_argument("--keep", type=Path, default=None, help="run in this directory, keep it")
-    args = ap.parse_args()
-
-    tmp = None
-    if args.keep is None:
-        tmp = tempfile.TemporaryDirectory(prefix="jcas-pipeline-bench-")
-        cwd = Path(tmp.name)
-    else:
-        cwd = args.keep
-        cwd.mkdir(parents=True, exist_ok=True)
-    copy_tree(cwd)
-    extra = ["--config", *args.config] if args.config else []
-
-    full = snakemake(cwd, ["--cores", str(args.cores), *extra])
-    noop = snakemake(cwd, ["--cores", str(args.cores), "--dry-run", *extra])
-    noop_direct = snakemake(
-        cwd, ["--cores", str(args.cores), "--dry-run", "--workflow-profile", "none", *extra]
+def measure(run: Run, cores: int, extra: list[str]) -> None:
+    """Full run, no-op dry run, 10x-grid dry run, per-rule job and compute times."""
+    cpu0 = children_cpu()
+    run.wall, _ = snakemake(run.cwd, ["--cores", str(cores), *extra])
+    run.cpu = children_cpu() - cpu0
+    records = job_records(run.cwd)  # the full run's jobs (before the dry runs below)
+    run.noop, _ = snakemake(run.cwd, ["--cores", "32", "-n", *extra])
+    grid = run.cwd / "grid10.yaml"
+    grid.write_text(
+        "experiments:\n"
+        + "".join(f"  {e}:\n    sweep:\n      snr_com_db: {GRID10}\n" for e in ("fig1", "fig2"))
     )
+    run.grid10, text = snakemake(
+        run.cwd, ["--cores", "32", "-n", *extra, "--configfile", "config.yaml", grid.name]
+    )
+    m = re.search(r"^total\s+(\d+)$", text, re.MULTILINE)
+    run.grid10_jobs = int(m.group(1)) if m else 0
+    for record in records:
+        bench = run.cwd / record["benchmark"]
+        if not bench.is_file():
+            continue
+        rule = record["rule"]
+        run.jobs[rule] += 1
+        run.job_s[rule] += float(bench.read_text().splitlines()[1].split("\t")[0])
+        run.compute_s[rule] += compute_seconds(run.cwd, record)
 
-    results = cwd / "results"
-    jobs: dict[str, int] = defaultdict(int)
-    wall: dict[str, float] = defaultdict(float)
-    comp: dict[str, float] = defaultdict(float)
-    for bench in sorted((results / "benchmarks").rglob("*.tsv")):
-        rel = bench.relative_to(results / "benchmarks")
-        rule = STAGES.get(rel.parts[0], rel.parts[0])
-        jobs[rule] += 1
-        wall[rule] += job_seconds(bench)
-        nc = output_of(bench, results)
-        if nc is not None and nc.exists():
-            comp[rule] += compute_seconds(nc)
+
+def identity(old: Path, new: Path) -> list[str]:
+    """One line per results/*.nc: identical, or the variables that differ."""
+    import numpy as np
+    import xarray as xr
+
+    lines = []
+    names = sorted({p.name for p in (old / "results").glob("*.nc")})
+    names += sorted({p.name for p in (new / "results").glob("*.nc")} - set(names))
+    for name in names:
+        if not (old / "results" / name).is_file() or not (new / "results" / name).is_file():
+            lines.append(f"{name}: only in one run")
+            continue
+        with (
+            xr.open_dataset(old / "results" / name) as a,
+            xr.open_dataset(new / "results" / name) as b,
+        ):
+            a, b = a.load(), b.load()
+        diff = sorted(set(a.variables) ^ set(b.variables))
+        for var in sorted(set(a.variables) & set(b.variables)):
+            if var in TIMING_VARIABLES:
+                continue
+            x, y = a[var], b[var]
+            same = x.dims == y.dims and x.shape == y.shape
+            if same and x.dtype.kind == "f":
+                same = bool(np.array_equal(x.values, y.values, equal_nan=True))
+            elif same:
+                same = bool(np.array_equal(x.values, y.values))
+            if not same:
+                diff.append(var)
+        n = len(set(a.variables) - set(TIMING_VARIABLES))
+        lines.append(
+            f"{name}: {'identical' if not diff else 'DIFFERENT: ' + ', '.join(diff)}"
+            f" ({n} variables compared, timings excluded)"
+        )
+    return lines
+
+
+def dry_run_floor(base: Path) -> float:
+    """No-op dry run of a one-rule Snakefile: Snakemake's own start-up on this machine."""
+    cwd = base / "floor"
+    cwd.mkdir(parents=True, exist_ok=True)
+    (cwd / "Snakefile").write_text(
+        'rule a:\n    output:\n        "a.txt"\n    shell:\n        "touch {output}"\n'
+    )
+    snakemake(cwd, ["--cores", "1", "--workflow-profile", "none"])
+    seconds, _ = snakemake(cwd, ["--cores", "32", "-n", "--workflow-profile", "none"])
+    return seconds
+
+
+def table(old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: float) -> str:
+    def total(run: Run, d: str) -> float:
+        return sum(getattr(run, d).values())
 
     lines = [
         "jcas pipeline benchmark (benchmarks/pipeline.py)",
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average at end {os.getloadavg()[0]:.1f}; python {platform.python_version()}",
-        f"command: python -m snakemake --cores {args.cores} {' '.join(extra)}".rstrip(),
+        f"command: python -m snakemake --cores {cores} {' '.join(extra)}".rstrip(),
+        f"old = commit {commit}, new = working tree; each in a clean temporary checkout",
         "",
-        f"{'measure':<44}{'value':>12}{'target':>10}{'ratio':>8}",
-        f"{'full run wall time (s)':<44}{full:>12.1f}{600:>10}{full / 600:>8.2f}",
-        f"{'no-op dry run, plain command (s)':<44}{noop:>12.2f}{5:>10}{noop / 5:>8.2f}",
-        f"{'no-op dry run, --workflow-profile none (s)':<44}{noop_direct:>12.2f}{5:>10}"
-        f"{noop_direct / 5:>8.2f}",
-        "",
-        f"{'rule':<14}{'jobs':>6}{'job time (s)':>14}{'jcas compute (s)':>18}"
-        f"{'outside jcas':>14}{'per job (s)':>13}",
+        f"{'measure':<46}{'old':>10}{'new':>10}{'new/old':>9}",
     ]
-    total_wall = total_comp = 0.0
-    for rule in ("drops", "allocate", "monte_carlo", "mle", "aggregate", "figure", "claims"):
-        if not jobs.get(rule):
-            continue
-        w, c = wall[rule], comp[rule]
-        has_compute = rule in ("drops", "allocate", "monte_carlo", "mle")
-        share = f"{100 * (1 - c / w):>13.0f}%" if has_compute and w > 0 else f"{'-':>14}"
-        overhead = f"{(w - c) / jobs[rule]:>13.2f}" if has_compute else f"{'-':>13}"
-        lines.append(
-            f"{rule:<14}{jobs[rule]:>6}{w:>14.1f}{(c if has_compute else float('nan')):>18.1f}"
-            f"{share}{overhead}"
-        )
-        if has_compute:
-            total_wall += w
-            total_comp += c
+
+    def row(label: str, a: float, b: float, fmt: str = ".1f") -> None:
+        ratio = f"{b / a:>9.2f}" if a else f"{'-':>9}"
+        lines.append(f"{label:<46}{a:>10{fmt}}{b:>10{fmt}}{ratio}")
+
+    row("full run wall time (s)", old.wall, new.wall)
+    row("full run CPU time, all processes (s)", old.cpu, new.cpu)
+    row("jobs", sum(old.jobs.values()), sum(new.jobs.values()), ".0f")
+    row("summed job time (s)", total(old, "job_s"), total(new, "job_s"))
+    row(
+        "summed time inside jcas computations (s)", total(old, "compute_s"), total(new, "compute_s")
+    )
+    for run in (old, new):
+        share = 100 * total(run, "compute_s") / max(total(run, "job_s"), 1e-9)
+        lines.append(f"  {run.label}: {share:.0f}% of the job time inside jcas computations")
+    row("no-op dry run, --cores 32 -n (s)", old.noop, new.noop, ".2f")
+    row("10x grid (90 SNR values): DAG + dry run (s)", old.grid10, new.grid10, ".2f")
+    row("10x grid: jobs scheduled", old.grid10_jobs, new.grid10_jobs, ".0f")
+    row(
+        "10x grid: jobs scheduled per second",
+        old.grid10_jobs / max(old.grid10, 1e-9),
+        new.grid10_jobs / max(new.grid10, 1e-9),
+        ".0f",
+    )
+    for run in (old, new):
+        lines += [
+            "",
+            f"{run.label}: {'rule':<14}{'jobs':>6}{'job time (s)':>14}{'mean (s)':>10}"
+            f"{'jcas (s)':>10}{'jcas share':>12}",
+        ]
+        for rule in sorted(run.jobs, key=lambda r: -run.job_s[r]):
+            n, s, c = run.jobs[rule], run.job_s[rule], run.compute_s[rule]
+            lines.append(
+                f"{'':<{len(run.label) + 2}}{rule:<14}{n:>6}{s:>14.1f}{s / n:>10.2f}{c:>10.1f}"
+                f"{100 * c / max(s, 1e-9):>11.0f}%"
+            )
     lines += [
+        f"floor: no-op dry run of a one-rule Snakefile here: {floor:.2f} s",
         "",
-        f"compute jobs (drops, allocate, monte_carlo, mle): {total_wall:.1f} s of job time, "
-        f"{total_comp:.1f} s inside jcas -> {100 * (1 - total_comp / total_wall):.0f}% "
-        "outside jcas (start-up, imports, I/O)",
-        f"all jobs: {sum(wall.values()):.1f} s of job time over {args.cores} cores "
-        f"(ideal wall {sum(wall.values()) / args.cores:.1f} s) vs {full:.1f} s wall",
+        "identity of results/*.nc (old vs new):",
+        *identity(old.cwd, new.cwd),
     ]
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--commit", default="3002102", help="reference commit (default 3002102)")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--drops", type=int, default=None, help="shortened run: --config drops=N")
+    ap.add_argument("--config", nargs="*", default=[], help="more snakemake --config overrides")
+    ap.add_argument("--keep", type=Path, default=None, help="run in this directory, keep it")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"table file (default {OUT})")
+    args = ap.parse_args()
+
+    overrides = ([f"drops={args.drops}"] if args.drops else []) + list(args.config)
+    extra = ["--config", *overrides] if overrides else []
+    tmp = None
+    if args.keep is None:
+        tmp = tempfile.TemporaryDirectory(prefix="jcas-pipeline-bench-")
+        base = Path(tmp.name)
+    else:
+        base = args.keep
+    old = Run("old", base / "old")
+    new = Run("new", base / "new")
+    for run in (old, new):
+        if run.cwd.exists():
+            shutil.rmtree(run.cwd)
+        run.cwd.mkdir(parents=True)
+    checkout_commit(args.commit, old.cwd)
+    checkout_worktree(new.cwd)
+    for run in (old, new):
+        measure(run, args.cores, extra)
+    floor = dry_run_floor(base)
+    text = table(old, new, args.cores, extra, args.commit, floor)
     print(text)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
     if tmp is not None:
         tmp.cleanup()
 

@@ -1,47 +1,48 @@
-"""One job of the sweep: drops, allocation, Monte-Carlo, MLE, aggregation (``docs/data.md``).
+"""The sweep's computations: drops, allocation, Monte-Carlo, MLE, aggregation (``docs/data.md``).
 
 Top layer of the package: it combines the model (:mod:`jcas.drops`,
 :mod:`jcas.channel`, :mod:`jcas.metrics`), the schemes (:mod:`jcas.allocation`),
-the Monte-Carlo checks (:mod:`jcas.montecarlo`) and the I/O
-(:mod:`jcas.results`). The Snakemake scripts in ``workflow/scripts/`` only
-unpack the ``snakemake`` object and call the ``run_*`` functions here.
+the Monte-Carlo checks (:mod:`jcas.montecarlo`), the I/O (:mod:`jcas.results`), the
+figures (:mod:`jcas.plots`) and the claims table (:mod:`jcas.claims`). The Snakemake
+jobs (``workflow/scripts/``) call only this module; each stage's heavy dependencies
+(cvxpy, matplotlib) are imported when that stage runs.
 
-Stages and their per-job datasets (one grid point x one scheme x one block of
+Stages and their per-job datasets (one grid point x its schemes x one block of
 global drop indices ``[start, stop)``; the grid point's parameters are scalar
 coordinates, promoted to dimensions by :func:`aggregate`):
 
 - :func:`compute_drops`: ``beta``, ``distance`` (drop, user) from
   :func:`jcas.drops.large_scale_fading` with global drop indices, so results do
   not depend on ``drops_per_job``.
-- :func:`compute_allocation`: ``xi`` (7), the scheme's ``gamma``, ``eta``,
-  ``status``, ``iterations``, ``solve_time`` and the closed forms ``rate``,
-  ``sum_rate`` (15), ``crb`` (16), ``power_total`` (18), ``power_sensing``.
+- :func:`compute_allocations` (one scheme: :func:`compute_allocation`): ``xi`` (7),
+  each scheme's ``gamma``, ``eta``, ``status``, ``iterations``, ``solve_time`` and the
+  closed forms ``rate``, ``sum_rate`` (15), ``crb`` (16), ``power_total`` (18),
+  ``power_sensing``.
 - :func:`compute_monte_carlo`: ``sum_rate_mc``, ``sum_rate_mc_se`` (14) and
-  ``crb_mc`` (36 with finite-L sample covariances).
+  ``crb_mc`` (36 with finite-L sample covariances) of every scheme of an allocation.
 - :func:`compute_mle`: ``mle_mse``, ``mle_mse_se``, ``mle_bias``, ``crb``,
   ``crb_mc`` for the ``crb_mc`` experiment.
 
 Failures never take the sweep down: an exception inside a scheme, the
 Monte-Carlo or the MLE is recorded (status ``solver_error`` or
 ``mc_status = "error"``, NaN metrics, the message in the ``errors`` attribute)
-and the job still writes its dataset. Each per-job dataset records the time
-spent in the computations in the ``compute_time_s`` attribute (used by
-``benchmarks/pipeline.py``).
+and the job still writes its dataset. Each per-job dataset records the seconds
+spent in the computations (imports of the stage's packages excluded) in the
+``compute_time_s`` attribute (used by ``benchmarks/pipeline.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
 import time
-import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from jcas import channel, metrics
 from jcas.config import ExperimentPlan, Point
@@ -49,19 +50,20 @@ from jcas.drops import large_scale_fading
 from jcas.params import SystemParams
 
 __all__ = [
+    "MC_VARIABLES",
+    "Point",
     "aggregate",
     "compute_allocation",
+    "compute_allocations",
     "compute_drops",
     "compute_mle",
     "compute_monte_carlo",
-    "job_log",
-    "run_aggregate",
-    "run_allocation",
-    "run_claims",
-    "run_drops",
-    "run_figure",
-    "run_mle",
-    "run_monte_carlo",
+    "draw_figure",
+    "plan",
+    "read",
+    "read_blocks",
+    "write",
+    "write_claims",
 ]
 
 log = logging.getLogger("jcas.experiment")
@@ -71,31 +73,6 @@ MC_VARIABLES = ("sum_rate_mc", "sum_rate_mc_se", "crb_mc")
 
 
 # --------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def job_log(path: str | Path | None) -> Iterator[None]:
-    """Send ``logging``, stdout and stderr of a job to its log file (Snakemake ``log:``)."""
-    if path is None:
-        yield
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        handler = logging.StreamHandler(fh)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root = logging.getLogger()
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        old = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = fh
-        try:
-            yield
-        except BaseException:
-            traceback.print_exc(file=fh)
-            raise
-        finally:
-            sys.stdout, sys.stderr = old
-            root.removeHandler(handler)
-
-
 def _point_coords(point: Point) -> dict[str, Any]:
     return {
         "Nt": np.int64(point.Nt),
@@ -106,34 +83,33 @@ def _point_coords(point: Point) -> dict[str, Any]:
     }
 
 
-def _drop_coords(drops: Sequence[int], n_users: int) -> dict[str, Any]:
+def _drop_coords(drops: ArrayLike, n_users: int) -> dict[str, Any]:
     return {
         "drop": np.asarray(drops, dtype=np.int64),
         "user": np.arange(n_users, dtype=np.int64),
     }
 
 
-def _closed_form_metrics(
-    gamma: np.ndarray, eta: np.ndarray, xi: np.ndarray, beta: np.ndarray, params: SystemParams
-) -> dict[str, np.ndarray]:
-    """Closed-form ``rate`` (D, K) bit/s/Hz, ``crb`` (D,) rad^2, ``power_total`` and
-    ``power_sensing`` (D,) W of an allocation, through the precoder and array parts
-    named by ``params`` (:func:`jcas.metrics.closed_form_metrics`)."""
-    from jcas.registry import design
-
-    return metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))
-
-
-def _write(ds: xr.Dataset, path: str | Path, config: Mapping[str, Any], title: str) -> None:
+def write(ds: xr.Dataset, path: str | Path, *, config: Mapping[str, Any], title: str) -> None:
+    """Write a dataset atomically with provenance (:func:`jcas.results.write_netcdf`)."""
     from jcas.results import write_netcdf
 
     write_netcdf(ds, path, config=config, title=title)
 
 
-def _read(path: str | Path) -> xr.Dataset:
+def read(path: str | Path) -> xr.Dataset:
+    """Load a result file (:func:`jcas.results.read_netcdf`: a damaged file raises
+    :class:`jcas.results.ResultFileError` naming it)."""
     from jcas.results import read_netcdf
 
     return read_netcdf(path)
+
+
+def read_blocks(paths: Sequence[str | Path]) -> xr.Dataset:
+    """Per-job datasets of one grid point, read and combined along ``drop``."""
+    from jcas.results import combine_datasets
+
+    return combine_datasets([read(p) for p in paths])
 
 
 def _error_text(err: BaseException) -> str:
@@ -171,6 +147,7 @@ def _allocate_groups(
     params: SystemParams,
     drop_index: np.ndarray,
     options: Mapping[str, Any],
+    reference: Any = None,
 ) -> Any:
     """:func:`jcas.allocation.allocate`, in groups of global drop indices when batched.
 
@@ -179,12 +156,15 @@ def _allocate_groups(
     ``[g B, (g + 1) B)`` of *global* drop indices make them independent of how drops
     are split into jobs, as long as ``drops_per_job`` is a multiple of ``B``
     (``allocation.sca_group``, checked by :func:`jcas.config.load_config`).
+    ``reference`` (the ``optimal`` allocation of the same drops, or None) is passed on
+    to ``equal``, which would otherwise compute it again.
     """
     from jcas.allocation import Allocation, allocate
 
+    extra = {"reference": reference} if reference is not None else {}
     size = int(options.get("batch_size", 0) or 0)
     if size <= 0:
-        return allocate(scheme, beta, xi, params, **dict(options))
+        return allocate(scheme, beta, xi, params, **dict(options), **extra)
     group = drop_index // size
     parts = [
         allocate(scheme, beta[group == g], xi[group == g], params, **dict(options))
@@ -197,6 +177,186 @@ def _allocate_groups(
         iterations=np.concatenate([p.iterations for p in parts]),
         solve_time_s=np.concatenate([p.solve_time_s for p in parts]),
     )
+
+
+@dataclass(frozen=True)
+class _DropInputs:
+    """The validated inputs of an allocation: ``beta``, ``xi`` (D, K) and the drops that
+    reach a solver (``valid``, (D,)), with the message on the degenerate ones."""
+
+    beta: np.ndarray
+    xi: np.ndarray
+    valid: np.ndarray
+    index: np.ndarray
+    errors: tuple[str, ...]
+
+
+def _validate_drops(drops: xr.Dataset, params: SystemParams, where: str) -> _DropInputs:
+    """Estimate variance (7) of every drop and the mask of valid drops.
+
+    A degenerate drop (non-finite or negative ``beta`` or ``xi``) is recorded as
+    ``invalid_input`` and kept out of the solver, so it cannot fail the other drops of
+    the block.
+    """
+    beta = np.asarray(drops["beta"].values, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    valid = np.all(np.isfinite(beta) & (beta >= 0) & np.isfinite(xi) & (xi >= 0), axis=-1)
+    index = np.asarray(drops["drop"].values, dtype=np.int64)
+    errors: tuple[str, ...] = ()
+    if not valid.all():
+        bad = index[~valid].tolist()
+        log.warning("degenerate drops %s at %s: status invalid_input", bad, where)
+        errors = (f"degenerate drops {bad}: non-finite or negative beta or xi",)
+    return _DropInputs(beta, xi, valid, index, errors)
+
+
+@dataclass(frozen=True)
+class _SchemeResult:
+    """One scheme's allocation over every drop of a block (NaN where not a success)."""
+
+    gamma: np.ndarray
+    eta: np.ndarray
+    status: np.ndarray
+    iterations: np.ndarray
+    solve_time: np.ndarray
+    errors: tuple[str, ...]
+    raw: Any  # the scheme's Allocation of the valid drops (None if it raised)
+
+
+def _run_scheme(
+    inputs: _DropInputs,
+    params: SystemParams,
+    scheme: str,
+    options: Mapping[str, Any],
+    reference: Any,
+    where: str,
+) -> _SchemeResult:
+    """Run one scheme on the valid drops; an exception is recorded, never raised."""
+    from jcas.allocation import is_success
+
+    n_drops, n_users = inputs.beta.shape
+    valid = inputs.valid
+    gamma = np.full((n_drops, n_users), np.nan)
+    eta = np.full((n_drops, n_users), np.nan)
+    status = np.full(n_drops, "solver_error", dtype=object)
+    status[~valid] = "invalid_input"
+    iterations = np.zeros(n_drops, dtype=np.int64)
+    solve_time = np.full(n_drops, np.nan)
+    errors = list(inputs.errors)
+    alloc = None
+    if valid.any():
+        try:
+            alloc = _allocate_groups(
+                scheme,
+                inputs.beta[valid],
+                inputs.xi[valid],
+                params,
+                inputs.index[valid],
+                options,
+                reference,
+            )
+            gamma[valid], eta[valid] = alloc.gamma, alloc.eta
+            status[valid] = np.asarray(alloc.status, dtype=str)
+            iterations[valid] = alloc.iterations
+            solve_time[valid] = alloc.solve_time_s
+        except Exception as err:  # a failed point is recorded, never raised
+            log.exception("scheme %s failed at %s", scheme, where)
+            errors.append(_error_text(err))
+            alloc = None
+    status = status.astype(str)
+    ok = np.asarray(is_success(status))
+    gamma = np.where(ok[:, None], gamma, np.nan)
+    eta = np.where(ok[:, None], eta, np.nan)
+    return _SchemeResult(gamma, eta, status, iterations, solve_time, tuple(errors), alloc)
+
+
+def _closed_form_metrics(
+    gamma: np.ndarray,
+    eta: np.ndarray,
+    xi: np.ndarray,
+    beta: np.ndarray,
+    params: SystemParams,
+) -> dict[str, np.ndarray]:
+    """Closed-form metrics of an allocation of D drops.
+
+    Parameters
+    ----------
+    gamma, eta : (D, K) communication and sensing power coefficients, W.
+    xi, beta : (D, K) MMSE estimate variance (7) and large-scale fading, dimensionless.
+    params : system parameters of the grid point.
+
+    Returns
+    -------
+    ``rate`` (D, K) bit/s/Hz (15), ``crb`` (D,) rad^2 (16), ``power_total`` (D,) W (18),
+    ``power_sensing`` (D,) W, through the precoder and array parts named by ``params``
+    (:func:`jcas.metrics.closed_form_metrics`). NaN inputs give NaN (the caller masks
+    failed drops).
+    """
+    from jcas.registry import design
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))
+
+
+def _allocation_dataset(
+    drops: xr.Dataset,
+    inputs: _DropInputs,
+    point: Point,
+    scheme: str,
+    result: _SchemeResult,
+    values: Mapping[str, np.ndarray],
+) -> xr.Dataset:
+    """The per-job allocation dataset of one scheme (``docs/data.md``)."""
+    from jcas.allocation import is_success
+
+    ok = np.asarray(is_success(result.status))
+    s = ("scheme", "drop")
+    su = ("scheme", "drop", "user")
+    ds = xr.Dataset(
+        {
+            "beta": (("drop", "user"), inputs.beta),
+            "distance": (("drop", "user"), np.asarray(drops["distance"].values, dtype=float)),
+            "xi": (("drop", "user"), inputs.xi),
+            "gamma": (su, result.gamma[None]),
+            "eta": (su, result.eta[None]),
+            "rate": (su, values["rate"][None]),
+            "sum_rate": (s, np.where(ok, values["rate"].sum(axis=-1), np.nan)[None]),
+            "crb": (s, values["crb"][None]),
+            "power_total": (s, values["power_total"][None]),
+            "power_sensing": (s, values["power_sensing"][None]),
+            "status": (s, result.status[None]),
+            "iterations": (s, result.iterations[None]),
+            "solve_time": (s, result.solve_time[None]),
+        },
+        coords={
+            "scheme": np.asarray([scheme]),
+            **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
+            **_point_coords(point),
+        },
+    )
+    ds.attrs["errors"] = "\n".join(result.errors)
+    return ds
+
+
+def _allocation(
+    drops: xr.Dataset,
+    inputs: _DropInputs,
+    point: Point,
+    params: SystemParams,
+    scheme: str,
+    options: Mapping[str, Any],
+    reference: Any = None,
+) -> tuple[xr.Dataset, _SchemeResult]:
+    """One scheme: run it, compute its metrics (NaN where it failed), build its dataset."""
+    result = _run_scheme(inputs, params, scheme, options, reference, point.key)
+    values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
+    from jcas.allocation import is_success
+
+    failed = ~np.asarray(is_success(result.status))
+    for arr in values.values():
+        arr[failed] = np.nan
+    return _allocation_dataset(drops, inputs, point, scheme, result, values), result
 
 
 def compute_allocation(
@@ -224,79 +384,61 @@ def compute_allocation(
     degenerate drop (non-finite or negative ``beta`` or ``xi``) gets status
     ``invalid_input`` and NaN, and is not passed to the scheme.
     """
-    from jcas.allocation import is_success
+    return compute_allocations(drops, system, point, [scheme], {scheme: options})
 
+
+def compute_allocations(
+    drops: xr.Dataset,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    schemes: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+) -> xr.Dataset:
+    """Allocate power with several schemes at one grid point for a block of drops.
+
+    As :func:`compute_allocation` for each scheme, in one dataset with dims ``scheme``
+    (in the order of ``schemes``), ``drop``, ``user``; ``options`` maps each scheme to
+    its keyword options (missing: none). ``equal`` reuses the ``optimal`` allocation of
+    the same drops when both are computed (its reference design; the same arrays as
+    computing it again).
+    """
+    if "sca" in schemes:
+        import jcas.allocation.sca  # noqa: F401  (cvxpy: imported before the clock starts)
     t0 = time.perf_counter()
     pt = Point(**point)
     params = pt.system(system)
-    beta = np.asarray(drops["beta"].values, dtype=float)
-    n_drops, n_users = beta.shape
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
-    errors: list[str] = []
-    # a degenerate drop (non-finite or negative beta or xi) is recorded as invalid_input
-    # and kept out of the solver, so it cannot fail the other drops of the block
-    valid = np.all(np.isfinite(beta) & (beta >= 0) & np.isfinite(xi) & (xi >= 0), axis=-1)
-    gamma = np.full((n_drops, n_users), np.nan)
-    eta = np.full((n_drops, n_users), np.nan)
-    status = np.full(n_drops, "solver_error", dtype=object)
-    status[~valid] = "invalid_input"
-    iterations = np.zeros(n_drops, dtype=np.int64)
-    solve_time = np.full(n_drops, np.nan)
-    if not valid.all():
-        bad = np.asarray(drops["drop"].values)[~valid].tolist()
-        log.warning("degenerate drops %s at %s: status invalid_input", bad, pt.key)
-        errors.append(f"degenerate drops {bad}: non-finite or negative beta or xi")
-    if valid.any():
-        try:
-            index = np.asarray(drops["drop"].values, dtype=np.int64)[valid]
-            alloc = _allocate_groups(scheme, beta[valid], xi[valid], params, index, options)
-            gamma[valid], eta[valid] = alloc.gamma, alloc.eta
-            status[valid] = np.asarray(alloc.status, dtype=str)
-            iterations[valid] = alloc.iterations
-            solve_time[valid] = alloc.solve_time_s
-        except Exception as err:  # a failed point is recorded, never raised
-            log.exception("scheme %s failed at %s", scheme, pt.key)
-            errors.append(_error_text(err))
-    status = status.astype(str)
-    ok = np.asarray(is_success(status))
-    gamma = np.where(ok[:, None], gamma, np.nan)
-    eta = np.where(ok[:, None], eta, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        closed = _closed_form_metrics(gamma, eta, xi, beta, params)
-    rate, crb = closed["rate"], closed["crb"]
-    power_total, power_sensing = closed["power_total"], closed["power_sensing"]
-    nan = ~ok
-    rate[nan] = np.nan
-    for arr in (crb, power_total, power_sensing):
-        arr[nan] = np.nan
-    s = ("scheme", "drop")
-    su = ("scheme", "drop", "user")
-    ds = xr.Dataset(
-        {
-            "beta": (("drop", "user"), beta),
-            "distance": (("drop", "user"), np.asarray(drops["distance"].values, dtype=float)),
-            "xi": (("drop", "user"), xi),
-            "gamma": (su, gamma[None]),
-            "eta": (su, eta[None]),
-            "rate": (su, rate[None]),
-            "sum_rate": (s, np.where(ok, rate.sum(axis=-1), np.nan)[None]),
-            "crb": (s, crb[None]),
-            "power_total": (s, power_total[None]),
-            "power_sensing": (s, power_sensing[None]),
-            "status": (s, status[None]),
-            "iterations": (s, iterations[None]),
-            "solve_time": (s, solve_time[None]),
-        },
-        coords={
-            "scheme": np.asarray([scheme]),
-            **_drop_coords(drops["drop"].values, n_users),
-            **_point_coords(pt),
-        },
-    )
-    ds.attrs["errors"] = "\n".join(errors)
-    ds.attrs["compute_time_s"] = time.perf_counter() - t0
-    return ds
+    inputs = _validate_drops(drops, params, pt.key)
+    datasets: dict[str, xr.Dataset] = {}
+    reference = None
+    for scheme in sorted(schemes, key=lambda s: s != "optimal"):  # optimal first
+        ds, result = _allocation(
+            drops,
+            inputs,
+            pt,
+            params,
+            scheme,
+            options.get(scheme, {}),
+            reference if scheme == "equal" else None,
+        )
+        if scheme == "optimal":
+            reference = result.raw
+        datasets[scheme] = ds
+    if len(schemes) == 1:
+        out = datasets[schemes[0]]
+    else:
+        out = xr.concat(
+            [datasets[s] for s in schemes],
+            dim="scheme",
+            data_vars="minimal",
+            coords="minimal",
+            compat="equals",
+            join="exact",
+            combine_attrs="drop",
+        )
+        errors = [(s, datasets[s].attrs["errors"]) for s in schemes]
+        out.attrs["errors"] = "\n".join(f"{s}: {e}" for s, e in errors if e)
+    out.attrs["compute_time_s"] = time.perf_counter() - t0
+    return out
 
 
 # --------------------------------------------------------------------------- Monte-Carlo
@@ -309,9 +451,10 @@ def compute_monte_carlo(
 ) -> xr.Dataset:
     """Monte-Carlo sum rate (14) and finite-L CRB (36) of an allocation dataset.
 
-    Drop ``d`` uses the streams ``rng_for(seed, STREAM_MC_*, d)`` (independent
-    of the batching). Variables ``sum_rate_mc``, ``sum_rate_mc_se``, ``crb_mc``
-    (scheme, drop) and ``mc_status`` (``ok`` or ``error``).
+    Every scheme of ``alloc`` is simulated on the same streams: drop ``d`` uses
+    ``rng_for(seed, STREAM_MC_*, d)`` (independent of the batching and of the other
+    schemes). Variables ``sum_rate_mc``, ``sum_rate_mc_se``, ``crb_mc`` (scheme, drop)
+    and ``mc_status`` (``ok`` or ``error``, per scheme).
     """
     from jcas.montecarlo import mc_rate
     from jcas.montecarlo.sensing import mc_crb
@@ -320,37 +463,44 @@ def compute_monte_carlo(
     params = Point(**point).system(system)
     beta = np.asarray(alloc["beta"].values, dtype=float)
     drops = [int(d) for d in alloc["drop"].values]
-    gamma = np.asarray(alloc["gamma"].values[0], dtype=float)
-    eta = np.asarray(alloc["eta"].values[0], dtype=float)
-    n = len(drops)
-    out = {name: np.full(n, np.nan) for name in MC_VARIABLES}
-    status = np.full(n, "ok", dtype=object)
+    n_schemes, n = alloc.sizes["scheme"], len(drops)
+    out = {name: np.full((n_schemes, n), np.nan) for name in MC_VARIABLES}
+    status = np.full((n_schemes, n), "ok", dtype=object)
     errors: list[str] = []
-    try:
-        est = mc_rate(
-            params, beta, gamma, eta, seed=seed, drops=drops, n_realizations=int(mc["realizations"])
-        )
-        out["sum_rate_mc"] = np.asarray(est.sum_rate, dtype=float)
-        out["sum_rate_mc_se"] = np.asarray(est.sum_rate_se, dtype=float)
-    except Exception as err:  # recorded, never raised
-        log.exception("Monte-Carlo rate failed")
-        errors.append(_error_text(err))
-        status[:] = "error"
-    try:
-        crb = mc_crb(
-            params, beta, gamma, eta, seed=seed, drops=drops, n_realizations=int(mc["frames"])
-        )
-        out["crb_mc"] = np.asarray(crb.crb, dtype=float)
-    except Exception as err:  # recorded, never raised
-        log.exception("Monte-Carlo CRB failed")
-        errors.append(_error_text(err))
-        status[:] = "error"
+    for i in range(n_schemes):
+        gamma = np.asarray(alloc["gamma"].values[i], dtype=float)
+        eta = np.asarray(alloc["eta"].values[i], dtype=float)
+        try:
+            est = mc_rate(
+                params,
+                beta,
+                gamma,
+                eta,
+                seed=seed,
+                drops=drops,
+                n_realizations=int(mc["realizations"]),
+            )
+            out["sum_rate_mc"][i] = np.asarray(est.sum_rate, dtype=float)
+            out["sum_rate_mc_se"][i] = np.asarray(est.sum_rate_se, dtype=float)
+        except Exception as err:  # recorded, never raised
+            log.exception("Monte-Carlo rate failed")
+            errors.append(_error_text(err))
+            status[i] = "error"
+        try:
+            crb = mc_crb(
+                params, beta, gamma, eta, seed=seed, drops=drops, n_realizations=int(mc["frames"])
+            )
+            out["crb_mc"][i] = np.asarray(crb.crb, dtype=float)
+        except Exception as err:  # recorded, never raised
+            log.exception("Monte-Carlo CRB failed")
+            errors.append(_error_text(err))
+            status[i] = "error"
     s = ("scheme", "drop")
     ds = xr.Dataset(
-        {name: (s, out[name][None]) for name in MC_VARIABLES},
+        {name: (s, out[name]) for name in MC_VARIABLES},
         coords={k: v for k, v in alloc.coords.items() if k != "user"},
     )
-    ds["mc_status"] = (s, status.astype(str)[None])
+    ds["mc_status"] = (s, status.astype(str))
     ds["mc_status"].attrs = {"units": "1", "long_name": "Monte-Carlo status (ok, error)"}
     ds.attrs["errors"] = "\n".join(errors)
     ds.attrs["compute_time_s"] = time.perf_counter() - t0
@@ -420,18 +570,15 @@ def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, A
     for key in swept:
         if key in ds.coords:
             ds = ds.drop_vars(key)
-    expanded = {}
+    expanded: dict[Hashable, xr.DataArray] = {}
     for name, var in ds.data_vars.items():
         if name in keep_flat:
             expanded[name] = var
         else:
             expanded[name] = var.expand_dims({k: 1 for k in swept})
     out = xr.Dataset(expanded, attrs=ds.attrs)
-    coords = {k: [values[k]] for k in swept}
     # integers stay integers; SNRs and CRB0 are float coordinates
-    for k in swept:
-        kind = int if k in ("N", "Nt", "Nr") else float
-        coords[k] = np.asarray([kind(values[k])])
+    coords = {k: np.asarray([(int if k in ("N", "Nt", "Nr") else float)(values[k])]) for k in swept}
     out = out.assign_coords(coords)
     for tied, follows in plan.tied.items():
         if follows in swept:
@@ -452,9 +599,11 @@ def aggregate(
     ----------
     plan : the experiment's grid.
     pieces : for each grid point of the plan (its swept values), the per-job
-        datasets (allocation, plus Monte-Carlo or MLE, per scheme and drop block).
+        datasets (allocation, plus Monte-Carlo or MLE, per drop block; each with one
+        or several schemes, of which those of the plan are used).
 
-    Datasets of one (point, scheme, block) are merged (``join="exact"``), the
+    Datasets are split by scheme; those of one (point, scheme, block) are merged
+    (``join="exact"``), the
     swept keys become dimensions, and all pieces are combined by coordinates
     with :func:`jcas.results.combine_datasets` (explicit ``combine_by_coords``
     arguments; duplicated or missing entries raise). Experiments without
@@ -467,8 +616,10 @@ def aggregate(
     for values, datasets in pieces:
         groups: dict[tuple[str, int], list[xr.Dataset]] = {}
         for ds in datasets:
-            key = (str(ds["scheme"].values[0]), int(ds["drop"].values[0]))
-            groups.setdefault(key, []).append(ds)
+            for i, scheme in enumerate(ds["scheme"].values.tolist()):
+                if scheme in plan.schemes:
+                    key = (str(scheme), int(ds["drop"].values[0]))
+                    groups.setdefault(key, []).append(ds.isel(scheme=[i]))
         for _key, group in sorted(groups.items()):
             merged = xr.merge(
                 [g.drop_attrs() for g in group],
@@ -495,118 +646,42 @@ def aggregate(
     return combined
 
 
-# --------------------------------------------------------------------------- run_* (scripts)
-def run_drops(output: str, *, system: Mapping[str, Any], seed: int, start: int, stop: int) -> None:
-    """Job ``drops``: write :func:`compute_drops` to ``output``."""
-    ds = compute_drops(system, seed, start, stop)
-    params = {"system": dict(system), "seed": seed, "start": start, "stop": stop}
-    _write(ds, output, params, f"user drops {start}..{stop - 1}")
-
-
-def run_allocation(
-    drops: str,
-    output: str,
-    *,
-    system: Mapping[str, Any],
-    point: Mapping[str, Any],
-    scheme: str,
-    options: Mapping[str, Any],
-) -> None:
-    """Job ``allocate``: read the drops, write :func:`compute_allocation` to ``output``."""
-    ds = compute_allocation(_read(drops), system, point, scheme, options)
-    params = {
-        "system": dict(system),
-        "point": dict(point),
-        "scheme": scheme,
-        "options": dict(options),
-    }
-    _write(ds, output, params, f"allocation {scheme} at {Point(**point).key}")
-    names, counts = np.unique(ds["status"].values, return_counts=True)
-    log.info("status counts: %s", dict(zip(names.tolist(), counts.tolist(), strict=True)))
-
-
-def run_monte_carlo(
-    alloc: str,
-    output: str,
-    *,
-    system: Mapping[str, Any],
-    point: Mapping[str, Any],
-    mc: Mapping[str, Any],
-    seed: int,
-) -> None:
-    """Job ``monte_carlo``: read an allocation, write :func:`compute_monte_carlo`."""
-    ds = compute_monte_carlo(_read(alloc), system, point, mc, seed)
-    params = {"system": dict(system), "point": dict(point), "mc": dict(mc), "seed": seed}
-    _write(ds, output, params, f"Monte-Carlo at {Point(**point).key}")
-
-
-def run_mle(
-    allocs: Sequence[str],
-    output: str,
-    *,
-    system: Mapping[str, Any],
-    point: Mapping[str, Any],
-    mc: Mapping[str, Any],
-    seed: int,
-    n_drops: int,
-) -> None:
-    """Job ``mle``: the first ``n_drops`` drops of the allocation blocks, MLE vs CRB."""
-    from jcas.results import combine_datasets
-
-    alloc = combine_datasets([_read(p) for p in allocs])
-    alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
-    ds = compute_mle(alloc, system, point, mc, seed)
-    params = {
-        "system": dict(system),
-        "point": dict(point),
-        "mc": dict(mc),
-        "seed": seed,
-        "n_drops": n_drops,
-    }
-    _write(ds, output, params, f"MLE at {Point(**point).key}")
-
-
-def run_aggregate(
-    inputs: Sequence[str],
-    output: str,
-    *,
-    name: str,
-    config: Mapping[str, Any],
-    point_keys: Sequence[str],
-) -> None:
-    """Job ``aggregate``: combine the per-job files of experiment ``name``.
-
-    ``inputs`` are paths whose parent directories name the grid point
-    (``.../<point key>/<scheme>/<block>.nc``, see ``workflow/rules/common.smk``);
-    ``point_keys`` lists the plan's point keys in the order of ``plan.points``.
-    """
+# --------------------------------------------------------------------------- figures, claims
+def plan(config: Mapping[str, Any], name: str) -> ExperimentPlan:
+    """The grid of experiment ``name`` of a resolved config (``jcas.config.plan_experiments``)."""
     from jcas.config import plan_experiments
 
-    plan = plan_experiments(config)[name]
-    by_key: dict[str, list[xr.Dataset]] = {}
-    for path in inputs:
-        key = next(part for part in Path(path).parts if part in set(point_keys))
-        by_key.setdefault(key, []).append(_read(path))
-    pieces = [(values, by_key[p.key]) for values, p in plan.points]
-    ds = aggregate(plan, pieces)
-    _write(ds, output, config, plan.title or name)
-    log.info(
-        "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
-    )
+    return plan_experiments(config)[name]
 
 
-def run_figure(data: str, pdf: str, png: str, *, plot: str) -> None:
-    """Job ``figure``: draw ``jcas.plots.<plot>`` from an experiment dataset, save PDF and PNG."""
+def draw_figure(ds: xr.Dataset, plot: str, pdf: str | Path, png: str | Path) -> float:
+    """Draw ``jcas.plots.<plot>`` from an experiment dataset and save it as PDF and PNG.
+
+    Returns the seconds spent drawing and saving (matplotlib imported before the clock).
+    """
     from jcas import plots
 
-    fig = getattr(plots, plot)(_read(data))
-    plots.save_figure(fig, pdf, png)
+    t0 = time.perf_counter()
+    plots.save_figure(getattr(plots, plot)(ds), pdf, png)
+    return time.perf_counter() - t0
 
 
-def run_claims(inputs: Mapping[str, str], output: str) -> None:
-    """Job ``claims``: the paper-claims table from the experiments named by figure kind
-    (``fig1``, ``fig2``, ``fig3``, ``pareto``; missing ones are reported as not evaluated)."""
+def write_claims(datasets: Mapping[str, xr.Dataset], output: str | Path) -> float:
+    """The paper-claims table from experiment datasets by figure kind (``fig1``, ``fig2``,
+    ``fig3``, ``pareto``; missing ones are reported as not evaluated), written as CSV.
+
+    Returns the seconds spent evaluating and writing.
+    """
     from jcas.claims import paper_claims, write_claims_csv
 
-    datasets = {kind: _read(path) for kind, path in inputs.items()}
-    write_claims_csv(paper_claims(**datasets), output)
+    t0 = time.perf_counter()
+    write_claims_csv(
+        paper_claims(
+            fig1=datasets.get("fig1"),
+            fig2=datasets.get("fig2"),
+            fig3=datasets.get("fig3"),
+            pareto=datasets.get("pareto"),
+        ),
+        output,
+    )
+    return time.perf_counter() - t0

@@ -27,11 +27,15 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "config_tiny.yaml"
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "README.md")
-WORKFLOW_DIRS = ("workflow", "jcas")
+WORKFLOW_DIRS = ("workflow", "jcas", "profiles")
 
 
 def copy_workflow(dst: Path) -> Path:
-    """A runnable copy of the workflow (no results) in ``dst``, with the tiny config."""
+    """A runnable copy of the workflow (no results) in ``dst``, with the tiny config.
+
+    Snakefile, config.yaml, README.md, workflow/, jcas/ and profiles/ (so the copy loads
+    the default profile as the repository does); ``config_tiny.yaml`` next to them.
+    """
     dst.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in WORKFLOW_FILES:
@@ -46,11 +50,9 @@ def copy_workflow(dst: Path) -> Path:
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """``python -m snakemake <args>`` in ``cwd`` (the plain command users type)."""
-    env = {k: v for k, v in os.environ.items() if k != "JCAS_DEFAULT_PROFILE"}
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=cwd,
-        env=env,
         capture_output=True,
         text=True,
         timeout=900,
@@ -64,15 +66,25 @@ def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.Completed
     return proc
 
 
+def copy_run(src: Path, dst: Path) -> Path:
+    """A copy of a workflow tree with its results and Snakemake state (mtimes kept), for a
+    test that edits or reruns what :func:`tiny_run` made."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workflow copy on which the tiny pipeline has completed (``<dir>/results/*.nc``).
 
-    Shared by every test that only reads the results of one ordinary run; do not modify
-    files in it (tests that edit or rerun copy their own tree with :func:`copy_workflow`).
+    Shared by every test that only reads the results of one ordinary run (dry runs
+    included); do not modify files in it (tests that edit or rerun copy it with
+    :func:`copy_run` or make their own tree with :func:`copy_workflow`). The output of
+    the run is in ``<dir>/tiny_run.log`` (stdout, then stderr).
     """
     work = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
-    snakemake(work, "--cores", "2", "--configfile", "config_tiny.yaml")
+    proc = snakemake(work, "--cores", "2", "--configfile", "config_tiny.yaml")
+    (work / "tiny_run.log").write_text(proc.stdout + proc.stderr)
     return work
 
 

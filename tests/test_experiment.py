@@ -164,7 +164,7 @@ def test_aggregate_builds_contract_dataset(cfg: dict, tmp_path: Path) -> None:
     assert ds["Nr"].dims == ("Nt",)
     assert list(ds["scheme"].values) == ["optimal", "equal"]
     path = tmp_path / "fig1.nc"
-    experiment._write(ds, path, small, "fig1")
+    experiment.write(ds, path, config=small, title="fig1")
     validate_contract(xr.open_dataset(path), kind="allocation")
 
 
@@ -172,3 +172,75 @@ def test_scheme_vocabulary_matches_allocation() -> None:
     from jcas.config import SCHEMES
 
     assert tuple(SCHEMES) == tuple(jcas.allocation.SCHEMES)
+
+
+def test_closed_forms_in_one_dataset_equal_one_scheme_each(cfg: dict) -> None:
+    """compute_allocations (one job of the closed forms; equal reuses optimal's allocation)
+    gives exactly the arrays of one compute_allocation per scheme, with a degenerate drop."""
+    point = Point(15, 15, 0.0, 5.0, 1e-3)
+    drops = experiment.compute_drops(cfg["system"], 6, 0, 5)
+    drops["beta"].values[2, 1] = np.nan
+    schemes = ["optimal", "equal", "equal_full"]
+    opts = {s: scheme_options(s, cfg["allocation"]) for s in schemes}
+    both = experiment.compute_allocations(drops, cfg["system"], point.as_dict(), schemes, opts)
+    assert list(both["scheme"].values) == schemes
+    assert both["beta"].dims == ("drop", "user")
+    for scheme in schemes:
+        one = _alloc(cfg, drops, point, scheme)
+        part = both.sel(scheme=[scheme])
+        for name in one.variables:
+            if name == "solve_time":
+                continue
+            np.testing.assert_array_equal(part[name].values, one[name].values, err_msg=name)
+    assert set(both["status"].values[:, 2]) == {"invalid_input"}
+
+
+def test_monte_carlo_of_several_schemes_equals_one_each(cfg: dict) -> None:
+    """One Monte-Carlo job for several schemes: each scheme's arrays are those of its own
+    job (the streams are keyed by drop, not by the other schemes)."""
+    point = Point(8, 8, 10.0, 5.0, 1e-3)
+    drops = experiment.compute_drops(cfg["system"], 4, 0, 3)
+    schemes = ["optimal", "equal_full"]
+    opts = {s: scheme_options(s, cfg["allocation"]) for s in schemes}
+    alloc = experiment.compute_allocations(drops, cfg["system"], point.as_dict(), schemes, opts)
+    mc = {"realizations": 6, "frames": 3}
+    both = experiment.compute_monte_carlo(alloc, cfg["system"], point.as_dict(), mc, 5)
+    for scheme in schemes:
+        one = experiment.compute_monte_carlo(
+            alloc.sel(scheme=[scheme]), cfg["system"], point.as_dict(), mc, 5
+        )
+        for name in (*experiment.MC_VARIABLES, "mc_status"):
+            np.testing.assert_array_equal(
+                both[name].sel(scheme=[scheme]).values, one[name].values, err_msg=name
+            )
+    assert np.all(np.isfinite(both["sum_rate_mc"].values))
+
+
+@pytest.mark.parametrize(
+    ("code", "absent"),
+    [
+        ("import jcas.experiment", ("cvxpy", "matplotlib", "jcas.plots", "jcas.claims")),
+        (
+            "from jcas import experiment as e; d = e.compute_drops(S, 1, 0, 2); "
+            "a = e.compute_allocations(d, S, P, ['optimal', 'equal', 'equal_full'], {}); "
+            "e.compute_monte_carlo(a, S, P, {'realizations': 2, 'frames': 1}, 1)",
+            ("cvxpy", "matplotlib"),
+        ),
+    ],
+)
+def test_jobs_import_only_what_they_need(cfg: dict, code: str, absent: tuple[str, ...]) -> None:
+    """Lazy imports: no cvxpy outside `sca` jobs, no matplotlib outside figures."""
+    import subprocess
+    import sys
+
+    setup = f"S = {dict(cfg['system'])!r}; P = {Point(8, 8, 20.0, 5.0, 1e-3).as_dict()!r}; "
+    check = f"import sys; bad = [m for m in {absent!r} if m in sys.modules]; assert not bad, bad"
+    proc = subprocess.run(
+        [sys.executable, "-c", f"{setup}{code}\n{check}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]

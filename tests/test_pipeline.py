@@ -1,18 +1,17 @@
-"""The Snakemake sweep end to end on tests/data/config_tiny.yaml (issue 4).
+"""The Snakemake sweep end to end on tests/data/config_tiny.yaml.
 
-Snakemake runs as a subprocess in a temporary copy of the workflow (Snakefile,
-config.yaml, workflow/, jcas/, README.md), so touching a module in the copy works
-and every result lands under the temporary directory. The tiny grid: Nt = Nr = 8,
-SNR_com in {0, 20} dB, 6 drops in blocks of 3, the four schemes; the experiments'
-grids overlap (see the config file), so the allocation runs at 3 points x 4
-schemes x 2 blocks plus one crb_mc point x optimal x 1 block = 25 jobs.
+Snakemake runs as a subprocess (``tests/conftest.py``: the session's ``tiny_run``, or a
+copy of the workflow or of that run), so touching a module in a copy works and every
+result lands under a temporary directory. The tiny grid: Nt = Nr = 8, SNR_com in
+{0, 20} dB, 6 drops in blocks of 3, the four schemes; the experiments' grids overlap (see
+the config file), so the allocation runs at 3 points x 2 blocks (one `closed_form` job
+for optimal, equal and equal_full, one `sca` job) plus crb_mc's extra point (equal_full,
+first block only): 7 `closed_form` and 6 `sca` jobs.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -21,48 +20,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import ROOT, copy_run, copy_workflow, snakemake
 
 from jcas.results import validate_contract
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "data" / "config_tiny.yaml"
 EXPERIMENTS = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
 # solve_time is a wall-clock measurement: the only variable allowed to differ between runs
 TIMING_VARIABLES = ("solve_time",)
-
-
-def copy_workflow(dst: Path) -> Path:
-    """A runnable copy of the workflow (no results) in ``dst``."""
-    dst.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("Snakefile", "config.yaml", "README.md"):
-        shutil.copy2(ROOT / name, dst / name)
-    for name in ("workflow", "jcas"):
-        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
-    shutil.copy2(TINY, dst / "config_tiny.yaml")
-    return dst
-
-
-def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """``python -m snakemake <args>`` in ``cwd`` (the plain command users type)."""
-    env = {k: v for k, v in os.environ.items() if k != "JCAS_DEFAULT_PROFILE"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
-            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        )
-    return proc
+ALLOCATION_RULES = ("closed_form", "sca")
 
 
 def run(
@@ -111,120 +78,196 @@ def assert_same_arrays(a: xr.Dataset, b: xr.Dataset) -> None:
             assert np.array_equal(va, vb), name
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny workflow, run once to completion with the plain command on 2 cores."""
-    cwd = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    proc = run(cwd)
-    assert "--workflow-profile workflow/profiles/default" in proc.stderr
-    return cwd
-
-
 def open_result(cwd: Path, name: str) -> xr.Dataset:
     with xr.open_dataset(cwd / "results" / f"{name}.nc") as ds:
         return ds.load()
 
 
-def test_end_to_end_outputs(tiny: Path) -> None:
+def config_file(tmp_path: Path, name: str, text: str) -> str:
+    """An extra config file outside the run's tree (absolute path for --configfile)."""
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+# ------------------------------------------------------------------ one ordinary run
+def test_end_to_end_outputs(tiny_run: Path) -> None:
     for name in EXPERIMENTS:
-        ds = open_result(tiny, name)
+        ds = open_result(tiny_run, name)
         validate_contract(ds)
         for ext in ("pdf", "png"):
-            fig = tiny / "results" / "figures" / f"{name}.{ext}"
+            fig = tiny_run / "results" / "figures" / f"{name}.{ext}"
             assert fig.stat().st_size > 1000, fig
-    fig1 = open_result(tiny, "fig1")
+    fig1 = open_result(tiny_run, "fig1")
     assert dict(fig1.sizes) == {"Nt": 1, "snr_com_db": 2, "scheme": 4, "drop": 6, "user": 4}
     assert list(fig1["scheme"].values) == ["sca", "optimal", "equal", "equal_full"]
     ok = fig1["status"].isin(["optimal", "converged", "max_iterations", "feasible"])
     assert bool(ok.any())
     assert bool(fig1["sum_rate_mc"].where(ok).notnull().sum() == ok.sum())
-    fig3 = open_result(tiny, "fig3")
+    fig3 = open_result(tiny_run, "fig3")
     assert fig3["Nt"].dims == ("N",)
     assert int(fig3["Nt"].values[0]) == 8
-    crb_mc = open_result(tiny, "crb_mc")
+    crb_mc = open_result(tiny_run, "crb_mc")
     assert crb_mc.sizes["drop"] == 2  # mc.mle_drops
-    assert (tiny / "results" / "claims.csv").read_text().startswith("claim,")
-    # a grid point is computed once: 3 points x 4 schemes x 2 blocks + 1 x optimal x 1
-    allocs = sorted((tiny / "results" / "cache" / "alloc").rglob("*.nc"))
-    assert len(allocs) == 25
+    assert (tiny_run / "results" / "claims.csv").read_text().startswith("claim,")
+    # a grid point is computed once: 3 points x 2 blocks per family, + crb_mc's extra point
+    alloc = tiny_run / "results" / "cache" / "alloc"
+    assert len(list(alloc.glob("*/closed_form/*.nc"))) == 3 * 2 + 1
+    assert len(list(alloc.glob("*/sca/*.nc"))) == 3 * 2
+    # one closed-form file holds every closed-form scheme its point needs
+    with xr.open_dataset(alloc / "Nt8_Nr8_com0_sen5_crb0.001" / "closed_form" / "d0-3.nc") as ds:
+        assert list(ds["scheme"].values) == ["optimal", "equal", "equal_full"]
     # every rule leaves a log and a benchmark file
     for stage in ("drops", "alloc", "mc", "mle", "aggregate", "figures"):
-        assert any((tiny / "results" / "logs" / stage).rglob("*.log")), stage
-        assert any((tiny / "results" / "benchmarks" / stage).rglob("*.tsv")), stage
+        assert any((tiny_run / "results" / "logs" / stage).rglob("*.log")), stage
+        assert any((tiny_run / "results" / "benchmarks" / stage).rglob("*.tsv")), stage
 
 
-def test_second_run_schedules_nothing(tiny: Path) -> None:
-    assert planned_jobs(tiny) == []
+def test_plain_command_loads_the_default_profile_without_reexec(tiny_run: Path) -> None:
+    """Snakemake itself finds profiles/default (no re-execution, no extra option)."""
+    text = (tiny_run / "tiny_run.log").read_text()
+    assert "Using workflow specific profile profiles/default" in text
+    assert "rerunning" not in text
 
 
-def test_readme_edit_reruns_nothing(tiny: Path) -> None:
-    readme = tiny / "README.md"
-    readme.write_text(readme.read_text() + "\nedited by test_pipeline\n")
-    assert planned_jobs(tiny) == []
+def test_jobs_log_their_compute_time(tiny_run: Path) -> None:
+    """Every Python job logs the seconds inside the jcas computations (the benchmark's)."""
+    logs = [
+        p
+        for p in sorted((tiny_run / "results" / "logs").rglob("*.log"))
+        if "sources" not in p.parts
+    ]
+    assert len(logs) > 30
+    for path in logs:
+        assert re.search(r"compute_time_s = \d+\.\d+", path.read_text()), path
 
 
-def test_new_snr_schedules_only_new_points(tiny: Path) -> None:
-    extra = tiny / "more_snr.yaml"
-    extra.write_text("experiments:\n  fig1:\n    sweep:\n      snr_com_db: [0, 10, 20]\n")
-    jobs = planned_jobs(tiny, "--configfile", "config_tiny.yaml", str(extra.name))
+def test_second_run_schedules_nothing(tiny_run: Path) -> None:
+    assert planned_jobs(tiny_run) == []
+
+
+def test_new_snr_schedules_only_new_points(tiny_run: Path, tmp_path: Path) -> None:
+    extra = config_file(
+        tmp_path,
+        "more_snr.yaml",
+        "experiments:\n  fig1:\n    sweep:\n      snr_com_db: [0, 10, 20]\n",
+    )
+    jobs = planned_jobs(tiny_run, "--configfile", "config_tiny.yaml", extra)
     counts = rule_counts(jobs)
+    # 1 new point x 2 blocks: one closed_form and one sca job each, MC per family
     assert counts == Counter(
-        {"allocate": 8, "monte_carlo": 8, "aggregate": 1, "figure": 1, "claims": 1, "all": 1}
+        {
+            "closed_form": 2,
+            "sca": 2,
+            "monte_carlo": 4,
+            "aggregate": 1,
+            "figure": 1,
+            "claims": 1,
+            "all": 1,
+        }
     )
     for rule, output in jobs:
-        if rule in ("allocate", "monte_carlo"):
+        if rule in (*ALLOCATION_RULES, "monte_carlo"):
             assert "_com10_" in output, output
         if rule in ("aggregate", "figure"):
             assert output.endswith(("fig1.nc", "fig1.pdf")), output
 
 
-def test_more_drops_computes_only_new_blocks(tiny: Path) -> None:
+def test_new_crb0_schedules_only_new_points(tiny_run: Path, tmp_path: Path) -> None:
+    """A value added to another swept key (pareto's CRB0): again only the new point."""
+    extra = config_file(
+        tmp_path,
+        "more_crb.yaml",
+        "experiments:\n  pareto:\n    sweep:\n      crb0: [1.0e-4, 3.0e-4, 1.0e-3]\n",
+    )
+    jobs = planned_jobs(tiny_run, "--configfile", "config_tiny.yaml", extra)
+    counts = rule_counts(jobs)
+    assert counts == Counter(
+        {"closed_form": 2, "sca": 2, "aggregate": 1, "figure": 1, "claims": 1, "all": 1}
+    )
+    for rule, output in jobs:
+        if rule in ALLOCATION_RULES:
+            assert "_crb0.0003/" in output, output
+
+
+def test_more_drops_computes_only_new_blocks(tiny_run: Path) -> None:
     """`--config drops=12`: drops 6..11 form two new blocks; the existing blocks are kept."""
-    jobs = planned_jobs(tiny, "--config", "drops=12")
+    jobs = planned_jobs(tiny_run, "--config", "drops=12")
     counts = rule_counts(jobs)
     assert counts["drops"] == 2
-    assert counts["allocate"] == 3 * 4 * 2  # 3 points x 4 schemes x 2 new blocks
-    assert counts["monte_carlo"] == 2 * 4 * 2  # fig1's 2 points
+    assert counts["closed_form"] == 3 * 2  # 3 points x 2 new blocks
+    assert counts["sca"] == 3 * 2
+    assert counts["monte_carlo"] == 2 * 2 * 2  # fig1's 2 points x 2 families x 2 blocks
     assert counts["mle"] == 0  # mc.mle_drops = 2: its drops are unchanged
     for rule, output in jobs:
-        if rule in ("drops", "allocate", "monte_carlo"):
+        if rule in ("drops", *ALLOCATION_RULES, "monte_carlo"):
             assert output.endswith(("d6-9.nc", "d9-12.nc")), output
 
 
-def test_mc_realizations_reruns_no_allocation(tiny: Path) -> None:
-    extra = tiny / "more_mc.yaml"
-    extra.write_text("mc:\n  realizations: 16\n")
-    counts = rule_counts(planned_jobs(tiny, "--configfile", "config_tiny.yaml", extra.name))
-    assert (counts["allocate"], counts["drops"], counts["mle"]) == (0, 0, 0)
-    assert counts["monte_carlo"] == 16  # 2 points x 4 schemes x 2 blocks
+def test_mc_realizations_reruns_no_allocation(tiny_run: Path, tmp_path: Path) -> None:
+    extra = config_file(tmp_path, "more_mc.yaml", "mc:\n  realizations: 16\n")
+    counts = rule_counts(planned_jobs(tiny_run, "--configfile", "config_tiny.yaml", extra))
+    assert (counts["closed_form"], counts["sca"], counts["drops"], counts["mle"]) == (0, 0, 0, 0)
+    assert counts["monte_carlo"] == 2 * 2 * 2  # 2 points x 2 families x 2 blocks
     assert counts["aggregate"] == 1  # fig1 only: the other experiments use no MC
 
 
+def test_sca_option_reruns_no_job_of_another_scheme(tiny_run: Path, tmp_path: Path) -> None:
+    """An `sca` option reruns the sca allocations, their Monte-Carlo and what aggregates
+    them; no closed-form allocation, no Monte-Carlo of another scheme, no MLE."""
+    extra = config_file(tmp_path, "sca.yaml", "allocation:\n  sca_tolerance: 1.0e-5\n")
+    jobs = planned_jobs(tiny_run, "--configfile", "config_tiny.yaml", extra)
+    counts = rule_counts(jobs)
+    assert (counts["closed_form"], counts["drops"], counts["mle"]) == (0, 0, 0)
+    assert counts["sca"] == 3 * 2
+    assert counts["monte_carlo"] == 2 * 2  # fig1's 2 points x 2 blocks, sca only
+    for rule, output in jobs:
+        if rule in ("sca", "monte_carlo"):
+            assert "/sca/" in output, output
+    # crb_mc simulates equal_full only: its dataset is not rebuilt
+    assert counts["aggregate"] == 4
+    assert ("aggregate", "results/crb_mc.nc") not in jobs
+
+
+# ------------------------------------------------------------------ edited copies
 def edit_module(path: Path) -> None:
     """Change a module's content (Snakemake 9 ignores a newer mtime when the checksum of a
     small input file is unchanged, so a bare ``touch`` is not an edit)."""
     path.write_text(path.read_text() + "\n# edited by test_pipeline\n")
 
 
-def test_editing_allocation_module_reruns_allocation(tiny: Path, tmp_path: Path) -> None:
-    cwd = tmp_path / "copy"
-    shutil.copytree(tiny, cwd, symlinks=True)
+def test_readme_edit_or_touch_reruns_nothing(tiny_run: Path, tmp_path: Path) -> None:
+    cwd = copy_run(tiny_run, tmp_path / "copy")
+    readme = cwd / "README.md"
+    readme.write_text(readme.read_text() + "\nedited by test_pipeline\n")
+    (cwd / "jcas" / "metrics.py").touch()  # a touch is not an edit
+    assert planned_jobs(cwd) == []
+
+
+def test_editing_a_module_reruns_exactly_the_rules_that_use_it(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    cwd = copy_run(tiny_run, tmp_path / "copy")
     edit_module(cwd / "jcas" / "allocation" / "closed_form.py")
     counts = rule_counts(planned_jobs(cwd))
-    assert counts["allocate"] == 25
+    assert counts["sources"] == 1  # the allocation stage's checksum file
+    assert (counts["closed_form"], counts["sca"]) == (7, 6)
     assert counts["drops"] == 0
     # a plotting module reruns the figures only
-    cwd2 = tmp_path / "copy2"
-    shutil.copytree(tiny, cwd2, symlinks=True)
+    cwd2 = copy_run(tiny_run, tmp_path / "copy2")
     edit_module(cwd2 / "jcas" / "plots.py")
-    counts = rule_counts(planned_jobs(cwd2))
-    assert counts == Counter({"figure": 5, "all": 1})
+    assert rule_counts(planned_jobs(cwd2)) == Counter({"sources": 1, "figure": 5, "all": 1})
+    # a Monte-Carlo module reruns the Monte-Carlo and MLE jobs, no allocation
+    cwd3 = copy_run(tiny_run, tmp_path / "copy3")
+    edit_module(cwd3 / "jcas" / "montecarlo" / "rate.py")
+    counts = rule_counts(planned_jobs(cwd3))
+    assert (counts["monte_carlo"], counts["mle"]) == (8, 2)
+    assert counts["closed_form"] + counts["sca"] + counts["drops"] == 0
 
 
-def test_failed_job_does_not_stop_the_others(tiny: Path, tmp_path: Path) -> None:
+def test_failed_job_does_not_stop_the_others(tiny_run: Path, tmp_path: Path) -> None:
     """keep-going from the default profile: a crashing figure leaves the others done."""
-    cwd = tmp_path / "copy"
-    shutil.copytree(tiny, cwd, symlinks=True)
+    cwd = copy_run(tiny_run, tmp_path / "copy")
     plots = cwd / "jcas" / "plots.py"
     text = plots.read_text()
     marker = "def fig1(ds: xr.Dataset) -> Figure:\n"
@@ -239,7 +282,7 @@ def test_failed_job_does_not_stop_the_others(tiny: Path, tmp_path: Path) -> None
         assert (cwd / "results" / "figures" / f"{name}.png").stat().st_mtime > before[name]
 
 
-def test_cores_and_drops_per_job_do_not_change_results(tiny: Path, tmp_path: Path) -> None:
+def test_cores_and_drops_per_job_do_not_change_results(tiny_run: Path, tmp_path: Path) -> None:
     """fig1 (allocation incl. sca, MC streams) and crb_mc (MLE) are identical arrays with
     --cores 1 and with drops_per_job = 6 (one block) instead of 3."""
     targets = ("results/fig1.nc", "results/crb_mc.nc")
@@ -249,14 +292,14 @@ def test_cores_and_drops_per_job_do_not_change_results(tiny: Path, tmp_path: Pat
     run(one_block, "--config", "drops_per_job=6", targets=targets)
     assert len(list((one_block / "results" / "cache" / "drops").glob("*.nc"))) == 1
     for name in ("fig1", "crb_mc"):
-        ref = open_result(tiny, name)
+        ref = open_result(tiny_run, name)
         assert_same_arrays(ref, open_result(one_core, name))
         assert_same_arrays(ref, open_result(one_block, name))
 
 
-def test_report(tiny: Path, tmp_path: Path) -> None:
+def test_report(tiny_run: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
-    run(tiny, "--report", str(report))
+    run(tiny_run, "--report", str(report))
     text = report.read_text(errors="replace")
     assert report.stat().st_size > 10_000
     assert "fig1.png" in text

@@ -1,4 +1,4 @@
-"""docs/reliability.md cites, for each guarantee, tests that exist (issue 6)."""
+"""docs/reliability.md cites, for each guarantee, tests that exist."""
 
 from __future__ import annotations
 

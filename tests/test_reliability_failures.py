@@ -1,4 +1,4 @@
-"""Reliability in-process (issue 6): degenerate drops, damaged inputs named by the job that
+"""Reliability in-process: degenerate drops, damaged inputs named by the job that
 reads them, failed points through aggregation, figure and claims, and the allocation
 stage at the model's numerical edges.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from jcas.results import ResultFileError, read_netcdf, write_netcdf
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+import jcas_job  # noqa: E402  (the jobs' entry points, workflow/scripts/jcas_job.py)
+
 SUCCESS = set(jcas.allocation.SUCCESS_STATUSES)
 METRICS = ("gamma", "eta", "rate", "sum_rate", "crb", "power_total", "power_sensing")
 SCHEMES = ("sca", "optimal", "equal", "equal_full")
@@ -109,15 +113,15 @@ def job_files(cfg: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     base = tmp_path_factory.mktemp("jobs")
     point = Point(8, 8, 20.0, 5.0, 1e-3)
     drops = base / "drops.nc"
-    experiment.run_drops(str(drops), system=cfg["system"], seed=3, start=0, stop=2)
+    jcas_job.run_drops(str(drops), system=cfg["system"], seed=3, start=0, stop=2)
     alloc = base / "alloc.nc"
-    experiment.run_allocation(
+    jcas_job.run_allocation(
         str(drops),
         str(alloc),
         system=cfg["system"],
         point=point.as_dict(),
-        scheme="optimal",
-        options={},
+        schemes=["optimal"],
+        options={"optimal": {}},
     )
     return {"base": base, "drops": drops, "alloc": alloc, "point": point}
 
@@ -136,25 +140,37 @@ def test_damaged_input_named_by_the_job_that_reads_it(
     _damage(bad, how)
     out = tmp_path / "out.nc"
     calls = {
-        "allocate": lambda: experiment.run_allocation(
-            str(bad), str(out), system=cfg["system"], point=point, scheme="equal", options={}
+        "allocate": lambda: jcas_job.run_allocation(
+            str(bad),
+            str(out),
+            system=cfg["system"],
+            point=point,
+            schemes=["equal"],
+            options={"equal": {}},
         ),
-        "monte_carlo": lambda: experiment.run_monte_carlo(
-            str(bad), str(out), system=cfg["system"], point=point, mc=cfg["mc"], seed=3
+        "monte_carlo": lambda: jcas_job.run_monte_carlo(
+            str(bad),
+            str(out),
+            system=cfg["system"],
+            point=point,
+            schemes=["optimal"],
+            mc=cfg["mc"],
+            seed=3,
         ),
-        "mle": lambda: experiment.run_mle(
+        "mle": lambda: jcas_job.run_mle(
             [str(job_files["alloc"]), str(bad)],
             str(out),
             system=cfg["system"],
             point=point,
+            scheme="optimal",
             mc=cfg["mc"],
             seed=3,
             n_drops=2,
         ),
-        "figure": lambda: experiment.run_figure(
+        "figure": lambda: jcas_job.run_figure(
             str(bad), str(tmp_path / "f.pdf"), str(tmp_path / "f.png"), plot="fig1"
         ),
-        "claims": lambda: experiment.run_claims({"fig1": str(bad)}, str(tmp_path / "c.csv")),
+        "claims": lambda: jcas_job.run_claims({"fig1": str(bad)}, str(tmp_path / "c.csv")),
     }
     with pytest.raises(ResultFileError) as info:
         calls[job]()
@@ -170,12 +186,12 @@ def test_damaged_input_named_by_the_job_that_reads_it(
 
 
 def test_damaged_input_of_aggregate_is_named(cfg: dict, job_files: dict, tmp_path: Path) -> None:
-    bad = tmp_path / "Nt8_Nr8_com20_sen5_crb0.001" / "optimal" / "d0-2.nc"
+    bad = tmp_path / "Nt8_Nr8_com20_sen5_crb0.001" / "closed_form" / "d0-2.nc"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(job_files["alloc"].read_bytes())
     _damage(bad, "truncated")
     with pytest.raises(ResultFileError, match="truncated or corrupt") as info:
-        experiment.run_aggregate(
+        jcas_job.run_aggregate(
             [str(bad)],
             str(tmp_path / "fig1.nc"),
             name="fig1",
@@ -290,7 +306,7 @@ EDGE_SYSTEMS = {
 @pytest.mark.parametrize("edge", list(EDGE_SYSTEMS))
 def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: int) -> None:
     """The allocation stage (every scheme, closed forms (15), (16), (18)) at the edges of
-    issue 6: a success status carries finite metrics (CRB = inf only for Nt = Nr = 1,
+    a success status carries finite metrics (CRB = inf only for Nt = Nr = 1,
     where the Fisher information is 0: documented in docs/model.md), a failure status
     carries NaN, and sca succeeds wherever the exact optimum exists."""
     system = dict(cfg["system"], **EDGE_SYSTEMS[edge])

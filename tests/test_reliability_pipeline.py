@@ -1,4 +1,4 @@
-"""Reliability of the Snakemake sweep (issue 6): interrupted runs, damaged inputs, failed
+"""Reliability of the Snakemake sweep: interrupted runs, damaged inputs, failed
 points, determinism under job order and interruption.
 
 Snakemake runs as a subprocess (the plain ``python -m snakemake`` users type, which picks
@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import copy_workflow
+from conftest import snakemake as run_snakemake
 
 from jcas.results import read_netcdf
 
@@ -40,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "tests" / "data" / "reliability_tiny.yaml"
 # wall-clock timings are the only variable allowed to differ between runs
 TIMING_VARIABLES = ("solve_time",)
-N_ALLOC_FILES = 3 * 3 * 2  # (fig1 0 dB, fig1/pareto 20 dB, pareto 1e-9) x 3 schemes x 2 blocks
+# (fig1 0 dB, fig1/pareto 20 dB, pareto 1e-9) x (closed_form, sca) x 2 blocks
+N_ALLOC_FILES = 3 * 2 * 2
 TARGETS = [
     "results/fig1.nc",
     "results/pareto.nc",
@@ -78,14 +81,9 @@ def large_scale_fading(params, seed, drops):  # noqa: D103
 
 
 # ------------------------------------------------------------------ helpers
-def copy_workflow(dst: Path) -> Path:
+def copy_injected(dst: Path) -> Path:
     """A runnable copy of the workflow with the two injections, and the test config."""
-    dst.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("Snakefile", "config.yaml", "README.md"):
-        shutil.copy2(ROOT / name, dst / name)
-    for name in ("workflow", "jcas"):
-        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
+    copy_workflow(dst)
     shutil.copy2(CONFIG, dst / "reliability.yaml")
     alloc = dst / "jcas" / "allocation" / "__init__.py"
     assert "\ndef allocate(" in alloc.read_text()
@@ -110,20 +108,9 @@ def command(*args: str) -> list[str]:
     ]
 
 
-def env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "JCAS_DEFAULT_PROFILE"}
-
-
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        command(*args), cwd=cwd, env=env(), capture_output=True, text=True, timeout=900
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-        )
-    return proc
+    """The documented command on the test config (:func:`conftest.snakemake`)."""
+    return run_snakemake(cwd, *command(*args)[3:], check=check)
 
 
 def nc_files(cwd: Path) -> list[str]:
@@ -190,7 +177,7 @@ def incomplete_outputs(cwd: Path) -> list[str]:
 # ------------------------------------------------------------------ runs
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = copy_workflow(tmp_path_factory.mktemp("reliability") / "reference")
+    cwd = copy_injected(tmp_path_factory.mktemp("reliability") / "reference")
     snakemake(cwd)
     return cwd
 
@@ -199,11 +186,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def interrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Start the sweep, SIGKILL its whole process group once some (not all) allocation
     files exist and a job is running, then record the state and resume."""
-    cwd = copy_workflow(tmp_path_factory.mktemp("reliability") / "interrupted")
+    cwd = copy_injected(tmp_path_factory.mktemp("reliability") / "interrupted")
     proc = subprocess.Popen(
         command(),
         cwd=cwd,
-        env=env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -258,7 +244,6 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     unlock = subprocess.run(
         [sys.executable, "-m", "snakemake", "--unlock"],
         cwd=cwd,
-        env=env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -271,7 +256,7 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def reordered(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Path:
     """Another job order: greedy scheduler, targets requested in reverse order."""
-    cwd = copy_workflow(tmp_path_factory.mktemp("reliability") / "reordered")
+    cwd = copy_injected(tmp_path_factory.mktemp("reliability") / "reordered")
     snakemake(cwd, "--scheduler", "greedy", *reversed(TARGETS))
     return cwd
 
@@ -405,8 +390,8 @@ def test_damaged_intermediate_file_named_by_the_job_that_reads_it(
     each file; the figure jobs do not run on a missing dataset."""
     cwd = tmp_path / "damaged"
     shutil.copytree(reference, cwd, symlinks=True)
-    alloc = cwd / "results/cache/alloc/Nt8_Nr8_com20_sen5_crb1e-09/optimal/d0-2.nc"
-    mc = cwd / "results/cache/mc/Nt8_Nr8_com0_sen5_crb0.001/equal/d2-4.nc"
+    alloc = cwd / "results/cache/alloc/Nt8_Nr8_com20_sen5_crb1e-09/closed_form/d0-2.nc"
+    mc = cwd / "results/cache/mc/Nt8_Nr8_com0_sen5_crb0.001/closed_form/d2-4.nc"
     for path, damage in ((alloc, "truncate"), (mc, "garbage")):
         stat = path.stat()
         data = path.read_bytes()

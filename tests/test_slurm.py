@@ -1,4 +1,4 @@
-"""Cluster execution through ``workflow/profiles/slurm`` on a real single-node Slurm (issue 5).
+"""Cluster execution through ``profiles/slurm`` on a real single-node Slurm.
 
 The module-scoped fixture installs the Debian packages if missing (``tests/slurm/install.sh``),
 writes ``/etc/slurm/slurm.conf`` (``configure.sh``), starts munge, slurmctld and slurmd with
@@ -38,7 +38,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "slurm"
-PROFILE = "workflow/profiles/slurm"
+PROFILE = "profiles/slurm"
 LOCK_FILE = Path("/run/lock/jcas-slurm-test.lock")
 
 # CI overrides on top of the profile. The first status check comes this many seconds after a
@@ -244,7 +244,7 @@ def _run_both(
     slurm_log = _snakemake(
         slurm_dir,
         *targets,
-        "--workflow-profile",
+        "--profile",
         PROFILE,
         "--slurm-init-seconds-before-status-checks",
         str(INIT_SECONDS),
@@ -341,7 +341,8 @@ def _assert_same_results(runs: SweepRuns) -> list[str]:
 
 # Reduced sweep of the real pipeline: fig1 (closed form and Monte-Carlo) at one antenna count
 # and two SNRs, two schemes (the paper's SCA and the exact optimum), one block of 3 drops.
-# 10 jobs: drops 1, allocate 4, monte_carlo 4, aggregate 1. Merged over config.yaml.
+# 10 Slurm jobs: drops 1, closed_form 2, sca 2, monte_carlo 4, aggregate 1 (and the local
+# `sources` jobs). Merged over config.yaml.
 TINY_CONFIG: dict = {
     "seed": 11,
     "drops": 3,
@@ -358,14 +359,14 @@ TARGETS = ["results/fig1.nc"]
 def test_profile_sweep_runs_under_slurm_and_matches_local(
     slurm_cluster: SlurmCluster, tmp_path: Path
 ) -> None:
-    """The reduced sweep through workflow/profiles/slurm: every job a Slurm job, results equal
+    """The reduced sweep through profiles/slurm: every non-local job a Slurm job, results equal
     to a local run's (exact array equality, attributes aside)."""
     _require_plugin()
     runs = _run_both(tmp_path, TINY_CONFIG, TARGETS)
     pairs = _assert_ran_under_slurm(runs, slurm_cluster)
     rules = collections.Counter(rule for _, rule in pairs)
     # Each compute stage ran at least once as a Slurm job.
-    assert {"drops", "allocate", "monte_carlo"} <= set(rules), rules
+    assert {"drops", "closed_form", "sca", "monte_carlo"} <= set(rules), rules
     compared = _assert_same_results(runs)
     assert "results/fig1.nc" in compared
     print(
@@ -376,12 +377,12 @@ def test_profile_sweep_runs_under_slurm_and_matches_local(
 
 
 JOB_BLOCK = re.compile(r"^rule (?P<rule>\w+):\n(?P<body>(?:[ \t]+\S.*\n)+)", re.MULTILINE)
-PROFILE_SCALED_RULES = ("allocate", "monte_carlo")
+SCALED_RULES = ("sca", "monte_carlo")
 
 
 def _dry_run_resources(workdir: Path, *args: str) -> list[dict]:
     """Jobs of ``snakemake -n`` through the Slurm profile: rule, wildcards, resources."""
-    text = _snakemake(workdir, "-n", "--workflow-profile", PROFILE, *args, log_name="dry_run.log")
+    text = _snakemake(workdir, "-n", "--profile", PROFILE, *args, log_name="dry_run.log")
     jobs = []
     for m in JOB_BLOCK.finditer(text):
         fields = dict(
@@ -397,30 +398,30 @@ def _dry_run_resources(workdir: Path, *args: str) -> list[dict]:
     return jobs
 
 
-def test_profile_resources_scale_with_drops_and_antennas(tmp_path: Path) -> None:
+def test_rule_resources_scale_with_drops_and_antennas(tmp_path: Path) -> None:
     """Dry run of the default grid through the Slurm profile (no Slurm needed): every
-    resource expression evaluates for every job, compute jobs ask for one CPU, and memory
-    and runtime never decrease with the drops per job or the antennas and grow over the
-    grid. drops = 1500 with drops_per_job = 1000 gives blocks of 1000 and 500 drops."""
+    rule's resource functions evaluate for every job, and memory and runtime never
+    decrease with the drops per job or the antennas and grow over the grid. drops = 1500
+    with drops_per_job = 1000 gives blocks of 1000 and 500 drops."""
     _require_plugin()
     workdir = _copy_repo(tmp_path / "repo")
     jobs = _dry_run_resources(workdir, "--config", "drops=1500")
     rules = collections.Counter(j["rule"] for j in jobs)
-    assert {"drops", "allocate", "monte_carlo", "mle"} <= set(rules), rules
+    assert {"drops", "closed_form", "sca", "monte_carlo", "mle"} <= set(rules), rules
 
     rows = []
     for job in jobs:
         res, wc = job["resources"], job["wildcards"]
-        if job["rule"] in ("drops", "allocate", "monte_carlo", "mle"):
-            assert res.get("cpus_per_task") == "1", job
+        if job["rule"] in ("drops", "closed_form", "sca", "monte_carlo", "mle"):
             mem, runtime = int(res["mem_mb"]), int(res["runtime"])  # evaluated, not <TBD>
             assert mem >= 500, job
             assert runtime >= 1, job
-        if job["rule"] in PROFILE_SCALED_RULES:
+        if job["rule"] in SCALED_RULES:
             start, stop = (int(x) for x in wc["block"][1:].split("-"))
             nt, nr = (int(x[2:]) for x in wc["point"].split("_")[:2])
-            rows.append((job["rule"], wc["scheme"], stop - start, nt + nr, mem, runtime))
-    for rule in PROFILE_SCALED_RULES:
+            kind = wc.get("family", "sca")
+            rows.append((job["rule"], kind, stop - start, nt + nr, mem, runtime))
+    for rule in SCALED_RULES:
         mine = [r for r in rows if r[0] == rule]
         assert {r[2] for r in mine} == {1000, 500}, rule
         for a in mine:

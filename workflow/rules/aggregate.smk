@@ -3,8 +3,8 @@
 
 rule aggregate:
     input:
-        data=experiment_inputs,
-        modules=MODULES["aggregate"],
+        data=lambda wc: EXPERIMENT_INPUTS[wc.experiment],
+        sources=sources("aggregate"),
     output:
         f"{RESULTS}/{{experiment}}.nc",
     log:
@@ -13,6 +13,11 @@ rule aggregate:
         f"{BENCH}/aggregate/{{experiment}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # reads every per-job file of the experiment into memory
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, input, attempt: (10 + input_mb(input) // 100) * attempt,
     params:
         name=lambda wc: wc.experiment,
         config=lambda wc: experiment_config(wc.experiment),

@@ -1,22 +1,59 @@
-"""Stage 2: power allocation and closed-form metrics per grid point x scheme x drop block."""
+"""Stage 2: power allocation and closed-form metrics per grid point x drop block.
+
+`closed_form` computes every closed-form scheme a point needs in one job; `sca` has
+jobs of its own, so an `sca` option reruns nothing of the closed forms.
+"""
 
 
-rule allocate:
+rule closed_form:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        modules=MODULES["allocation"],
+        sources=sources("allocation"),
     output:
-        f"{CACHE}/alloc/{{point}}/{{scheme}}/{{block}}.nc",
+        f"{CACHE}/alloc/{{point}}/closed_form/{{block}}.nc",
     log:
-        f"{LOGS}/alloc/{{point}}/{{scheme}}/{{block}}.log",
+        f"{LOGS}/alloc/{{point}}/closed_form/{{block}}.log",
     benchmark:
-        f"{BENCH}/alloc/{{point}}/{{scheme}}/{{block}}.tsv"
+        f"{BENCH}/alloc/{{point}}/closed_form/{{block}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: (1000 + n_drops(wc) // 100) * attempt,
+        runtime=lambda wc, attempt: (5 + n_drops(wc) // 100000) * attempt,
     params:
         system=system_of(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
-        scheme=lambda wc: wc.scheme,
-        options=lambda wc: scheme_options(wc.scheme, CFG["allocation"]),
+        schemes=lambda wc: NEEDS[wc.point]["alloc"]["closed_form"],
+        options=lambda wc: {
+            s: scheme_options(s, CFG["allocation"])
+            for s in NEEDS[wc.point]["alloc"]["closed_form"]
+        },
+    script:
+        "../scripts/allocate.py"
+
+
+rule sca:
+    input:
+        drops=f"{CACHE}/drops/{{block}}.nc",
+        sources=sources("allocation"),
+    output:
+        f"{CACHE}/alloc/{{point}}/sca/{{block}}.nc",
+    log:
+        f"{LOGS}/alloc/{{point}}/sca/{{block}}.log",
+    benchmark:
+        f"{BENCH}/alloc/{{point}}/sca/{{block}}.tsv"
+    conda:
+        "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # one convex solve per group of drops and iteration: cost ~ drops x antennas
+        mem_mb=lambda wc, attempt: (1000 + n_drops(wc) * antennas(wc) // 1000) * attempt,
+        runtime=lambda wc, attempt: (5 + n_drops(wc) * antennas(wc) // 30000) * attempt,
+    params:
+        system=system_of(LINK_KEYS),
+        point=lambda wc: POINTS[wc.point].as_dict(),
+        schemes=["sca"],
+        options={"sca": scheme_options("sca", CFG["allocation"])},
     script:
         "../scripts/allocate.py"

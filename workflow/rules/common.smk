@@ -1,12 +1,15 @@
-"""Helpers of the jcas workflow: validated config, grid, paths, job params, module inputs.
+"""Helpers of the jcas workflow: validated config, grid, job layout, paths, params,
+resources and the jcas source files each stage runs (docs/pipeline.md).
 
 Everything physical is computed by the jcas package; this file only decides which
-jobs exist, where their files live and what each job depends on.
+jobs exist, where their files live and what each job depends on. Everything is
+computed once while the Snakefile is parsed (dicts keyed by wildcard values), so the
+input, params and resource functions below are look-ups.
 """
 
-import ast
 import os
 import sys
+from glob import glob
 from pathlib import Path
 
 BASEDIR = Path(workflow.basedir)
@@ -17,12 +20,15 @@ BASEDIR = Path(workflow.basedir)
 if str(BASEDIR) not in sys.path:
     sys.path.insert(0, str(BASEDIR))
 _pythonpath = [str(BASEDIR), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _pythonpath if p))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(dict.fromkeys(p for p in _pythonpath if p))
+)
 # one BLAS thread per job: parallelism comes from running jobs side by side
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from jcas.config import (  # noqa: E402
+    SCHEMES,
     block_key,
     drop_blocks,
     load_config,
@@ -31,53 +37,14 @@ from jcas.config import (  # noqa: E402
 )
 from jcas.params import SystemParams  # noqa: E402
 
-
-# --------------------------------------------------------------------------- profile
-def use_default_profile(path):
-    """Make a plain ``snakemake`` call use workflow/profiles/default.
-
-    Snakemake 9 looks for a default workflow profile only in ./default,
-    ./profiles/default and <Snakefile dir>/profiles/default (snakemake/cli.py,
-    parse_args); for this root-level Snakefile those would be new top-level
-    folders. Settings cannot be changed from here either: Snakemake replaces the
-    workflow's settings objects after parsing. So a top-level command-line call
-    without --workflow-profile re-executes itself once with
-    ``--workflow-profile workflow/profiles/default`` added, and Snakemake loads the
-    profile with its usual semantics (command-line options override its keys).
-    Job subprocesses (``--mode``), API use and explicit --workflow-profile
-    (including ``none``) are left alone.
-    """
-    argv = sys.argv
-    cli = Path(argv[0]).name == "snakemake" or Path(argv[0]).parent.name == "snakemake"
-    explicit = any(
-        a.split("=")[0] in ("--workflow-profile", "--mode") for a in argv[1:]
-    )
-    if (
-        not cli
-        or explicit
-        or os.environ.get("JCAS_DEFAULT_PROFILE")
-        or not path.is_file()
-    ):
-        return
-    os.environ.update(JCAS_DEFAULT_PROFILE=str(path))
-    profile = os.path.relpath(path.parent)
-    print(
-        f"jcas: rerunning with --workflow-profile {profile} (workflow/rules/common.smk)",
-        file=sys.stderr,
-    )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", profile, *argv[1:]]
-    os.execv(sys.executable, cmd)
-
-
-use_default_profile(BASEDIR / "workflow" / "profiles" / "default" / "config.yaml")
-
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
 PLANS = {name: p for name, p in plan_experiments(CFG).items() if p.enabled}
 POINTS = {pt.key: pt for plan in PLANS.values() for pt in plan.unique_points}
-BLOCKS = [block_key(*b) for b in drop_blocks(CFG["drops"], CFG["drops_per_job"])]
+BLOCK_RANGE = {
+    block_key(a, b): (a, b) for a, b in drop_blocks(CFG["drops"], CFG["drops_per_job"])
+}
+BLOCKS = list(BLOCK_RANGE)
 SYSTEM = SystemParams.from_dict(CFG["system"]).to_dict()  # normalised types
 
 RESULTS = "results"
@@ -85,7 +52,8 @@ CACHE = f"{RESULTS}/cache"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 
-# System keys each stage depends on (the grid point's keys travel separately).
+# System keys each stage depends on (the grid point's keys travel separately);
+# "precoder" and "array" only when the validated system block has them.
 GEOMETRY_KEYS = ("K", "r_min_m", "r_max_m", "pathloss_exponent", "shadowing_db")
 LINK_KEYS = (
     "K",
@@ -100,33 +68,59 @@ LINK_KEYS = (
 SENSING_KEYS = (*LINK_KEYS, "L")
 
 
-wildcard_constraints:
-    point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+",
-    scheme="|".join(("sca", "optimal", "equal", "equal_full")),
-    block=r"d\d+-\d+",
-    experiment=r"[a-z][a-z0-9_]*",
-
-
-# --------------------------------------------------------------------------- params
 def system_of(keys):
-    """The listed system parameters (built-in types, fixed order)."""
-    return {k: SYSTEM[k] for k in keys}
+    """The listed system parameters that the config has (built-in types, fixed order)."""
+    return {k: SYSTEM[k] for k in keys if k in SYSTEM}
 
 
-def block_range(block):
-    """``(start, stop)`` of a block key ``d<start>-<stop>``."""
-    start, stop = block[1:].split("-")
-    return int(start), int(stop)
+# --------------------------------------------------------------------------- job layout
+# Allocation jobs: per grid point and drop block, one job computes every closed-form
+# scheme (microseconds per drop; `equal` reuses `optimal`'s allocation) and each
+# iterative scheme has jobs of its own, so changing its options reruns nothing of the
+# closed forms. Monte-Carlo jobs follow the same families; an MLE job is per point x
+# scheme (a few schemes of a point may need it).
+# schemes with jobs of their own (allocation.smk); the others are closed_form
+OWN_JOBS = ("sca",)
+FAMILIES = ("closed_form", *OWN_JOBS)
+
+
+def family_of(scheme):
+    """The allocation job family of a scheme: itself if it has jobs of its own."""
+    return scheme if scheme in OWN_JOBS else "closed_form"
+
+
+def _point_needs():
+    """Per point key: schemes to allocate, to Monte-Carlo and to MLE, by family."""
+    needs = {}
+    for plan in PLANS.values():
+        for pt in plan.unique_points:
+            need = needs.setdefault(pt.key, {"alloc": set(), "mc": set(), "mle": set()})
+            need["alloc"].update(plan.schemes)
+            if plan.kind == "mle":
+                need["mle"].update(plan.schemes)
+            elif plan.monte_carlo:
+                need["mc"].update(plan.schemes)
+    return {
+        key: {
+            what: {
+                fam: [s for s in SCHEMES if s in schemes and family_of(s) == fam]
+                for fam in FAMILIES
+            }
+            for what, schemes in need.items()
+        }
+        for key, need in needs.items()
+    }
+
+
+NEEDS = _point_needs()
 
 
 def mle_drops():
-    """Drops 0 .. n-1 used by the MLE experiment."""
+    """Drops 0 .. n-1 used by the MLE experiments."""
     return min(int(CFG["mc"]["mle_drops"]), int(CFG["drops"]))
 
 
-def mle_blocks():
-    """The drop blocks holding drops 0 .. mle_drops()-1."""
-    return [b for b in BLOCKS if block_range(b)[0] < mle_drops()]
+MLE_BLOCKS = [b for b in BLOCKS if BLOCK_RANGE[b][0] < mle_drops()]
 
 
 def experiment_config(name):
@@ -148,34 +142,35 @@ def experiment_config(name):
 
 
 # --------------------------------------------------------------------------- paths
-def alloc_path(point, scheme, block):
-    return f"{CACHE}/alloc/{point}/{scheme}/{block}.nc"
+def alloc_path(point, family, block):
+    return f"{CACHE}/alloc/{point}/{family}/{block}.nc"
 
 
-def mc_path(point, scheme, block):
-    return f"{CACHE}/mc/{point}/{scheme}/{block}.nc"
+def mc_path(point, family, block):
+    return f"{CACHE}/mc/{point}/{family}/{block}.nc"
 
 
 def mle_path(point, scheme):
     return f"{CACHE}/mle/{point}/{scheme}.nc"
 
 
-def experiment_inputs(wildcards):
-    """Per-job files of one experiment: every point x scheme (x block)."""
-    plan = PLANS[wildcards.experiment]
+def _experiment_inputs(plan):
+    """Per-job files of one experiment: every point x family (x block), or x scheme."""
     files = []
     for pt in plan.unique_points:
-        for scheme in plan.schemes:
-            if plan.kind == "mle":
-                files.append(mle_path(pt.key, scheme))
-                continue
+        if plan.kind == "mle":
+            files += [mle_path(pt.key, s) for s in plan.schemes]
+            continue
+        families = [f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)]
+        for fam in families:
             for block in BLOCKS:
-                files.append(alloc_path(pt.key, scheme, block))
+                files.append(alloc_path(pt.key, fam, block))
                 if plan.monte_carlo:
-                    files.append(mc_path(pt.key, scheme, block))
+                    files.append(mc_path(pt.key, fam, block))
     return files
 
 
+EXPERIMENT_INPUTS = {name: _experiment_inputs(plan) for name, plan in PLANS.items()}
 CLAIM_KINDS = ("fig1", "fig2", "fig3", "pareto")
 
 
@@ -201,62 +196,90 @@ def all_targets():
     return out
 
 
-# --------------------------------------------------------------------------- modules
-def _imports(path):
-    """jcas modules imported anywhere in a file (including imports inside functions)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-    return {n for n in names if n == "jcas" or n.startswith("jcas.")}
+# --------------------------------------------------------------------------- resources
+# Functions of the wildcards (and the retry attempt): runtime in minutes, mem_mb in MB,
+# one thread per job. Calibration (2-core development machine, 1000 drops per job,
+# Nt = Nr = 50, the largest array of the default config): sca 17 s and 222 MB peak RSS,
+# Monte-Carlo of one scheme 14 s and 157 MB (100 realizations), of which about 150 MB is
+# the Python start-up; the formulas leave at least a factor of 10 on time.
+def n_drops(wc):
+    """Drops of the job's block."""
+    start, stop = BLOCK_RANGE[wc.block]
+    return stop - start
 
 
-def _module_files(name):
-    """Files of module ``jcas.x.y`` and of the packages above it."""
-    parts = name.split(".")
-    files = []
-    for i in range(1, len(parts) + 1):
-        base = BASEDIR.joinpath(*parts[:i])
-        if base.with_suffix(".py").is_file():
-            files.append(base.with_suffix(".py"))
-        elif (base / "__init__.py").is_file():
-            files.append(base / "__init__.py")
-    return files
+def antennas(wc):
+    """Nt + Nr of the job's grid point."""
+    pt = POINTS[wc.point]
+    return pt.Nt + pt.Nr
 
 
-def jcas_modules(*entries, scan=True):
-    """The source files of the jcas modules ``entries`` and, transitively, of every jcas
-    module they import (``scan=False``: the entries only). Used as rule inputs, so an
-    edit to a module a rule uses reruns it (mtime trigger), and nothing else does."""
-    todo = [f for e in entries for f in _module_files(e)]
-    seen = set()
-    while todo:
-        f = todo.pop()
-        if f in seen:
-            continue
-        seen.add(f)
-        if scan:
-            for name in _imports(f):
-                todo += _module_files(name)
-    return sorted(os.path.relpath(f) for f in seen)
+def mc_work(wc):
+    """Drops x schemes x realizations (in hundreds) of a Monte-Carlo job."""
+    schemes = len(NEEDS[wc.point]["mc"][wc.family])
+    return n_drops(wc) * schemes * max(1, CFG["mc"]["realizations"] // 100)
 
 
-# jcas.experiment imports each stage's modules lazily, so it is listed without a scan
-_DRIVER = [
-    *jcas_modules("jcas.experiment", "jcas.config", scan=False),
-    *jcas_modules("jcas.results"),
+def input_mb(input):
+    return int(input.size_mb)
+
+
+# --------------------------------------------------------------------------- sources
+# The jcas source files each stage runs. Snakemake does not track imported code, so
+# rule `sources` writes one checksum file per stage from them (a local shell job), and
+# every job of the stage has that file as an input: an edit to one of the files reruns
+# the stage's jobs (and what depends on them), an edit anywhere else reruns nothing, and
+# a touch without a change reruns nothing either (Snakemake compares the checksums of
+# small inputs). Sub-packages are listed by directory, so a module added to one of them
+# is covered without an edit here.
+CORE = [
+    "jcas/__init__.py",
+    "jcas/config.py",
+    "jcas/params.py",
+    "jcas/registry.py",
+    "jcas/atomic.py",
+    "jcas/metadata.py",
+    "jcas/provenance.py",
+    "jcas/results.py",
+    "jcas/stats.py",
+    "jcas/experiment.py",
+    "workflow/scripts/jcas_job.py",
 ]
-MODULES = {
-    "drops": sorted({*_DRIVER, *jcas_modules("jcas.drops", "jcas.params")}),
-    "allocation": sorted(
-        {*_DRIVER, *jcas_modules("jcas.allocation", "jcas.channel", "jcas.metrics")}
-    ),
-    "montecarlo": sorted({*_DRIVER, *jcas_modules("jcas.montecarlo")}),
-    "aggregate": sorted({*_DRIVER, *jcas_modules("jcas.results")}),
-    "figures": sorted({*_DRIVER, *jcas_modules("jcas.plots")}),
-    "claims": sorted({*jcas_modules("jcas.claims"), *_DRIVER}),
+MODEL = [
+    "jcas/arrays/*.py",
+    "jcas/channel.py",
+    "jcas/metrics.py",
+    "jcas/precoders/*.py",
+]
+STAGE_SOURCES = {
+    "drops": [*CORE, "jcas/drops.py"],
+    "allocation": [*CORE, *MODEL, "jcas/allocation/*.py"],
+    "montecarlo": [*CORE, *MODEL, "jcas/drops.py", "jcas/montecarlo/*.py"],
+    "aggregate": CORE,
+    "figures": [*CORE, "jcas/plots.py"],
+    "claims": [*CORE, "jcas/claims.py"],
 }
+MODULES = {
+    stage: sorted(
+        {
+            os.path.relpath(BASEDIR / f)
+            for p in patterns
+            for f in glob(p, root_dir=BASEDIR)
+        }
+    )
+    for stage, patterns in STAGE_SOURCES.items()
+}
+
+
+def sources(stage):
+    """The checksum file of a stage's jcas sources (an input of each of its jobs)."""
+    return f"{CACHE}/sources/{stage}.sha256"
+
+
+wildcard_constraints:
+    point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+",
+    scheme="|".join(SCHEMES),
+    family="|".join(FAMILIES),
+    block=r"d\d+-\d+",
+    experiment=r"[a-z][a-z0-9_]*",
+    stage="|".join(STAGE_SOURCES),

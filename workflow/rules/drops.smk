@@ -3,7 +3,7 @@
 
 rule drops:
     input:
-        modules=MODULES["drops"],
+        sources=sources("drops"),
     output:
         f"{CACHE}/drops/{{block}}.nc",
     log:
@@ -12,10 +12,14 @@ rule drops:
         f"{BENCH}/drops/{{block}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: (800 + n_drops(wc) // 100) * attempt,
+        runtime=lambda wc, attempt: (5 + n_drops(wc) // 20000) * attempt,
     params:
         system=system_of(GEOMETRY_KEYS),
         seed=CFG["seed"],
-        start=lambda wc: block_range(wc.block)[0],
-        stop=lambda wc: block_range(wc.block)[1],
+        start=lambda wc: BLOCK_RANGE[wc.block][0],
+        stop=lambda wc: BLOCK_RANGE[wc.block][1],
     script:
         "../scripts/drops.py"

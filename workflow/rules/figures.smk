@@ -4,7 +4,7 @@
 rule figure:
     input:
         data=f"{RESULTS}/{{experiment}}.nc",
-        modules=MODULES["figures"],
+        sources=sources("figures"),
     output:
         pdf=report(
             f"{RESULTS}/figures/{{experiment}}.pdf",
@@ -26,6 +26,10 @@ rule figure:
         f"{BENCH}/figures/{{experiment}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         plot=lambda wc: PLANS[wc.experiment].plot,
     script:
@@ -35,7 +39,7 @@ rule figure:
 rule claims:
     input:
         **claims_inputs(),
-        modules=MODULES["claims"],
+        sources=sources("claims"),
     output:
         report(
             f"{RESULTS}/claims.csv",
@@ -48,6 +52,10 @@ rule claims:
         f"{BENCH}/claims.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         kinds=list(claims_inputs()),
     script:

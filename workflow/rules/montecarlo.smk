@@ -3,19 +3,25 @@
 
 rule monte_carlo:
     input:
-        alloc=f"{CACHE}/alloc/{{point}}/{{scheme}}/{{block}}.nc",
-        modules=MODULES["montecarlo"],
+        alloc=f"{CACHE}/alloc/{{point}}/{{family}}/{{block}}.nc",
+        sources=sources("montecarlo"),
     output:
-        f"{CACHE}/mc/{{point}}/{{scheme}}/{{block}}.nc",
+        f"{CACHE}/mc/{{point}}/{{family}}/{{block}}.nc",
     log:
-        f"{LOGS}/mc/{{point}}/{{scheme}}/{{block}}.log",
+        f"{LOGS}/mc/{{point}}/{{family}}/{{block}}.log",
     benchmark:
-        f"{BENCH}/mc/{{point}}/{{scheme}}/{{block}}.tsv"
+        f"{BENCH}/mc/{{point}}/{{family}}/{{block}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # per drop and scheme: realizations x Nt x K channel draws, frames x L x Nr echoes
+        mem_mb=lambda wc, attempt: (1000 + 5 * antennas(wc)) * attempt,
+        runtime=lambda wc, attempt: (5 + mc_work(wc) * antennas(wc) // 15000) * attempt,
     params:
         system=system_of(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
+        schemes=lambda wc: NEEDS[wc.point]["mc"][wc.family],
         mc={k: CFG["mc"][k] for k in ("realizations", "frames")},
         seed=CFG["seed"],
     script:
@@ -24,8 +30,10 @@ rule monte_carlo:
 
 rule mle:
     input:
-        allocs=lambda wc: [alloc_path(wc.point, wc.scheme, b) for b in mle_blocks()],
-        modules=MODULES["montecarlo"],
+        allocs=lambda wc: [
+            alloc_path(wc.point, family_of(wc.scheme), b) for b in MLE_BLOCKS
+        ],
+        sources=sources("montecarlo"),
     output:
         f"{CACHE}/mle/{{point}}/{{scheme}}.nc",
     log:
@@ -34,9 +42,15 @@ rule mle:
         f"{BENCH}/mle/{{point}}/{{scheme}}.tsv"
     conda:
         "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # mc.mle_drops drops x mc.mle_trials echoes, grid search over the Nr-element array
+        mem_mb=lambda wc, attempt: (1000 + 5 * POINTS[wc.point].Nr) * attempt,
+        runtime=lambda wc, attempt: (10 + POINTS[wc.point].Nr // 5) * attempt,
     params:
         system=system_of(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
+        scheme=lambda wc: wc.scheme,
         mc={"mle_trials": CFG["mc"]["mle_trials"]},
         seed=CFG["seed"],
         n_drops=mle_drops(),

@@ -1,8 +1,8 @@
-"""Snakemake job `aggregate`: results/<experiment>.nc from the per-job files (jcas.experiment)."""
+"""Snakemake job `aggregate`: results/<experiment>.nc from the per-job files (jcas_job)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_aggregate(
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_aggregate(
         list(snakemake.input.data), snakemake.output[0], **dict(snakemake.params.items())
     )

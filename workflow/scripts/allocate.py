@@ -1,8 +1,8 @@
-"""Snakemake job `allocate`: one grid point x scheme x drop block (jcas.experiment)."""
+"""Snakemake jobs `closed_form` and `sca`: one grid point x drop block (jcas_job)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_allocation(
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_allocation(
         snakemake.input.drops, snakemake.output[0], **dict(snakemake.params.items())
     )

@@ -1,6 +1,6 @@
-"""Snakemake job `drops`: user drops of one block (jcas.experiment.run_drops)."""
+"""Snakemake job `drops`: user drops of one block (jcas_job.run_drops)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_drops(snakemake.output[0], **dict(snakemake.params.items()))
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_drops(snakemake.output[0], **dict(snakemake.params.items()))

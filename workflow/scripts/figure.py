@@ -1,9 +1,9 @@
-"""Snakemake job `figure`: one experiment's figure as PDF and PNG (jcas.plots via experiment)."""
+"""Snakemake job `figure`: one experiment's figure as PDF and PNG (jcas_job)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_figure(
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_figure(
         snakemake.input.data,
         snakemake.output.pdf,
         snakemake.output.png,

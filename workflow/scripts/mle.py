@@ -1,8 +1,8 @@
-"""Snakemake job `mle`: ML angle estimate vs CRB at one grid point (jcas.experiment)."""
+"""Snakemake job `mle`: ML angle estimate vs CRB at one grid point and scheme (jcas_job)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_mle(
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_mle(
         list(snakemake.input.allocs), snakemake.output[0], **dict(snakemake.params.items())
     )

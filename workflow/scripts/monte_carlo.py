@@ -1,8 +1,8 @@
-"""Snakemake job `monte_carlo`: MC rate and CRB of one allocation file (jcas.experiment)."""
+"""Snakemake job `monte_carlo`: MC rate and CRB of one allocation file (jcas_job)."""
 
-from jcas import experiment
+import jcas_job
 
-with experiment.job_log(snakemake.log[0]):
-    experiment.run_monte_carlo(
+with jcas_job.job_log(snakemake.log[0]):
+    jcas_job.run_monte_carlo(
         snakemake.input.alloc, snakemake.output[0], **dict(snakemake.params.items())
     )
