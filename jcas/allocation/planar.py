@@ -47,6 +47,7 @@ from jcas.params import SystemParams
 from jcas.registry import SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
 
 __all__ = [
+    "allocation_crbs",
     "crb_pair",
     "feasible_interval",
     "meets_constraint",
@@ -80,6 +81,20 @@ def crb_pair(c: ArrayLike, s: ArrayLike, params: SystemParams) -> Float:
     out = np.full(fisher.shape, np.inf)
     np.divide(params.sigma_r_bar2, fisher, out=out, where=fisher > 0)
     out[np.isnan(fisher)] = np.nan
+    return out
+
+
+def allocation_crbs(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Float:
+    """Closed-form CRBs of (az, el) (rad^2), ``(D, 2)``, of an allocation (the precoder's
+    power totals in the MRT covariance (37)); NaN for a precoder without that covariance
+    and for NaN allocations."""
+    from jcas.precoders.mrt import MRT
+
+    pre = design(params).precoder
+    x, s = pre.power_factors(gamma, eta, xi)
+    out = crb_pair(np.sum(x, axis=-1), s, params)
+    if not isinstance(pre, MRT):
+        out[...] = np.nan
     return out
 
 
