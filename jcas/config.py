@@ -43,6 +43,7 @@ from importlib import resources
 from typing import Any, Final
 
 from jcas import registry
+from jcas.arrays.upa import system_from_array_specs
 from jcas.params import ConfigError, SystemParams
 
 __all__ = [
@@ -660,6 +661,9 @@ def load_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     cfg = _merge(DEFAULTS, config)
+    cfg["system"], problems = system_from_array_specs(cfg["system"])
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     cfg["experiments"] = {
         name: _resolve_experiment(name, exp, cfg["schemes"])
         for name, exp in cfg["experiments"].items()

@@ -353,10 +353,22 @@ def _allocation(
     values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
     from jcas.allocation import is_success
 
+    if params.array == "upa":  # both angles' CRBs (docs/theory.md §6)
+        from jcas.allocation.planar import allocation_crbs
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pair = allocation_crbs(result.gamma, result.eta, inputs.xi, params)
+        values = {**values, "crb_azimuth": pair[:, 0], "crb_elevation": pair[:, 1]}
     failed = ~np.asarray(is_success(result.status))
     for arr in values.values():
         arr[failed] = np.nan
-    return _allocation_dataset(drops, inputs, point, scheme, result, values), result
+    ds = _allocation_dataset(drops, inputs, point, scheme, result, values)
+    if params.array == "upa":
+        ds = ds.assign(
+            crb_azimuth=(("scheme", "drop"), values["crb_azimuth"][None]),
+            crb_elevation=(("scheme", "drop"), values["crb_elevation"][None]),
+        ).assign_coords(tx_rows=np.int64(params.tx_rows), rx_rows=np.int64(params.rx_rows))
+    return ds, result
 
 
 def compute_allocation(

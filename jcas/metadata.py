@@ -81,6 +81,8 @@ VARIABLES: dict[str, VariableMeta] = {
     "rate": VariableMeta("bit/s/Hz", "closed-form achievable rate of user k, eq. (15)"),
     "sum_rate": VariableMeta("bit/s/Hz", "closed-form achievable sum rate, eq. (15)"),
     "crb": VariableMeta("rad2", "closed-form CRB of the target angle, eq. (16)"),
+    "crb_azimuth": VariableMeta("rad2", "closed-form CRB of the azimuth, planar array"),
+    "crb_elevation": VariableMeta("rad2", "closed-form CRB of the elevation, planar array"),
     "power_total": VariableMeta("W", "total transmit power, eq. (18)"),
     "power_sensing": VariableMeta("W", "sensing transmit power Nt sum_k eta_k"),
     "power_comm": VariableMeta("W", "communications transmit power Nt xi^T gamma"),
@@ -124,6 +126,8 @@ COORDINATES: dict[str, VariableMeta] = {
     "shadowing_db": VariableMeta("1", "standard deviation of log-normal shadowing in dB"),
     "sensing_fraction": VariableMeta("1", "fraction of Pt for sensing (equal_full)"),
     "seed": VariableMeta("1", "base seed"),
+    "tx_rows": VariableMeta("1", "rows of the transmit planar array"),
+    "rx_rows": VariableMeta("1", "rows of the receive planar array"),
 }
 """Metadata of the coordinates (swept parameters are named after their config key)."""
 

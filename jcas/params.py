@@ -69,6 +69,14 @@ class SystemParams:
     shadowing_db : standard deviation of log-normal shadowing (dB).
     precoder, array : names of the precoder and array parts (:mod:`jcas.registry`,
         ``docs/extending.md``); the paper's MRT (12) and centred ULA (10).
+    tx_rows, rx_rows : rows of the planar arrays (``array: upa``; ``Nt / tx_rows``
+        columns); 1 (a ULA) otherwise (``docs/model.md`` §8).
+    elevation_deg : target elevation (degrees), ``|el| < 90`` and
+        ``sin^2(theta) + sin^2(el) < 1``; ``theta_deg`` is the azimuth.
+    crb_form : the sensing constraint: ``azimuth`` (the CRB of the azimuth ``theta``
+        below ``crb0``, the paper's), ``per_angle`` (each angle's CRB below
+        ``crb0_azimuth``, ``crb0_elevation``) or ``sum`` (their sum below ``crb0``).
+    crb0_azimuth, crb0_elevation : thresholds of the ``per_angle`` form (rad^2).
     """
 
     K: int = 4
@@ -89,6 +97,12 @@ class SystemParams:
     shadowing_db: float = 8.0
     precoder: str = "mrt"
     array: str = "ula"
+    tx_rows: int = 1
+    rx_rows: int = 1
+    elevation_deg: float = 0.0
+    crb_form: str = "azimuth"
+    crb0_azimuth: float = 1e-3
+    crb0_elevation: float = 1e-3
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -112,6 +126,7 @@ class SystemParams:
         )
         _require(abs(self.theta_deg) < 90.0, "theta_deg", self.theta_deg, "|theta_deg| < 90")
         _require(self.crb0 > 0.0, "crb0", self.crb0, "a number > 0 (rad^2)")
+        _check_planar(self)
         _require(self.r_min_m > 0.0, "r_min_m", self.r_min_m, "a number > 0 (m)")
         _require(
             self.r_max_m > self.r_min_m,
@@ -200,6 +215,11 @@ class SystemParams:
         return math.radians(self.theta_deg)
 
     @property
+    def elevation_rad(self) -> float:
+        """Target elevation (rad), ``docs/model.md`` §8."""
+        return math.radians(self.elevation_deg)
+
+    @property
     def tau_bar(self) -> float:
         """Fraction of the coherence interval used for data, (tau_c - tau_p) / tau_c."""
         return (self.tau_c - self.tau_p) / self.tau_c
@@ -208,6 +228,46 @@ class SystemParams:
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key} = {value!r}: must be {allowed}")
+
+
+CRB_FORMS = ("azimuth", "per_angle", "sum")
+"""Forms of the sensing constraint (:attr:`SystemParams.crb_form`)."""
+
+
+def _check_planar(p: SystemParams) -> None:
+    """The planar-array fields: rows dividing the element counts, the direction in front
+    of the array, a constraint form naming only angles the arrays resolve."""
+    _require(abs(p.elevation_deg) < 90.0, "elevation_deg", p.elevation_deg, "|elevation_deg| < 90")
+    u, v = math.sin(p.theta_rad), math.sin(p.elevation_rad)
+    _require(
+        u * u + v * v < 1.0,
+        "elevation_deg",
+        p.elevation_deg,
+        f"sin^2(theta_deg) + sin^2(elevation_deg) < 1 (a direction in front of the array; "
+        f"theta_deg = {p.theta_deg})",
+    )
+    _require(p.crb_form in CRB_FORMS, "crb_form", p.crb_form, f"one of {list(CRB_FORMS)}")
+    for key in ("crb0_azimuth", "crb0_elevation"):
+        _require(getattr(p, key) > 0.0, key, getattr(p, key), "a number > 0 (rad^2)")
+    for key, n_key in (("tx_rows", "Nt"), ("rx_rows", "Nr")):
+        rows, n = getattr(p, key), getattr(p, n_key)
+        _require(rows >= 1, key, rows, "an integer >= 1")
+        if p.array != "upa":
+            _require(rows == 1, key, rows, f"1 (rows need array 'upa'; system.array = {p.array!r})")
+        _require(n % rows == 0, key, rows, f"a divisor of {n_key} = {n}")
+    if p.crb_form == "azimuth":
+        return
+    if max(p.tx_rows, p.rx_rows) == 1:
+        raise ConfigError(
+            f"crb_form = {p.crb_form!r}: names the elevation, which the arrays cannot "
+            f"resolve (array = {p.array!r}, tx_rows = {p.tx_rows}, rx_rows = {p.rx_rows}: "
+            "no side has more than one row); use crb_form 'azimuth' or a planar array"
+        )
+    if p.Nt == p.tx_rows and p.Nr == p.rx_rows:
+        raise ConfigError(
+            f"crb_form = {p.crb_form!r}: names the azimuth, which the arrays cannot resolve "
+            f"(one column on both sides: Nt = tx_rows = {p.Nt}, Nr = rx_rows = {p.Nr})"
+        )
 
 
 def _is_bool(value: Any) -> bool:

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ula
+from jcas.arrays.upa import upa
 from jcas.params import ConfigError, SystemParams
 from jcas.precoders.base import (
     LINEAR_FISHER,
@@ -65,6 +66,7 @@ PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
 
 ARRAYS: Final[dict[str, Callable[[SystemParams, str], ArrayPart]]] = {
     "ula": ula,
+    "upa": upa,
 }
 """Registered arrays (``system.array``); the first is the default."""
 
@@ -220,6 +222,12 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     own = parts.precoder.unsupported("", params)
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
+    if params.crb_form != "azimuth" and not isinstance(parts.precoder, MRT):
+        problems.append(
+            f"system.crb_form = {params.crb_form!r}: the two-angle CRBs use the MRT covariance "
+            f"(37) (docs/theory.md §6); precoder {params.precoder!r} (system.precoder) does "
+            "not provide it. Use crb_form 'azimuth' or an MRT precoder"
+        )
     for requirement in scheme_entry(scheme).requires:
         if requirement == SPLIT_POWER_RATE:
             reasons = [split_power_unsupported(parts.precoder, params)]

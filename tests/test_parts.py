@@ -216,7 +216,7 @@ def test_phase_mrt_runs_only_the_schemes_it_offers() -> None:
     assert load_config(cfg)["system"]["precoder"] == "phase_mrt"
 
 
-@pytest.mark.parametrize(("key", "value"), [("precoder", "nope"), ("array", "upa")])
+@pytest.mark.parametrize(("key", "value"), [("precoder", "nope"), ("array", "spherical")])
 def test_unknown_part_names_are_rejected(key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"system.{key} = '{value}'"):
         load_config(_config(**{key: value}))

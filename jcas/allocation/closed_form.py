@@ -170,6 +170,10 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
     :class:`Allocation` with status ``optimal``, or ``infeasible`` (NaN
     gamma, eta) on every drop when even all power on sensing misses CRB0.
     """
+    if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
+        from jcas.allocation.planar import optimal_planar
+
+        return optimal_planar(*_inputs(beta, xi, params), params)
     start = time.perf_counter()
     beta, xi = _inputs(beta, xi, params)
     n_drops, n_users = beta.shape
@@ -258,8 +262,13 @@ def equal_full(
     p = params.pt_w / params.Nt
     split = design(params).precoder.equal_split
     gamma, eta = split(np.full(n_drops, (1.0 - f) * p), np.full(n_drops, f * p), xi)
-    a, b, fisher0 = closed_form_crb_coefficients(params)
-    meets = a * (1.0 - f) * p + b * f * p >= fisher0 * (1.0 - _CRB_RTOL)
+    if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
+        from jcas.allocation.planar import meets_constraint
+
+        meets = bool(meets_constraint((1.0 - f) * p, f * p, params))
+    else:
+        a, b, fisher0 = closed_form_crb_coefficients(params)
+        meets = a * (1.0 - f) * p + b * f * p >= fisher0 * (1.0 - _CRB_RTOL)
     status = np.full(n_drops, "feasible" if meets else "crb_violated")
     return Allocation(gamma, eta, status, np.zeros(n_drops, np.int64), _timed(start, n_drops))
 

@@ -368,6 +368,12 @@ def sca(
     ``x_k = u_k p`` and ``s = v p`` (MRT: ``gamma_k = u_k p / xi_k``, ``eta_k = v p / K``;
     the rate and CRB depend on eta only through its sum).
     """
+    if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
+        from jcas.allocation.planar import sca_planar
+
+        return sca_planar(
+            beta, xi, params, tol=tol, max_iterations=max_iterations, batch_size=batch_size
+        )
     if stopping not in ("aitken", "change"):
         raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
     options = SCAOptions(

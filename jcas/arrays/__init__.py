@@ -14,16 +14,21 @@ from jcas.arrays.ula import (
     steering_vector,
     ula,
 )
+from jcas.arrays.upa import UPA, as_planar, axis_sums, upa
 
 __all__ = [
     "ULA",
+    "UPA",
     "ArrayFactory",
     "ArrayPart",
     "FixedArray",
+    "as_planar",
+    "axis_sums",
     "element_positions",
     "gram_of",
     "steering_derivative",
     "steering_derivative_norm2",
     "steering_vector",
     "ula",
+    "upa",
 ]

@@ -53,7 +53,8 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 
 # System keys each stage depends on (the grid point's keys travel separately);
-# "precoder" and "array" only when the validated system block has them.
+# "precoder" and "array" only when the validated system block has them; the planar
+# array's rows, the elevation and the CRB form (docs/model.md §8) with them.
 GEOMETRY_KEYS = ("K", "r_min_m", "r_max_m", "pathloss_exponent", "shadowing_db")
 LINK_KEYS = (
     "K",
@@ -64,6 +65,12 @@ LINK_KEYS = (
     "theta_deg",
     "precoder",
     "array",
+    "tx_rows",
+    "rx_rows",
+    "elevation_deg",
+    "crb_form",
+    "crb0_azimuth",
+    "crb0_elevation",
 )
 SENSING_KEYS = (*LINK_KEYS, "L")
 
