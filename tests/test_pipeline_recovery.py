@@ -1,4 +1,4 @@
-"""Reliability of the Snakemake sweep: interrupted runs, damaged inputs, failed
+"""Recovery of the Snakemake sweep: interrupted runs, damaged inputs, failed
 points, determinism under job order and interruption.
 
 Snakemake runs as a subprocess (the plain ``python -m snakemake`` users type, which picks
@@ -56,7 +56,7 @@ TARGETS = [
 
 INJECT_ALLOCATION = """
 
-# --- injected by tests/test_reliability_pipeline.py: a solver failure -------------------
+# --- injected by tests/test_pipeline_recovery.py: a solver failure -------------------
 _allocate_untouched = allocate
 
 
@@ -68,7 +68,7 @@ def allocate(scheme, beta, xi, params, **options):  # noqa: D103
 
 INJECT_DROPS = """
 
-# --- injected by tests/test_reliability_pipeline.py: a degenerate drop ------------------
+# --- injected by tests/test_pipeline_recovery.py: a degenerate drop ------------------
 _large_scale_fading_untouched = large_scale_fading
 
 
