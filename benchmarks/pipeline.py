@@ -191,6 +191,16 @@ def _deviation(x: Any, y: Any) -> float:
     return diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
 
 
+def _indexed(ds: Any) -> Any:
+    """String dimensions as indexes: newer files store ``scheme`` as a CF label
+    ``scheme_name(scheme)``, older ones as a string coordinate variable."""
+    for name in list(ds.coords):
+        dim = str(name).removesuffix("_name")
+        if dim != name and ds[name].dims == (dim,) and dim not in ds.coords:
+            ds = ds.rename_vars({name: dim}).set_xindex(dim)
+    return ds
+
+
 def identity(old: Path, new: Path) -> list[str]:
     """One line per results/*.nc: identical, or per variable and scheme the deviation
     relative to the variable's scale (see :func:`_deviation`); the identity definition of
@@ -210,7 +220,7 @@ def identity(old: Path, new: Path) -> list[str]:
             xr.open_dataset(old / "results" / name) as a,
             xr.open_dataset(new / "results" / name) as b,
         ):
-            a, b = a.load(), b.load()
+            a, b = _indexed(a.load()), _indexed(b.load())
         diff = [f"{v} (in one run only)" for v in sorted(set(a.variables) ^ set(b.variables))]
         for var in sorted(set(a.variables) & set(b.variables)):
             if var in TIMING_VARIABLES:

@@ -32,6 +32,7 @@ from jcas.provenance import global_attributes, to_json
 from jcas.stats import success_mask
 
 __all__ = [
+    "LABEL_SUFFIX",
     "REQUIRED_GLOBAL_ATTRS",
     "REQUIRED_VARIABLES",
     "REQUIRED_VARIABLES_CRB_MC",
@@ -39,6 +40,8 @@ __all__ = [
     "ResultFileError",
     "cf_coordinates",
     "combine_datasets",
+    "indexes_from_labels",
+    "labels_for_string_indexes",
     "read_netcdf",
     "validate_contract",
     "write_netcdf",
@@ -128,9 +131,45 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     return enc
 
 
+LABEL_SUFFIX: Final = "_name"
+"""Suffix of the label variable that carries a string-valued dimension coordinate on disk."""
+
+
+def labels_for_string_indexes(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with each string-valued dimension coordinate (``scheme``) turned into a label.
+
+    CF-1.10 coordinate variables are numeric and strictly monotonic, so a dimension such
+    as ``scheme`` is written without a coordinate variable, with the names in the string
+    auxiliary coordinate ``scheme_name(scheme)`` (a CF label, listed in the
+    ``coordinates`` attribute of the variables along ``scheme``).
+    :func:`indexes_from_labels` undoes it; :func:`read_netcdf` applies that.
+    """
+    names = [str(d) for d in ds.dims if d in ds.coords and ds[d].dtype.kind in "USO"]
+    if not names:
+        return ds
+    return ds.reset_index(names).rename_vars({n: n + LABEL_SUFFIX for n in names})
+
+
+def indexes_from_labels(ds: xr.Dataset) -> xr.Dataset:
+    """The inverse of :func:`labels_for_string_indexes`: each label ``<dim>_name(<dim>)``
+    of a dimension without a coordinate variable becomes the dimension's index again, so
+    ``ds.sel(scheme="sca")`` works. Datasets without labels are returned unchanged."""
+    labels = {
+        str(name): str(name)[: -len(LABEL_SUFFIX)]
+        for name, var in ds.coords.items()
+        if str(name).endswith(LABEL_SUFFIX)
+        and var.dims == (str(name)[: -len(LABEL_SUFFIX)],)
+        and str(name)[: -len(LABEL_SUFFIX)] not in ds.coords
+    }
+    if not labels:
+        return ds
+    return ds.rename_vars(labels).set_xindex(list(labels.values()))
+
+
 def _cf_dataset(ds: xr.Dataset) -> xr.Dataset:
-    """A shallow copy of ``ds`` whose variables carry the CF ``coordinates`` encoding."""
-    out = ds.copy(deep=False)
+    """A shallow copy of ``ds`` whose variables carry the CF ``coordinates`` encoding and
+    whose string-valued dimension coordinates are labels (:func:`labels_for_string_indexes`)."""
+    out = labels_for_string_indexes(ds.copy(deep=False))
     coords = cf_coordinates(out)
     for name, var in out.variables.items():
         encoding = {k: v for k, v in var.encoding.items() if k != "coordinates"}
@@ -174,6 +213,8 @@ def write_netcdf(
 def read_netcdf(path: str | os.PathLike[str]) -> xr.Dataset:
     """Load a result file fully into memory and close it.
 
+    String-valued dimensions stored as labels (``scheme_name``, see
+    :func:`labels_for_string_indexes`) are indexes again (``ds.sel(scheme="sca")``).
     Raises :class:`ResultFileError` naming the file when it is missing, empty,
     truncated or otherwise unreadable (the underlying error is chained).
     """
@@ -186,7 +227,7 @@ def read_netcdf(path: str | os.PathLike[str]) -> xr.Dataset:
         raise ResultFileError(p, "empty file (0 bytes): an interrupted write?")
     try:
         with xr.open_dataset(p, engine="netcdf4", cache=False) as handle:
-            ds = handle.load()
+            ds = indexes_from_labels(handle.load())
     except Exception as err:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
         raise ResultFileError(
             p,

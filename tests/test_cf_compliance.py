@@ -75,6 +75,8 @@ def test_result_files_have_no_cf_errors_or_warnings(tiny_run: Path, tmp_path: Pa
         if errors or warnings:
             problems[name] = {"errors": errors, "warnings": warnings}
     assert not problems, f"{json.dumps(problems, indent=1)}\n\nfull report:\n{text}"
+    # a check that raised (e.g. on a string-valued coordinate variable) is no pass
+    assert "exceptions occurred" not in text, text
 
 
 def test_the_checker_finds_errors_in_a_non_compliant_file(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import yaml
 import jcas.allocation
 from jcas import experiment
 from jcas.config import Point, load_config, plan_experiments, scheme_options
-from jcas.results import validate_contract
+from jcas.results import read_netcdf, validate_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def test_aggregate_builds_contract_dataset(cfg: dict, tmp_path: Path) -> None:
     assert list(ds["scheme"].values) == ["optimal", "equal"]
     path = tmp_path / "fig1.nc"
     experiment.write(ds, path, config=small, title="fig1")
-    validate_contract(xr.open_dataset(path), kind="allocation")
+    validate_contract(read_netcdf(path), kind="allocation")
 
 
 def test_scheme_vocabulary_matches_allocation() -> None:

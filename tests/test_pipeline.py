@@ -22,7 +22,7 @@ import pytest
 import xarray as xr
 from conftest import ROOT, copy_run, copy_workflow, snakemake
 
-from jcas.results import validate_contract
+from jcas.results import read_netcdf, validate_contract
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
@@ -79,8 +79,7 @@ def assert_same_arrays(a: xr.Dataset, b: xr.Dataset) -> None:
 
 
 def open_result(cwd: Path, name: str) -> xr.Dataset:
-    with xr.open_dataset(cwd / "results" / f"{name}.nc") as ds:
-        return ds.load()
+    return read_netcdf(cwd / "results" / f"{name}.nc")
 
 
 def config_file(tmp_path: Path, name: str, text: str) -> str:
@@ -115,8 +114,8 @@ def test_end_to_end_outputs(tiny_run: Path) -> None:
     assert len(list(alloc.glob("*/closed_form/*.nc"))) == 3 * 2 + 1
     assert len(list(alloc.glob("*/sca/*.nc"))) == 3 * 2
     # one closed-form file holds every closed-form scheme its point needs
-    with xr.open_dataset(alloc / "Nt8_Nr8_com0_sen5_crb0.001" / "closed_form" / "d0-3.nc") as ds:
-        assert list(ds["scheme"].values) == ["optimal", "equal", "equal_full"]
+    ds = read_netcdf(alloc / "Nt8_Nr8_com0_sen5_crb0.001" / "closed_form" / "d0-3.nc")
+    assert list(ds["scheme"].values) == ["optimal", "equal", "equal_full"]
     # every rule leaves a log and a benchmark file
     for stage in ("drops", "alloc", "mc", "mle", "aggregate", "figures"):
         assert any((tiny_run / "results" / "logs" / stage).rglob("*.log")), stage

@@ -68,7 +68,8 @@ def test_coordinates_attribute_names_only_coordinates_the_variable_can_have(tmp_
     with netCDF4.Dataset(path) as nc:
         attr = {name: getattr(var, "coordinates", "") for name, var in nc.variables.items()}
     assert attr["beta"].split() == attr["xi"].split() == ["crb0"]  # (drop, user): not Nr (Nt)
-    assert attr["gamma"].split() == ["Nr", "crb0"]  # has Nt, so Nr (Nt) applies
+    # has Nt, so Nr (Nt) applies; has scheme, so its label scheme_name (scheme) too
+    assert attr["gamma"].split() == ["Nr", "crb0", "scheme_name"]
     assert attr["Nt"] == attr["drop"] == ""  # coordinate variables carry none
     assert cf_coordinates(piece) == {
         name: ("Nr crb0" if "Nt" in piece[name].dims else "crb0") for name in piece.data_vars
@@ -76,6 +77,27 @@ def test_coordinates_attribute_names_only_coordinates_the_variable_can_have(tmp_
     back = read_netcdf(path)
     assert set(back.coords) == set(piece.coords)
     assert back["Nr"].dims == ("Nt",)
+
+
+def test_string_dimension_is_a_cf_label_on_disk_and_an_index_in_memory(tmp_path):
+    """CF-1.10 coordinate variables are numeric: ``scheme`` is stored without a coordinate
+    variable, its names in the label ``scheme_name(scheme)``; read_netcdf restores the
+    index, so selecting by name works on what it returns."""
+    pieces = [allocation_piece(4, 0.0, s, [0, 1]) for s in ("optimal", "equal")]
+    ds = xr.concat(pieces, dim="scheme", data_vars="minimal", coords="minimal", join="exact")
+    path = write_netcdf(ds, tmp_path / "two.nc")
+    with netCDF4.Dataset(path) as nc:
+        assert "scheme" in nc.dimensions
+        assert "scheme" not in nc.variables
+        assert list(nc.variables["scheme_name"][:]) == ["optimal", "equal"]
+        assert nc.variables["scheme_name"].dimensions == ("scheme",)
+        assert nc.variables["scheme_name"].long_name == "power allocation scheme"
+    back = read_netcdf(path)
+    assert "scheme_name" not in back.variables
+    assert list(back.indexes["scheme"]) == ["optimal", "equal"]
+    xr.testing.assert_identical(
+        back["gamma"].sel(scheme="equal").drop_attrs(), ds["gamma"].sel(scheme="equal").drop_attrs()
+    )
 
 
 def test_write_is_atomic_when_the_write_fails_midway(tmp_path, monkeypatch):

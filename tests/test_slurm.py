@@ -36,6 +36,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from jcas.results import read_netcdf
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "slurm"
 PROFILE = "profiles/slurm"
@@ -197,8 +199,7 @@ def _nc_files(workdir: Path) -> dict[str, Path]:
 
 def _assert_same_arrays(a_path: Path, b_path: Path) -> None:
     """Data variables and coordinates exactly equal (attributes, e.g. history, may differ)."""
-    with xr.open_dataset(a_path) as a, xr.open_dataset(b_path) as b:
-        a, b = a.load(), b.load()
+    a, b = read_netcdf(a_path), read_netcdf(b_path)
     assert set(a.data_vars) == set(b.data_vars), a_path.name
     timing = [v for v in TIMING_VARIABLES if v in a.data_vars]
     for v in timing:  # measured wall time: only the layout must agree
