@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from jcas.registry import SCA_TOLERANCE
+from jcas.results import read_netcdf
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 EXPERIMENTS = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
@@ -53,8 +53,8 @@ def _relative(new: np.ndarray, ref: np.ndarray, scale: np.ndarray) -> float:
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_results_equal_the_reference(tiny_run: Path, name: str) -> None:
-    new = xr.load_dataset(tiny_run / "results" / f"{name}.nc")
-    ref = xr.load_dataset(REFERENCE / f"{name}.nc")
+    new = read_netcdf(tiny_run / "results" / f"{name}.nc")
+    ref = read_netcdf(REFERENCE / f"{name}.nc")
     assert set(new.data_vars) == set(ref.data_vars)
     assert dict(new.sizes) == dict(ref.sizes)
     for coord in ref.coords:
