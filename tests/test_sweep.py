@@ -70,7 +70,9 @@ def test_unknown_precoder_is_rejected_naming_the_key(base: dict[str, Any], where
         cfg["experiments"]["x"]["precoders"] = ["zff"]
         key = "experiments.x.precoders[0] = 'zff'"
     msg = rejection(cfg)
-    assert key in msg and "'zf'" in msg and "'pzf'" in msg, msg
+    assert key in msg, msg
+    assert "'zf'" in msg, msg
+    assert "'pzf'" in msg, msg
 
 
 def test_repeated_or_empty_precoders_are_rejected(base: dict[str, Any]) -> None:
@@ -256,6 +258,7 @@ def test_precoders_experiment_through_the_pipeline(precoders_run: Path, tiny_run
         rate.sel(N=16, snr_com_db=20.0, precoder="mrt")
     )
     # the MRT-only experiments keep a scalar precoder coordinate, no new dimension
-    assert fig1["precoder"].ndim == 0 and str(fig1["precoder"].values) == "mrt"
+    assert fig1["precoder"].ndim == 0
+    assert str(fig1["precoder"].values) == "mrt"
     # adding the experiment changes no MRT result file of the other experiments
     assert planned(precoders_run) == []
