@@ -500,7 +500,8 @@ def precoders(ds: xr.Dataset) -> Figure:
     """Precoders compared: sum rate and CRB vs SNR_com and vs N, and the trade-off.
 
     Expects dims ``N`` (with ``Nt = Nr = N/2``) and ``snr_com_db``, and optionally
-    ``precoder``. Colour and line style are the precoder (MRT solid, ZF dashed, PZF
+    ``precoder``; of the schemes, ``optimal`` and ``sca`` are drawn (all of them if
+    neither is there). Colour and line style are the precoder (MRT solid, ZF dashed, PZF
     dotted: PZF equals ZF wherever no power goes to sensing); the exact optimum
     (``optimal``) is drawn as lines and the SCA (``sca``, its legend naming the Alg. 1
     variant) as open markers on them. Panels: (a) sum rate and (b) CRB vs SNR_com at
@@ -509,7 +510,7 @@ def precoders(ds: xr.Dataset) -> Figure:
     """
     ds = _reduce_to(ds, ("N", "snr_com_db", "precoder", "scheme", "drop", "user", "crb0"))
     pres = _precoder_axis(ds)
-    schemes = _schemes(ds)
+    schemes = [s for s in _schemes(ds) if s in ("sca", "optimal")] or _schemes(ds)
     labels = scheme_labels(ds)
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")

@@ -229,7 +229,7 @@ def test_precoders_experiment_through_the_pipeline(precoders_run: Path, tiny_run
         "N": 2,
         "snr_com_db": 2,
         "precoder": 3,
-        "scheme": 2,
+        "scheme": 4,
         "drop": 3,
         "user": 4,
     }
