@@ -60,6 +60,7 @@ __all__ = [
     "config_schema",
     "drop_blocks",
     "fmt_number",
+    "job_key",
     "load_config",
     "plan_experiments",
     "scheme_options",
@@ -78,7 +79,7 @@ SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
-PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
+PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc", "precoders")
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
 
 DEFAULTS: Final[dict[str, Any]] = {
@@ -154,6 +155,8 @@ class ExperimentPlan:
     Attributes
     ----------
     name, kind ("sweep" or "mle"), tie, schemes, monte_carlo, plot (or "none"), enabled.
+    precoders : the precoder axis (``precoders`` of the experiment, else the top-level
+        list); a ``precoder`` dimension of the dataset when it has several.
     dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
         scheme, drop and user).
     coords : values of each swept key, in config order.
@@ -174,11 +177,23 @@ class ExperimentPlan:
     plot: str
     enabled: bool
     title: str = field(default="")
+    precoders: tuple[str, ...] = ("mrt",)
 
     @property
     def unique_points(self) -> list[Point]:
         """The distinct points, sorted (a tie can map two swept values to one point)."""
         return sorted({p for _, p in self.points})
+
+
+def job_key(point: Point, precoder: str) -> str:
+    """Directory name of the per-job files of a grid point with one precoder.
+
+    The point's :attr:`Point.key` for the default precoder (the first registered one,
+    ``mrt``: the paper's paths unchanged), ``<point key>_<precoder>`` for the others, so
+    each precoder's jobs are cached apart and adding one computes only its jobs.
+    """
+    default = next(iter(registry.PRECODERS))
+    return point.key if precoder == default else f"{point.key}_{precoder}"
 
 
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,6 +206,7 @@ def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]
 def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with the registry's names injected (see :func:`config_schema`)."""
     schema["$defs"]["scheme"]["enum"] = list(registry.SCHEMES)
+    schema["$defs"]["precoder"]["enum"] = list(registry.PRECODERS)
     system = schema["properties"]["system"]["properties"]
     system["precoder"] = {
         "description": "precoder part (jcas.registry.PRECODERS, docs/extending.md)",
@@ -207,28 +223,48 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
 
 def design_problems(cfg: Mapping[str, Any]) -> list[str]:
     """Every scheme of the config checked against its precoder and array parts
-    (:func:`jcas.registry.design_problems`): the top-level schemes at the system
-    parameters, and each experiment's schemes at each of its grid points (a part may
-    depend on the swept values, e.g. the antenna count). Repeated messages are listed once.
+    (:func:`jcas.registry.design_problems`): the top-level schemes with each top-level
+    precoder at the system parameters, and each experiment's schemes with each of its
+    precoders at each of its grid points (a part may depend on the swept values, e.g.
+    the antenna count). Repeated messages are listed once.
     """
-    params = SystemParams.from_dict(cfg["system"], prefix="system")
+    system = dict(cfg["system"])
     problems = [
-        f"schemes: {p}" for s in cfg["schemes"] for p in registry.design_problems(s, params)
+        f"{where}: {p}"
+        for precoder in cfg["precoders"]
+        for where in [_precoder_where("precoders", cfg["precoders"], precoder)]
+        for s in cfg["schemes"]
+        for p in registry.design_problems(
+            s, SystemParams.from_dict({**system, "precoder": precoder}, prefix="system")
+        )
     ]
     for name, exp in cfg["experiments"].items():
         try:
-            points = [_point(cfg["system"], {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
-            systems = [pt.system(cfg["system"]) for pt in sorted(set(points))]
+            points = [_point(system, {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
+            unique = sorted(set(points))
         except (ConfigError, KeyError, ValueError):
             continue  # reported by the grid checks
-        for scheme in exp["schemes"]:
-            for system in systems:
-                problems += [
-                    f"experiments.{name}: {p}" for p in registry.design_problems(scheme, system)
-                ]
-    top = {p.split(": ", 1)[1] for p in problems if p.startswith("schemes: ")}
-    kept = [p for p in problems if p.startswith("schemes: ") or p.split(": ", 1)[1] not in top]
+        for precoder in exp["precoders"]:
+            try:
+                systems = [pt.system({**system, "precoder": precoder}) for pt in unique]
+            except ConfigError:
+                continue  # reported by the grid checks
+            where = _precoder_where(f"experiments.{name}", exp["precoders"], precoder)
+            for scheme in exp["schemes"]:
+                for params in systems:
+                    problems += [f"{where}: {p}" for p in registry.design_problems(scheme, params)]
+    top = {p.split(": ", 1)[1] for p in problems if not p.startswith("experiments.")}
+    kept = [
+        p for p in problems if not p.startswith("experiments.") or p.split(": ", 1)[1] not in top
+    ]
     return list(dict.fromkeys(kept))
+
+
+def _precoder_where(prefix: str, precoders: Sequence[str], precoder: str) -> str:
+    """Where a design problem comes from: ``prefix`` and, with several, the precoder."""
+    if len(precoders) == 1:
+        return prefix
+    return f"{prefix} (precoder {precoder!r} of precoders {list(precoders)!r})"
 
 
 # --------------------------------------------------------------------------- blocks
@@ -505,7 +541,7 @@ def _merge(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, 
 
 
 def _resolve_experiment(
-    name: str, exp: Mapping[str, Any], schemes: Sequence[str]
+    name: str, exp: Mapping[str, Any], schemes: Sequence[str], precoders: Sequence[str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "enabled": True,
@@ -513,6 +549,7 @@ def _resolve_experiment(
         "tie": "none",
         "fixed": {},
         "schemes": list(schemes),
+        "precoders": list(precoders),
         "monte_carlo": False,
         "plot": name if name in PLOTS else "none",
         "title": name,
@@ -664,8 +701,10 @@ def load_config(config: Mapping[str, Any]) -> dict[str, Any]:
     cfg["system"], problems = system_from_array_specs(cfg["system"])
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    # the precoder axis: default the one precoder of the system block (mrt)
+    cfg.setdefault("precoders", [cfg["system"].get("precoder", SystemParams.precoder)])
     cfg["experiments"] = {
-        name: _resolve_experiment(name, exp, cfg["schemes"])
+        name: _resolve_experiment(name, exp, cfg["schemes"], cfg["precoders"])
         for name, exp in cfg["experiments"].items()
     }
     problems = _semantic_problems(cfg)
@@ -697,6 +736,7 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             points=points,
             tied=tied,
             schemes=tuple(exp["schemes"]),
+            precoders=tuple(exp["precoders"]),
             monte_carlo=bool(exp["monte_carlo"]),
             plot=str(exp["plot"]),
             enabled=bool(exp["enabled"]),

@@ -17,7 +17,8 @@ coordinates, promoted to dimensions by :func:`aggregate`):
 - :func:`compute_allocations` (one scheme: :func:`compute_allocation`): ``xi`` (7),
   each scheme's ``gamma``, ``eta``, ``status``, ``iterations``, ``solve_time`` and the
   closed forms ``rate``, ``sum_rate`` (15), ``crb`` (16), ``power_total`` (18),
-  ``power_sensing``.
+  ``power_sensing``, ``power_user``; the precoder's name as the scalar coordinate
+  ``precoder``.
 - :func:`compute_monte_carlo`: ``sum_rate_mc``, ``sum_rate_mc_se`` (14) and
   ``crb_mc`` (36 with finite-L sample covariances) of every scheme of an allocation.
 - :func:`compute_mle`: ``mle_mse``, ``mle_mse_se``, ``mle_bias``, ``crb``,
@@ -289,14 +290,21 @@ def _closed_form_metrics(
     Returns
     -------
     ``rate`` (D, K) bit/s/Hz (15), ``crb`` (D,) rad^2 (16), ``power_total`` (D,) W (18),
-    ``power_sensing`` (D,) W, through the precoder and array parts named by ``params``
+    ``power_sensing`` (D,) W and ``power_user`` (D, K) W (each user's stream, ``Nt x_k``
+    of the precoder's power map; ``Nt xi_k gamma_k`` for MRT), through the precoder and
+    array parts named by ``params``
     (:func:`jcas.metrics.closed_form_metrics`). NaN inputs give NaN (the caller masks
     failed drops).
     """
     from jcas.registry import design
 
+    parts = design(params)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))
+        out = metrics.closed_form_metrics(gamma, eta, xi, beta, params, parts)
+        # the physical power of each user's stream, W: Nt x (the precoder's power map)
+        user, _ = parts.precoder.power_factors(gamma, eta, xi)
+        out["power_user"] = params.Nt * np.broadcast_to(np.asarray(user, dtype=float), xi.shape)
+    return out
 
 
 def _allocation_dataset(
@@ -325,6 +333,7 @@ def _allocation_dataset(
             "crb": (s, values["crb"][None]),
             "power_total": (s, values["power_total"][None]),
             "power_sensing": (s, values["power_sensing"][None]),
+            "power_user": (su, values["power_user"][None]),
             "status": (s, result.status[None]),
             "iterations": (s, result.iterations[None]),
             "solve_time": (s, result.solve_time[None]),
@@ -449,6 +458,7 @@ def compute_allocations(
         )
         errors = [(s, datasets[s].attrs["errors"]) for s in schemes]
         out.attrs["errors"] = "\n".join(f"{s}: {e}" for s, e in errors if e)
+    out = out.assign_coords(precoder=np.asarray(params.precoder))
     out.attrs["compute_time_s"] = time.perf_counter() - t0
     return out
 
@@ -576,21 +586,30 @@ def compute_mle(
 
 # --------------------------------------------------------------------------- aggregate
 def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, Any]) -> xr.Dataset:
-    """Promote the experiment's swept keys to length-1 dimensions; tied keys follow them."""
+    """Promote the experiment's swept keys to length-1 dimensions; tied keys follow them.
+
+    The ``precoder`` scalar coordinate becomes a length-1 dimension too when the plan
+    has several precoders (it stays a scalar coordinate otherwise).
+    """
     keep_flat = {"beta", "distance"}
     swept = list(plan.dims)
-    for key in swept:
-        if key in ds.coords:
-            ds = ds.drop_vars(key)
+    precoder = str(ds["precoder"].values) if "precoder" in ds.coords else None
+    as_dim = precoder is not None and len(plan.precoders) > 1
+    ds = ds.drop_vars([k for k in [*swept, "precoder"] if k in ds.coords])
+    new_dims = {k: 1 for k in (["precoder"] if as_dim else []) + swept}
     expanded: dict[Hashable, xr.DataArray] = {}
     for name, var in ds.data_vars.items():
         if name in keep_flat:
             expanded[name] = var
         else:
-            expanded[name] = var.expand_dims({k: 1 for k in swept})
+            expanded[name] = var.expand_dims(new_dims)
     out = xr.Dataset(expanded, attrs=ds.attrs)
     # integers stay integers; SNRs and CRB0 are float coordinates
-    coords = {k: np.asarray([(int if k in ("N", "Nt", "Nr") else float)(values[k])]) for k in swept}
+    coords: dict[str, Any] = {
+        k: np.asarray([(int if k in ("N", "Nt", "Nr") else float)(values[k])]) for k in swept
+    }
+    if precoder is not None:
+        coords["precoder"] = np.asarray([precoder] if as_dim else precoder)
     out = out.assign_coords(coords)
     for tied, follows in plan.tied.items():
         if follows in swept:
@@ -614,7 +633,8 @@ def aggregate(
         datasets (allocation, plus Monte-Carlo or MLE, per drop block; each with one
         or several schemes, of which those of the plan are used).
 
-    Datasets are split by scheme; those of one (point, scheme, block) are merged
+    Datasets are split by precoder (their ``precoder`` coordinate; a dimension when the
+    plan has several) and scheme; those of one (point, precoder, scheme, block) are merged
     (``join="exact"``), the
     swept keys become dimensions, and all pieces are combined by coordinates
     with :func:`jcas.results.combine_datasets` (explicit ``combine_by_coords``
@@ -626,11 +646,14 @@ def aggregate(
 
     out: list[xr.Dataset] = []
     for values, datasets in pieces:
-        groups: dict[tuple[str, int], list[xr.Dataset]] = {}
+        groups: dict[tuple[str, str, int], list[xr.Dataset]] = {}
         for ds in datasets:
+            precoder = str(ds["precoder"].values) if "precoder" in ds.coords else ""
+            if precoder and precoder not in plan.precoders:
+                continue
             for i, scheme in enumerate(ds["scheme"].values.tolist()):
                 if scheme in plan.schemes:
-                    key = (str(scheme), int(ds["drop"].values[0]))
+                    key = (precoder, str(scheme), int(ds["drop"].values[0]))
                     groups.setdefault(key, []).append(ds.isel(scheme=[i]))
         for _key, group in sorted(groups.items()):
             merged = xr.merge(
@@ -648,7 +671,9 @@ def aggregate(
     combined = combine_datasets(out)
     schemes = [s for s in plan.schemes if s in set(combined["scheme"].values.tolist())]
     combined = combined.sel(scheme=schemes)  # the config's scheme order
-    order = [*plan.dims, "scheme", "drop", "user"]
+    if "precoder" in combined.dims:
+        combined = combined.sel(precoder=list(plan.precoders))  # the config's order
+    order = [*plan.dims, "precoder", "scheme", "drop", "user"]
     combined = combined.transpose(*[d for d in order if d in combined.dims])
     failed, total = failure_count(combined)
     combined.attrs["title"] = plan.title or plan.name

@@ -85,6 +85,9 @@ VARIABLES: dict[str, VariableMeta] = {
     "crb_elevation": VariableMeta("rad2", "closed-form CRB of the elevation, planar array"),
     "power_total": VariableMeta("W", "total transmit power, eq. (18)"),
     "power_sensing": VariableMeta("W", "sensing transmit power Nt sum_k eta_k"),
+    "power_user": VariableMeta(
+        "W", "transmit power of user k's stream (Nt xi_k gamma_k for MRT, Nt gamma_k for ZF)"
+    ),
     "power_comm": VariableMeta("W", "communications transmit power Nt xi^T gamma"),
     "sinr": VariableMeta("1", "effective SINR of user k inside the log of (15)"),
     # Monte-Carlo validation
@@ -106,6 +109,7 @@ COORDINATES: dict[str, VariableMeta] = {
     "drop": VariableMeta("1", "global user-drop index d"),
     "user": VariableMeta("1", "user index k"),
     "scheme": VariableMeta("1", "power allocation scheme"),
+    "precoder": VariableMeta("1", "precoder (mrt, zf, pzf, ...)"),
     "Nt": VariableMeta("1", "transmit antennas Nt"),
     "Nr": VariableMeta("1", "receive antennas Nr"),
     "N": VariableMeta("1", "total antennas N = Nt + Nr"),

@@ -11,6 +11,8 @@ on save, no display needed); :func:`save_figure` writes PDF and PNG atomically.
 - :func:`pareto`: the exact rate-CRB frontier (``optimal`` over the CRB0 sweep) per Nt,
   with the ``sca`` and benchmark points.
 - :func:`crb_mc`: RMSE of the ML angle estimate vs sqrt(CRB) over SNR_sen.
+- :func:`precoders`: MRT, ZF and PZF under ``optimal`` and ``sca``: sum rate and CRB
+  vs SNR_com and vs N, and the rate-CRB trade-off per precoder.
 
 Averages over drops skip failed entries (status not a success, NaN metrics); every
 figure states in its title how many (point, scheme, drop) entries failed, so a gap in a
@@ -44,6 +46,7 @@ __all__ = [
     "fig2",
     "fig3",
     "pareto",
+    "precoders",
     "save_figure",
     "scheme_labels",
 ]
@@ -466,6 +469,116 @@ def crb_mc(ds: xr.Dataset) -> Figure:
 
 
 # --------------------------------------------------------------------------- saving
+PRECODER_LABELS: Final = {"mrt": "MRT", "phase_mrt": "phase MRT", "zf": "ZF", "pzf": "PZF"}
+"""Legend names of the precoders."""
+
+
+def _precoder_axis(ds: xr.Dataset) -> list[str]:
+    if "precoder" in ds.dims:
+        return [str(p) for p in ds["precoder"].values]
+    if "precoder" in ds.coords:
+        return [str(ds["precoder"].values)]
+    return ["mrt"]
+
+
+def _log_limits(ax: Axes, axis: str, values: Sequence[np.ndarray]) -> None:
+    """Log axis limits with at least a factor 4 of range (equal values stay readable)."""
+    flat = np.concatenate([np.ravel(v) for v in values]) if values else np.array([])
+    flat = flat[np.isfinite(flat) & (flat > 0)]
+    if flat.size == 0:
+        return
+    lo, hi = float(flat.min()), float(flat.max())
+    if hi / lo < 4.0:
+        mid = np.sqrt(lo * hi)
+        lo, hi = mid / 2.0, mid * 2.0
+    else:
+        lo, hi = lo / 1.3, hi * 1.3
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo, hi)
+
+
+def precoders(ds: xr.Dataset) -> Figure:
+    """Precoders compared: sum rate and CRB vs SNR_com and vs N, and the trade-off.
+
+    Expects dims ``N`` (with ``Nt = Nr = N/2``) and ``snr_com_db``, and optionally
+    ``precoder``; of the schemes, ``optimal`` and ``sca`` are drawn (all of them if
+    neither is there). Colour and line style are the precoder (MRT solid, ZF dashed, PZF
+    dotted: PZF equals ZF wherever no power goes to sensing); the exact optimum
+    (``optimal``) is drawn as lines and the SCA (``sca``, its legend naming the Alg. 1
+    variant) as open markers on them. Panels: (a) sum rate and (b) CRB vs SNR_com at
+    the largest N; (c) sum rate vs N at the SNR_com closest to 20 dB; (d) sum rate vs
+    CRB over the SNR_com sweep at the largest N (gid ``tradeoff:<precoder>:<scheme>``).
+    """
+    ds = _reduce_to(ds, ("N", "snr_com_db", "precoder", "scheme", "drop", "user", "crb0"))
+    pres = _precoder_axis(ds)
+    schemes = [s for s in _schemes(ds) if s in ("sca", "optimal")] or _schemes(ds)
+    labels = scheme_labels(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    ns = _values(ds, "N")
+    n_top = ns[-1]
+    snr = ds["snr_com_db"].values
+    palette = sns.color_palette("colorblind", 8)
+    colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
+    style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}
+    markers = {"sca": "o"}
+    snr_ref = float(snr[np.argmin(np.abs(snr - 20.0))])
+
+    def get(arr: xr.DataArray, p: str, s: str, **idx: Any) -> np.ndarray:
+        out = _sel(arr, scheme=s, **idx)
+        if "precoder" in out.dims:
+            out = out.sel(precoder=p)
+        return np.asarray(out.values, dtype=float)
+
+    def draw(ax: Axes, x: Any, y: Any, p: str, s: str, label: str | None, gid: str) -> None:
+        if s == "optimal":
+            ax.plot(x, y, style[p], color=colour[p], lw=1.4, label=label, gid=gid)
+        else:
+            ax.plot(
+                x, y, ls="none", marker=markers.get(s, _MARKERS.get(s, "o")), mfc="none",
+                ms=6 + 2 * pres.index(p), color=colour[p], label=label, gid=gid,
+            )  # fmt: skip
+
+    crbs: list[np.ndarray] = []
+    with _style():
+        fig, axes = _new_figure(4, width=3.9, height=3.6)
+        x_n = np.asarray([n for n in ns if n is not None])
+        for p in pres:
+            for s in schemes:
+                label = f"{PRECODER_LABELS.get(p, p)}, {labels[s]}"
+                r_top, b_top = get(rate, p, s, N=n_top), get(crb, p, s, N=n_top)
+                crbs.append(b_top)
+                draw(axes[0], snr, r_top, p, s, label, f"rate:{p}:{s}")
+                draw(axes[1], snr, b_top, p, s, None, f"crb:{p}:{s}")
+                if x_n.size:
+                    r_n = get(rate, p, s, snr_com_db=snr_ref)
+                    draw(axes[2], x_n, r_n, p, s, None, f"rate_n:{p}:{s}")
+                draw(axes[3], b_top, r_top, p, s, None, f"tradeoff:{p}:{s}")
+        at_n = f", N = {n_top} ($N_t$ = {n_top // 2})" if n_top is not None else ""
+        axes[0].set_title(f"sum rate{at_n}", fontsize="small")
+        axes[0].set_xlabel(LABEL_SNR_COM)
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        axes[1].set_title(f"CRB{at_n}", fontsize="small")
+        axes[1].set_xlabel(LABEL_SNR_COM)
+        axes[1].set_ylabel(LABEL_CRB)
+        axes[1].set_yscale("log")
+        _log_limits(axes[1], "y", crbs)
+        axes[2].set_xlabel("total antennas N ($N_t = N_r = N/2$)")
+        axes[2].set_ylabel(LABEL_SUM_RATE)
+        axes[2].set_title(f"SNR$_\\mathrm{{com}}$ = {snr_ref:g} dB", fontsize="small")
+        axes[3].set_xlabel(LABEL_CRB)
+        axes[3].set_ylabel(LABEL_SUM_RATE)
+        axes[3].set_xscale("log")
+        _log_limits(axes[3], "x", crbs)
+        axes[3].set_title(f"trade-off over SNR$_\\mathrm{{com}}${at_n}", fontsize="small")
+        for crb0 in _crb0_values(ds):
+            axes[1].axhline(crb0, color="k", ls="--", lw=0.8, label=f"CRB$_0$ = {crb0:g}")
+        axes[0].legend(fontsize="xx-small")
+        if axes[1].get_legend_handles_labels()[0]:
+            axes[1].legend(fontsize="xx-small")
+        _title(fig, "Precoders: MRT, ZF and PZF (lines: exact optimum; markers: SCA)", ds)
+    return fig
+
+
 def save_figure(
     fig: Figure,
     pdf_path: str | os.PathLike[str],

@@ -52,6 +52,7 @@ __all__ = [
     "design_problems",
     "load",
     "options_from_config",
+    "precoder_sources",
     "scheme_defaults",
     "scheme_entry",
 ]
@@ -186,6 +187,31 @@ def load(path: str) -> Any:
     """The object named by ``"module:attribute"`` (imported on first use)."""
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def precoder_sources(name: str) -> list[str]:
+    """The source files of precoder ``name``, relative to the package's parent directory.
+
+    The package's ``__init__`` and interface (``jcas/precoders/__init__.py``,
+    ``base.py``) and the module of every class in the precoder's class hierarchy
+    inside :mod:`jcas.precoders` (``phase_mrt`` extends ``mrt``: both). The workflow
+    makes a job depend on the precoder it runs only (``workflow/rules/common.smk``), so
+    an edit to ``zf.py`` reruns no MRT job.
+    """
+    import inspect
+    from pathlib import Path
+
+    import jcas.precoders
+
+    if name not in PRECODERS:
+        raise ValueError(f"precoder = {name!r}: must be one of {list(PRECODERS)}")
+    package = Path(inspect.getfile(jcas.precoders)).resolve().parent
+    root = package.parent.parent
+    files = {package / "__init__.py", package / "base.py"}
+    for cls in inspect.getmro(PRECODERS[name]):  # type: ignore[arg-type]
+        if cls.__module__.startswith("jcas.precoders."):
+            files.add(Path(inspect.getfile(cls)).resolve())
+    return sorted(str(f.relative_to(root)) for f in files)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,6 @@ rule aggregate:
     params:
         name=lambda wc: wc.experiment,
         config=lambda wc: experiment_config(wc.experiment),
-        point_keys=lambda wc: [p.key for p in PLANS[wc.experiment].unique_points],
+        point_keys=lambda wc: aggregate_keys(wc.experiment),
     script:
         "../scripts/aggregate.py"

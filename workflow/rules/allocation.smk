@@ -8,7 +8,7 @@ jobs of its own, so an `sca` option reruns nothing of the closed forms.
 rule closed_form:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        sources=sources("allocation"),
+        sources=job_sources("allocation"),
     output:
         f"{CACHE}/alloc/{{point}}/closed_form/{{block}}.nc",
     log:
@@ -22,7 +22,7 @@ rule closed_form:
         mem_mb=lambda wc, attempt: (1000 + n_drops(wc) // 100) * attempt,
         runtime=lambda wc, attempt: (5 + n_drops(wc) // 100000) * attempt,
     params:
-        system=system_of(LINK_KEYS),
+        system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=lambda wc: NEEDS[wc.point]["alloc"]["closed_form"],
         options=lambda wc: {
@@ -36,7 +36,7 @@ rule closed_form:
 rule sca:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        sources=sources("allocation"),
+        sources=job_sources("allocation"),
     output:
         f"{CACHE}/alloc/{{point}}/sca/{{block}}.nc",
     log:
@@ -51,7 +51,7 @@ rule sca:
         mem_mb=lambda wc, attempt: (1000 + n_drops(wc) * antennas(wc) // 1000) * attempt,
         runtime=lambda wc, attempt: (5 + n_drops(wc) * antennas(wc) // 30000) * attempt,
     params:
-        system=system_of(LINK_KEYS),
+        system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=["sca"],
         options={"sca": scheme_options("sca", CFG["allocation"])},

@@ -31,16 +31,27 @@ from jcas.config import (  # noqa: E402
     SCHEMES,
     block_key,
     drop_blocks,
+    job_key,
     load_config,
     plan_experiments,
     scheme_options,
 )
 from jcas.params import SystemParams  # noqa: E402
+from jcas.registry import PRECODERS, precoder_sources  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
 PLANS = {name: p for name, p in plan_experiments(CFG).items() if p.enabled}
-POINTS = {pt.key: pt for plan in PLANS.values() for pt in plan.unique_points}
+# Jobs are keyed by grid point and precoder (jcas.config.job_key: the point's key for
+# mrt, "<point key>_<precoder>" for the others): the `point` wildcard is this job key.
+JOB_KEYS = {
+    (pt, precoder): job_key(pt, precoder)
+    for plan in PLANS.values()
+    for pt in plan.unique_points
+    for precoder in plan.precoders
+}
+POINTS = {key: pt for (pt, _), key in JOB_KEYS.items()}
+PRECODER_OF = {key: precoder for (_, precoder), key in JOB_KEYS.items()}
 BLOCK_RANGE = {
     block_key(a, b): (a, b) for a, b in drop_blocks(CFG["drops"], CFG["drops_per_job"])
 }
@@ -80,6 +91,11 @@ def system_of(keys):
     return {k: SYSTEM[k] for k in keys if k in SYSTEM}
 
 
+def job_system(keys):
+    """Params function: :func:`system_of` with the precoder of the job's key."""
+    return lambda wc: {**system_of(keys), "precoder": PRECODER_OF[wc.point]}
+
+
 # --------------------------------------------------------------------------- job layout
 # Allocation jobs: per grid point and drop block, one job computes every closed-form
 # scheme (microseconds per drop; `equal` reuses `optimal`'s allocation) and each
@@ -100,8 +116,11 @@ def _point_needs():
     """Per point key: schemes to allocate, to Monte-Carlo and to MLE, by family."""
     needs = {}
     for plan in PLANS.values():
-        for pt in plan.unique_points:
-            need = needs.setdefault(pt.key, {"alloc": set(), "mc": set(), "mle": set()})
+        for pt, precoder in (
+            (p, c) for p in plan.unique_points for c in plan.precoders
+        ):
+            key = JOB_KEYS[pt, precoder]
+            need = needs.setdefault(key, {"alloc": set(), "mc": set(), "mle": set()})
             need["alloc"].update(plan.schemes)
             if plan.kind == "mle":
                 need["mle"].update(plan.schemes)
@@ -164,17 +183,26 @@ def mle_path(point, scheme):
 def _experiment_inputs(plan):
     """Per-job files of one experiment: every point x family (x block), or x scheme."""
     files = []
-    for pt in plan.unique_points:
+    for pt, precoder in ((p, c) for p in plan.unique_points for c in plan.precoders):
+        key = JOB_KEYS[pt, precoder]
         if plan.kind == "mle":
-            files += [mle_path(pt.key, s) for s in plan.schemes]
+            files += [mle_path(key, s) for s in plan.schemes]
             continue
         families = [f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)]
         for fam in families:
             for block in BLOCKS:
-                files.append(alloc_path(pt.key, fam, block))
+                files.append(alloc_path(key, fam, block))
                 if plan.monte_carlo:
-                    files.append(mc_path(pt.key, fam, block))
+                    files.append(mc_path(key, fam, block))
     return files
+
+
+def aggregate_keys(name):
+    """Job key -> point key of every per-job directory experiment ``name`` reads."""
+    plan = PLANS[name]
+    return {
+        JOB_KEYS[pt, c]: pt.key for pt in plan.unique_points for c in plan.precoders
+    }
 
 
 EXPERIMENT_INPUTS = {name: _experiment_inputs(plan) for name, plan in PLANS.items()}
@@ -182,11 +210,12 @@ CLAIM_KINDS = ("fig1", "fig2", "fig3", "pareto")
 
 
 def claims_inputs():
-    """Experiment files for jcas.claims, by figure kind (first enabled one of each)."""
+    """Experiment files for jcas.claims, by figure kind (first enabled MRT-only one)."""
     out = {}
     for kind in CLAIM_KINDS:
         for name, plan in PLANS.items():
-            if plan.plot == kind and kind not in out:
+            mrt_only = plan.precoders == ("mrt",)
+            if plan.plot == kind and mrt_only and kind not in out:
                 out[kind] = f"{RESULTS}/{name}.nc"
     return out
 
@@ -238,7 +267,10 @@ def input_mb(input):
 # the stage's jobs (and what depends on them), an edit anywhere else reruns nothing, and
 # a touch without a change reruns nothing either (Snakemake compares the checksums of
 # small inputs). Sub-packages are listed by directory, so a module added to one of them
-# is covered without an edit here.
+# is covered without an edit here. The stages that run a precoder (allocation,
+# montecarlo) have one checksum file per precoder, `<stage>_<precoder>`, with that
+# precoder's modules only (jcas.registry.precoder_sources): an edit to zf.py reruns no
+# MRT job, and a precoder module added to the package reruns nothing.
 CORE = [
     "jcas/__init__.py",
     "jcas/config.py",
@@ -256,12 +288,23 @@ MODEL = [
     "jcas/arrays/*.py",
     "jcas/channel.py",
     "jcas/metrics.py",
-    "jcas/precoders/*.py",
 ]
 STAGE_SOURCES = {
     "drops": [*CORE, "jcas/drops.py"],
-    "allocation": [*CORE, *MODEL, "jcas/allocation/*.py"],
-    "montecarlo": [*CORE, *MODEL, "jcas/drops.py", "jcas/montecarlo/*.py"],
+    **{
+        f"allocation_{p}": [*CORE, *MODEL, *precoder_sources(p), "jcas/allocation/*.py"]
+        for p in PRECODERS
+    },
+    **{
+        f"montecarlo_{p}": [
+            *CORE,
+            *MODEL,
+            *precoder_sources(p),
+            "jcas/drops.py",
+            "jcas/montecarlo/*.py",
+        ]
+        for p in PRECODERS
+    },
     "aggregate": CORE,
     "figures": [*CORE, "jcas/plots.py"],
     "claims": [*CORE, "jcas/claims.py"],
@@ -283,8 +326,16 @@ def sources(stage):
     return f"{CACHE}/sources/{stage}.sha256"
 
 
+def job_sources(stage):
+    """Input function: the checksum file of ``stage`` with the job's precoder."""
+    return lambda wc: sources(f"{stage}_{PRECODER_OF[wc.point]}")
+
+
 wildcard_constraints:
-    point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+",
+    point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+"
+    + "(_("
+    + "|".join(list(PRECODERS)[1:])
+    + "))?",
     scheme="|".join(SCHEMES),
     family="|".join(FAMILIES),
     block=r"d\d+-\d+",

@@ -4,7 +4,7 @@
 rule monte_carlo:
     input:
         alloc=f"{CACHE}/alloc/{{point}}/{{family}}/{{block}}.nc",
-        sources=sources("montecarlo"),
+        sources=job_sources("montecarlo"),
     output:
         f"{CACHE}/mc/{{point}}/{{family}}/{{block}}.nc",
     log:
@@ -19,7 +19,7 @@ rule monte_carlo:
         mem_mb=lambda wc, attempt: (1000 + 5 * antennas(wc)) * attempt,
         runtime=lambda wc, attempt: (5 + mc_work(wc) * antennas(wc) // 15000) * attempt,
     params:
-        system=system_of(SENSING_KEYS),
+        system=job_system(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=lambda wc: NEEDS[wc.point]["mc"][wc.family],
         mc={k: CFG["mc"][k] for k in ("realizations", "frames")},
@@ -33,7 +33,7 @@ rule mle:
         allocs=lambda wc: [
             alloc_path(wc.point, family_of(wc.scheme), b) for b in MLE_BLOCKS
         ],
-        sources=sources("montecarlo"),
+        sources=job_sources("montecarlo"),
     output:
         f"{CACHE}/mle/{{point}}/{{scheme}}.nc",
     log:
@@ -48,7 +48,7 @@ rule mle:
         mem_mb=lambda wc, attempt: (1000 + 5 * POINTS[wc.point].Nr) * attempt,
         runtime=lambda wc, attempt: (10 + POINTS[wc.point].Nr // 5) * attempt,
     params:
-        system=system_of(SENSING_KEYS),
+        system=job_system(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         scheme=lambda wc: wc.scheme,
         mc={"mle_trials": CFG["mc"]["mle_trials"]},

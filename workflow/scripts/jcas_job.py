@@ -147,20 +147,21 @@ def run_aggregate(
     *,
     name: str,
     config: Mapping[str, Any],
-    point_keys: Sequence[str],
+    point_keys: Mapping[str, str] | Sequence[str],
 ) -> None:
     """Job ``aggregate``: combine the per-job files of experiment ``name``.
 
-    ``inputs`` are paths whose parent directories name the grid point
-    (``.../<point key>/<family>/<block>.nc``, see ``workflow/rules/common.smk``);
-    ``point_keys`` lists the plan's point keys.
+    ``inputs`` are paths whose parent directories name the job key (grid point and
+    precoder: ``.../<job key>/<family>/<block>.nc``, see ``workflow/rules/common.smk``);
+    ``point_keys`` maps each job key of the plan to its point key (a list: job key =
+    point key).
     """
     plan = experiment.plan(config, name)
-    keys = set(point_keys)
+    keys = dict(point_keys) if isinstance(point_keys, Mapping) else {k: k for k in point_keys}
     by_key: dict[str, list[xr.Dataset]] = {}
     for path in inputs:
         key = next(part for part in Path(path).parts if part in keys)
-        by_key.setdefault(key, []).append(experiment.read(path))
+        by_key.setdefault(keys[key], []).append(experiment.read(path))
     t0 = time.perf_counter()
     ds = experiment.aggregate(plan, [(values, by_key[p.key]) for values, p in plan.points])
     _compute_time(time.perf_counter() - t0)
