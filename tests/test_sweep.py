@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import xarray as xr
 import yaml
 from conftest import ROOT, copy_run, snakemake
 
@@ -24,6 +23,7 @@ from jcas import experiment
 from jcas.config import Point, job_key, load_config, plan_experiments
 from jcas.params import ConfigError
 from jcas.registry import precoder_sources
+from jcas.results import read_netcdf
 
 PRECODERS_CONFIG = ROOT / "tests" / "data" / "config_precoders.yaml"
 
@@ -223,7 +223,7 @@ def precoders_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_precoders_experiment_through_the_pipeline(precoders_run: Path, tiny_run: Path) -> None:
     from jcas.results import validate_contract
 
-    ds = xr.load_dataset(precoders_run / "results" / "precoders.nc")
+    ds = read_netcdf(precoders_run / "results" / "precoders.nc")
     validate_contract(ds)
     assert dict(ds.sizes) == {
         "N": 2,
@@ -238,7 +238,7 @@ def test_precoders_experiment_through_the_pipeline(precoders_run: Path, tiny_run
     assert ds.attrs["failed_entries"] == 0
     assert (precoders_run / "results" / "figures" / "precoders.png").stat().st_size > 1000
     # MRT at the shared point equals the tiny run's fig1 (the same cached jobs)
-    fig1 = xr.load_dataset(tiny_run / "results" / "fig1.nc")
+    fig1 = read_netcdf(tiny_run / "results" / "fig1.nc")
     for var in ("gamma", "sum_rate", "crb", "power_user"):
         a = ds[var].sel(N=16, precoder="mrt", scheme="optimal", snr_com_db=20.0)
         b = fig1[var].sel({"Nt": 8, "scheme": "optimal", "snr_com_db": 20.0})
