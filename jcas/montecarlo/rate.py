@@ -43,7 +43,7 @@ in distribution and saves random numbers when ``tau_p > K``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -304,6 +304,65 @@ class _Moments:
         self.n[rows] = n[:, 0]
 
 
+def sample_moments(
+    params: SystemParams,
+    statistic: Callable[..., Float],
+    dim: int,
+    *,
+    seed: int,
+    stream: int,
+    beta: Float,
+    gamma: Float,
+    eta: Float,
+    idx: NDArray[np.intp],
+    drops: Sequence[int],
+    n_samples: int,
+    per_sample_bytes: int,
+    chunk_size: int | None,
+    extra_shapes: Sequence[tuple[int, ...]] = (),
+    user_major: bool = False,
+) -> _Moments:
+    """Moments of a statistic of simulated precoded channels, per valid drop.
+
+    The one sampling loop of the Monte-Carlo rate, CRB and MLE: for the drops ``idx``
+    (rows of the cleaned ``beta``, ``gamma``, ``eta`` ``(D, K)``), in the chunks of
+    :func:`chunk_plan`, draw (:func:`draw_blocks`, stream ``stream``) the small-scale
+    fading, the pilot noise and then the arrays ``extra_shapes``; form the true and
+    estimated channels (:func:`estimated_channels`) and the precoder part's ``F``
+    (:func:`sample_precoder`); and merge ``statistic(h, f, *extra)``, shape
+    ``(n, blocks, size, dim)``, in block order.
+
+    ``user_major`` draws the fading and noise as ``(K, Nt)`` and ``(P, Nt)`` (each
+    channel vector contiguous) and passes transposed views, as :func:`mc_rate` does;
+    otherwise they are drawn ``(Nt, K)`` and ``(Nt, P)``. Returns the
+    :class:`_Moments` over ``n_samples`` samples per drop (row ``i`` for ``idx[i]``).
+    """
+    parts = design(params)
+    k, nt = params.K, params.Nt
+    n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
+    base = [(k, nt), (n_pilots, nt)] if user_major else [(nt, k), (nt, n_pilots)]
+    acc = _Moments(idx.size, dim)
+    for rows, blocks, size in chunk_plan(idx.size, n_samples, per_sample_bytes, chunk_size):
+        sel = idx[rows]
+        hbar, noise, *extra = draw_blocks(
+            seed, stream, [drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
+        )
+        if user_major:
+            hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
+        h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
+        del hbar, noise
+        f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+        z = statistic(h, f, *extra)
+        for j in range(len(blocks)):  # merge in block order
+            acc.add(rows, z[:, j])
+    return acc
+
+
+def standard_errors(acc: _Moments, n: int) -> Float:
+    """Standard errors ``sqrt(var / n)`` of the means in ``acc``, shape ``(drops, dim)``."""
+    return np.sqrt(np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n - 1.0) / n)
+
+
 def rate_from_moments(
     mean: Float, cov: Float, n: int, sigma_u2_w: float, tau_bar: float
 ) -> tuple[Float, Float, Float, Float]:
@@ -457,30 +516,23 @@ def mc_rate(
     idx = np.flatnonzero(valid)
     if idx.size:
         n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
-        parts = design(params)
         per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
-        acc = _Moments(idx.size, 4 * k)
-        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
-            sel = idx[rows]
-            # drawn user-major (K, Nt) so that each channel vector is contiguous
-            hbar, noise = (
-                np.swapaxes(a, -1, -2)
-                for a in draw_blocks(
-                    seed,
-                    STREAM_MC_RATE,
-                    [drops[i] for i in sel],
-                    blocks,
-                    size,
-                    [(k, nt), (n_pilots, nt)],
-                )
-            )
-            b = beta[sel][:, None, None, :]
-            h, h_hat = estimated_channels(params, b, hbar, noise)
-            del hbar, noise
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
-            z = _features(gains(h, f))  # (drops, blocks, size, 4K)
-            for j in range(len(blocks)):  # merge in block order
-                acc.add(rows, z[:, j])
+        acc = sample_moments(
+            params,
+            lambda h, f: _features(gains(h, f)),  # (drops, blocks, size, 4K)
+            4 * k,
+            seed=seed,
+            stream=STREAM_MC_RATE,
+            beta=beta,
+            gamma=gamma,
+            eta=eta,
+            idx=idx,
+            drops=drops,
+            n_samples=n_realizations,
+            per_sample_bytes=per_sample,
+            chunk_size=chunk_size,
+            user_major=True,
+        )
         cov = acc.m2 / (n_realizations - 1.0)
         out = rate_from_moments(acc.mean, cov, n_realizations, params.sigma_u2_w, params.tau_bar)
         rate[idx], rate_se[idx], sum_rate[idx], sum_rate_se[idx] = out

@@ -61,14 +61,7 @@ from jcas.arrays.ula import ULA
 from jcas.channel import pilot_assignment
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
-from jcas.montecarlo.rate import (
-    _Moments,
-    chunk_plan,
-    clean_allocation,
-    draw_blocks,
-    estimated_channels,
-    sample_precoder,
-)
+from jcas.montecarlo.rate import clean_allocation, sample_moments, standard_errors
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -303,30 +296,38 @@ def mc_crb(
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
     beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
-    parts = design(params)
     k, nt = params.K, params.Nt
     crb = np.full(beta.shape[0], np.nan)
     crb_se = np.full(beta.shape[0], np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots)] + ([(k, n_frame)] if draw_symbols else [])
-        per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
-        acc = _Moments(idx.size, 1)
-        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
-            sel = idx[rows]
-            draws = draw_blocks(seed, STREAM_MC_CRB, [drops[i] for i in sel], blocks, size, shapes)
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], *draws[:2])
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+
+        def statistic(_h: Complex, f: Complex, *s: Complex) -> Float:
             if draw_symbols:
-                s = draws[2]
-                c = sample_crb(params, f, s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame)
-            elif n_frame:
-                c = crb_symbol_average(params, f, n_frame)
-            else:
-                c = sample_crb(params, f, None)
-            for j in range(len(blocks)):
-                acc.add(rows, c[:, j, :, None])
+                w = s[0] @ np.conj(np.swapaxes(s[0], -1, -2)) / n_frame
+                return sample_crb(params, f, w)[..., None]
+            if n_frame:
+                return crb_symbol_average(params, f, n_frame)[..., None]
+            return sample_crb(params, f, None)[..., None]
+
+        per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
+        acc = sample_moments(
+            params,
+            statistic,
+            1,
+            seed=seed,
+            stream=STREAM_MC_CRB,
+            beta=beta,
+            gamma=gamma,
+            eta=eta,
+            idx=idx,
+            drops=drops,
+            n_samples=n_realizations,
+            per_sample_bytes=per_sample,
+            chunk_size=chunk_size,
+            extra_shapes=[(k, n_frame)] if draw_symbols else [],
+        )
         crb[idx] = acc.mean[:, 0]
-        crb_se[idx] = np.sqrt(acc.m2[:, 0, 0] / (n_realizations - 1.0) / n_realizations)
+        crb_se[idx] = standard_errors(acc, n_realizations)[:, 0]
     return CrbEstimate(crb, crb_se)
 
 
@@ -469,30 +470,36 @@ def mle_angle(
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)  # |alpha| = 1
     out = np.full((6, beta.shape[0]), np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots), (k, n_frame), (nr, n_frame)]
         per_sample = 16 * (
             nt * (3 * k + params.tau_p + n_pilots + 2 * n_frame + 2 * nt) + (k + 2 * nr) * n_frame
         )
-        acc = _Moments(idx.size, 3)
-        for rows, blocks, size in chunk_plan(idx.size, n_trials, per_sample, chunk_size):
-            sel = idx[rows]
-            hbar, noise, s, n_echo = draw_blocks(
-                seed, STREAM_MLE, [drops[i] for i in sel], blocks, size, shapes
-            )
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+
+        def statistic(_h: Complex, f: Complex, s: Complex, n_echo: Complex) -> Float:
             x = f @ s  # (..., Nt, L)
             y = a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + sigma_r * n_echo  # (9)
             xh = np.conj(np.swapaxes(x, -1, -2))
             theta_hat = ml_estimate(y @ xh, x @ xh, parts.rx, parts.tx, grid_oversampling)
             err = theta_hat - params.theta_rad
             w = s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame
-            crb = sample_crb(params, f, w)
-            z = np.stack([err, err**2, crb], axis=-1)
-            for j in range(len(blocks)):
-                acc.add(rows, z[:, j])
-        var = np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n_trials - 1.0) / n_trials
-        se = np.sqrt(var)
+            return np.stack([err, err**2, sample_crb(params, f, w)], axis=-1)
+
+        acc = sample_moments(
+            params,
+            statistic,
+            3,
+            seed=seed,
+            stream=STREAM_MLE,
+            beta=beta,
+            gamma=gamma,
+            eta=eta,
+            idx=idx,
+            drops=drops,
+            n_samples=n_trials,
+            per_sample_bytes=per_sample,
+            chunk_size=chunk_size,
+            extra_shapes=[(k, n_frame), (nr, n_frame)],
+        )
+        se = standard_errors(acc, n_trials)
         out[:, idx] = np.stack(
             [acc.mean[:, 1], se[:, 1], acc.mean[:, 0], se[:, 0], acc.mean[:, 2], se[:, 2]]
         )
