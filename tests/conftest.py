@@ -268,3 +268,32 @@ def closed_form_sum_rate(ds: xr.Dataset, params: SystemParams, scheme: int) -> n
     gamma, eta = (ds[v].isel(snr_com_db=0, scheme=scheme).values for v in ("gamma", "eta"))
     rate = metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))["rate"]
     return np.asarray(rate.sum(axis=-1))
+
+
+def assert_precoder_moments(
+    parts: object,
+    params: SystemParams,
+    f: np.ndarray,
+    gamma: np.ndarray,
+    eta: np.ndarray,
+    xi: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Check sampled precoders ``f`` ``(n, Nt, K)`` against the precoder part's closed forms
+    (within 3 standard errors): the projected covariance ``[a_t, a_t_dot]^H F F^H
+    [a_t, a_t_dot]`` against :meth:`covariance` and ``||F||_F^2`` against
+    :meth:`transmit_power` (W) of the allocation ``gamma, eta, xi`` ``(1, K)``. Returns the
+    sampled projected covariances ``(n, 2, 2)`` and the closed-form transmit power (W)."""
+    n = f.shape[0]
+    tx, precoder = parts.tx, parts.precoder  # type: ignore[attr-defined]
+    basis = np.stack([tx.steering(params.theta_rad), tx.derivative(params.theta_rad)], axis=1)
+    proj = basis.conj().T @ f  # (n, 2, K)
+    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
+    cov = precoder.covariance(gamma, eta, xi, params, tx)
+    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
+    for part in (np.real, np.imag):
+        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
+        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
+    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
+    expected = float(precoder.transmit_power(gamma, eta, xi, params)[0])
+    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    return forms, expected

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import (
     ROOT,
+    assert_precoder_moments,
     closed_form_sum_rate,
     drops,
     run_config,
@@ -133,17 +134,7 @@ def test_phase_mrt_covariance_and_power_match_its_sampler() -> None:
     noise = complex_normal(rng, (n, p.Nt, p.K))
     _, h_hat = estimated_channels(p, beta[0], hbar, noise)
     f = sample_precoder(parts, p, beta, h_hat[None], gamma, eta)[0]  # (n, Nt, K)
-    basis = np.stack([parts.tx.steering(p.theta_rad), parts.tx.derivative(p.theta_rad)], axis=1)
-    proj = basis.conj().T @ f  # (n, 2, K)
-    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
-    cov = parts.precoder.covariance(gamma, eta, xi, p, parts.tx)
-    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
-    for part in (np.real, np.imag):
-        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
-        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
-    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
-    expected = parts.precoder.transmit_power(gamma, eta, xi, p)[0]
-    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    assert_precoder_moments(parts, p, f, gamma, eta, xi)
 
 
 # --------------------------------------------------------------------------- registry

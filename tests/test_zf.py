@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import (
     ROOT,
+    assert_precoder_moments,
     closed_form_sum_rate,
     drops,
     run_config,
@@ -159,17 +160,7 @@ def test_covariance_and_power_match_the_sampler(name: str, nt: int, k: int) -> N
     n = 40_000
     _, h_hat = _estimates(p, beta[0], n, seed=1)
     f = sample_precoder(parts, p, beta, h_hat[None], gamma, eta)[0]  # (n, Nt, K)
-    basis = np.stack([parts.tx.steering(p.theta_rad), parts.tx.derivative(p.theta_rad)], axis=1)
-    proj = basis.conj().T @ f
-    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
-    cov = parts.precoder.covariance(gamma, eta, xi, p, parts.tx)
-    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
-    for part in (np.real, np.imag):
-        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
-        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
-    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
-    expected = parts.precoder.transmit_power(gamma, eta, xi, p)[0]
-    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    forms, expected = assert_precoder_moments(parts, p, f, gamma, eta, xi)
     np.testing.assert_allclose(expected, p.pt_w, rtol=1e-12)
     if name == "pzf":
         zf = design(p.replace(precoder="zf")).precoder.covariance(gamma, eta, xi, p, parts.tx)

@@ -41,8 +41,8 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.arrays.upa import UPA, as_planar
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.fisher import angle_fisher, crb_angles, planar_terms
-from jcas.montecarlo.rate import sample_moments, standard_errors
-from jcas.montecarlo.sensing import _setup
+from jcas.montecarlo.rate import drop_batch, sample_moments, standard_errors
+from jcas.montecarlo.sensing import mle_params, mle_summary
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -141,28 +141,25 @@ def mc_crb_planar(
     n_frame = params.L if frame_length is None else int(frame_length)
     if n_frame < 1:
         raise ValueError(f"frame_length = {frame_length!r}: must be >= 1")
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt = params.K, params.Nt
-    crb = np.full((beta.shape[0], 2), np.nan)
-    crb_se = np.full((beta.shape[0], 2), np.nan)
+    crb = np.full((batch.n_drops, 2), np.nan)
+    crb_se = np.full((batch.n_drops, 2), np.nan)
     if idx.size:
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots + n_frame) + k * n_frame)
         with np.errstate(invalid="ignore"):  # an angle without information: inf
             acc = sample_moments(
                 params,
+                batch,
                 lambda _h, f, s: frame_crb_planar(params, f @ s),
                 2,
-                seed=seed,
-                stream=STREAM_MC_CRB,
-                beta=beta,
-                gamma=gamma,
-                eta=eta,
-                idx=idx,
-                drops=drops,
-                n_samples=n_realizations,
-                per_sample_bytes=per_sample,
-                chunk_size=chunk_size,
-                extra_shapes=[(k, n_frame)],
+                seed,
+                STREAM_MC_CRB,
+                n_realizations,
+                per_sample,
+                chunk_size,
+                [(k, n_frame)],
             )
         crb[idx] = acc.mean
         crb_se[idx] = standard_errors(acc, n_realizations)
@@ -292,18 +289,16 @@ def mle_planar(
     common random numbers across ``snr_sen_db``), and estimates both angles by
     :func:`ml_estimate_2d`. Returns :class:`PlanarMleEstimate` (``(D, 2)`` arrays).
     """
-    if n_trials < 2:
-        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
-    if snr_sen_db is not None:
-        params = params.replace(snr_sen_db=float(snr_sen_db))
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    params = mle_params(params, n_trials, snr_sen_db)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt, nr, n_frame = params.K, params.Nt, params.Nr, params.L
     tx, rx = _arrays(params)
     az0, el0 = params.theta_rad, params.elevation_rad
     a_t = tx.steering2(az0, el0)
     a_r = rx.steering2(az0, el0)
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)
-    out = np.full((6, beta.shape[0], 2), np.nan)
+    out = np.full((6, batch.n_drops, 2), np.nan)
     if idx.size:
         # draws, precoder, frame and echo; 9 steering vectors per side in the refinement;
         # the grid values (the FFT blocks themselves are bounded by GRID_BYTES)
@@ -328,24 +323,16 @@ def mle_planar(
 
         acc = sample_moments(
             params,
+            batch,
             statistic,
             6,
-            seed=seed,
-            stream=STREAM_MLE,
-            beta=beta,
-            gamma=gamma,
-            eta=eta,
-            idx=idx,
-            drops=drops,
-            n_samples=n_trials,
-            per_sample_bytes=per_sample,
-            chunk_size=chunk_size,
-            extra_shapes=[(k, n_frame), (nr, n_frame)],
+            seed,
+            STREAM_MLE,
+            n_trials,
+            per_sample,
+            chunk_size,
+            [(k, n_frame), (nr, n_frame)],
         )
-        se = standard_errors(acc, n_trials)
-        m = acc.mean
-        out[:, idx] = np.stack(
-            [m[:, 2:4], se[:, 2:4], m[:, 0:2], se[:, 0:2], m[:, 4:6], se[:, 4:6]]
-        )
+        out[:, idx] = mle_summary(acc, n_trials, 2)
     mse, mse_se, bias, bias_se, crb, crb_se = out
     return PlanarMleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))

@@ -58,15 +58,19 @@ from jcas.registry import Design, design
 
 __all__ = [
     "BLOCK_SIZE",
+    "DropBatch",
     "RateEstimate",
     "block_rng",
     "complex_normal",
+    "drop_batch",
     "estimated_channels",
     "gains",
     "mc_rate",
     "precoder",
     "rate_from_moments",
+    "sample_moments",
     "sample_precoder",
+    "standard_errors",
 ]
 
 Float = NDArray[np.float64]
@@ -304,18 +308,50 @@ class _Moments:
         self.n[rows] = n[:, 0]
 
 
+@dataclass(frozen=True)
+class DropBatch:
+    """A batch of drops for the Monte-Carlo estimators (:func:`drop_batch`).
+
+    Attributes
+    ----------
+    beta, gamma, eta : the cleaned allocation, shape ``(D, K)`` (:func:`clean_allocation`).
+    idx : the rows whose allocation is finite (the others give NaN).
+    drops : drop indices, length D (the random streams of each row).
+    n_pilots : number of distinct pilots in use.
+    """
+
+    beta: Float
+    gamma: Float
+    eta: Float
+    idx: NDArray[np.intp]
+    drops: list[int]
+    n_pilots: int
+
+    @property
+    def n_drops(self) -> int:
+        """D, the rows of the batch."""
+        return int(self.beta.shape[0])
+
+
+def drop_batch(
+    params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
+) -> DropBatch:
+    """:class:`DropBatch` of ``beta``, ``gamma``, ``eta`` ``(D, K)`` and ``drops`` (length D)."""
+    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, params.K)
+    drops = [int(d) for d in drops]
+    if len(drops) != beta.shape[0]:
+        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
+    n_pilots = np.unique(pilot_assignment(params.K, params.tau_p)).size
+    return DropBatch(beta, gamma, eta, np.flatnonzero(valid), drops, int(n_pilots))
+
+
 def sample_moments(
     params: SystemParams,
+    batch: DropBatch,
     statistic: Callable[..., Float],
     dim: int,
-    *,
     seed: int,
     stream: int,
-    beta: Float,
-    gamma: Float,
-    eta: Float,
-    idx: NDArray[np.intp],
-    drops: Sequence[int],
     n_samples: int,
     per_sample_bytes: int,
     chunk_size: int | None,
@@ -324,9 +360,9 @@ def sample_moments(
 ) -> _Moments:
     """Moments of a statistic of simulated precoded channels, per valid drop.
 
-    The one sampling loop of the Monte-Carlo rate, CRB and MLE: for the drops ``idx``
-    (rows of the cleaned ``beta``, ``gamma``, ``eta`` ``(D, K)``), in the chunks of
-    :func:`chunk_plan`, draw (:func:`draw_blocks`, stream ``stream``) the small-scale
+    The one sampling loop of the Monte-Carlo rate, CRB and MLE: for the valid drops of
+    ``batch``, ``n_samples`` each, in the chunks of :func:`chunk_plan` (``per_sample_bytes``,
+    ``chunk_size``), draw (:func:`draw_blocks`, ``seed``, ``stream``) the small-scale
     fading, the pilot noise and then the arrays ``extra_shapes``; form the true and
     estimated channels (:func:`estimated_channels`) and the precoder part's ``F``
     (:func:`sample_precoder`); and merge ``statistic(h, f, *extra)``, shape
@@ -335,17 +371,17 @@ def sample_moments(
     ``user_major`` draws the fading and noise as ``(K, Nt)`` and ``(P, Nt)`` (each
     channel vector contiguous) and passes transposed views, as :func:`mc_rate` does;
     otherwise they are drawn ``(Nt, K)`` and ``(Nt, P)``. Returns the
-    :class:`_Moments` over ``n_samples`` samples per drop (row ``i`` for ``idx[i]``).
+    :class:`_Moments` per valid drop (row ``i`` for ``batch.idx[i]``).
     """
     parts = design(params)
-    k, nt = params.K, params.Nt
-    n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
+    k, nt, n_pilots = params.K, params.Nt, batch.n_pilots
+    beta, gamma, eta, idx = batch.beta, batch.gamma, batch.eta, batch.idx
     base = [(k, nt), (n_pilots, nt)] if user_major else [(nt, k), (nt, n_pilots)]
     acc = _Moments(idx.size, dim)
     for rows, blocks, size in chunk_plan(idx.size, n_samples, per_sample_bytes, chunk_size):
         sel = idx[rows]
         hbar, noise, *extra = draw_blocks(
-            seed, stream, [drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
+            seed, stream, [batch.drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
         )
         if user_major:
             hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
@@ -504,33 +540,24 @@ def mc_rate(
     if n_realizations < 2:
         raise ValueError(f"n_realizations = {n_realizations!r}: must be >= 2")
     k, nt = params.K, params.Nt
-    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, k)
-    drops = [int(d) for d in drops]
-    if len(drops) != beta.shape[0]:
-        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
-    n_drops = beta.shape[0]
-    rate = np.full((n_drops, k), np.nan)
-    rate_se = np.full((n_drops, k), np.nan)
-    sum_rate = np.full(n_drops, np.nan)
-    sum_rate_se = np.full(n_drops, np.nan)
-    idx = np.flatnonzero(valid)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx = batch.idx
+    rate = np.full((batch.n_drops, k), np.nan)
+    rate_se = np.full((batch.n_drops, k), np.nan)
+    sum_rate = np.full(batch.n_drops, np.nan)
+    sum_rate_se = np.full(batch.n_drops, np.nan)
     if idx.size:
-        n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
-        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
+        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * batch.n_pilots) + 64 * k * k
         acc = sample_moments(
             params,
+            batch,
             lambda h, f: _features(gains(h, f)),  # (drops, blocks, size, 4K)
             4 * k,
-            seed=seed,
-            stream=STREAM_MC_RATE,
-            beta=beta,
-            gamma=gamma,
-            eta=eta,
-            idx=idx,
-            drops=drops,
-            n_samples=n_realizations,
-            per_sample_bytes=per_sample,
-            chunk_size=chunk_size,
+            seed,
+            STREAM_MC_RATE,
+            n_realizations,
+            per_sample,
+            chunk_size,
             user_major=True,
         )
         cov = acc.m2 / (n_realizations - 1.0)

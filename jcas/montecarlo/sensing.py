@@ -58,10 +58,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ULA
-from jcas.channel import pilot_assignment
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
-from jcas.montecarlo.rate import clean_allocation, sample_moments, standard_errors
+from jcas.montecarlo.rate import _Moments, drop_batch, sample_moments, standard_errors
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -242,17 +241,6 @@ def _inverse_gamma_mix(coef_a: Float, coef_b: Float, n_frame: int) -> Float:
     return integral / (big * (k_big[..., 0] - 1.0))
 
 
-def _setup(
-    params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
-) -> tuple[Float, Float, Float, NDArray[np.intp], list[int], int]:
-    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, params.K)
-    drops = [int(d) for d in drops]
-    if len(drops) != beta.shape[0]:
-        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
-    n_pilots = np.unique(pilot_assignment(params.K, params.tau_p)).size
-    return beta, gamma, eta, np.flatnonzero(valid), drops, n_pilots
-
-
 def mc_crb(
     params: SystemParams,
     beta: ArrayLike,
@@ -295,10 +283,11 @@ def mc_crb(
     if method not in ("sample", "symbol_average"):
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt = params.K, params.Nt
-    crb = np.full(beta.shape[0], np.nan)
-    crb_se = np.full(beta.shape[0], np.nan)
+    crb = np.full(batch.n_drops, np.nan)
+    crb_se = np.full(batch.n_drops, np.nan)
     if idx.size:
 
         def statistic(_h: Complex, f: Complex, *s: Complex) -> Float:
@@ -312,19 +301,15 @@ def mc_crb(
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
         acc = sample_moments(
             params,
+            batch,
             statistic,
             1,
-            seed=seed,
-            stream=STREAM_MC_CRB,
-            beta=beta,
-            gamma=gamma,
-            eta=eta,
-            idx=idx,
-            drops=drops,
-            n_samples=n_realizations,
-            per_sample_bytes=per_sample,
-            chunk_size=chunk_size,
-            extra_shapes=[(k, n_frame)] if draw_symbols else [],
+            seed,
+            STREAM_MC_CRB,
+            n_realizations,
+            per_sample,
+            chunk_size,
+            [(k, n_frame)] if draw_symbols else [],
         )
         crb[idx] = acc.mean[:, 0]
         crb_se[idx] = standard_errors(acc, n_realizations)[:, 0]
@@ -423,6 +408,24 @@ def ml_estimate(
     return np.arcsin(np.clip(u_best, -1.0, 1.0))
 
 
+def mle_params(params: SystemParams, n_trials: int, snr_sen_db: float | None) -> SystemParams:
+    """``params`` with ``snr_sen_db`` (dB) where given; checks ``n_trials >= 2``."""
+    if n_trials < 2:
+        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
+    if snr_sen_db is not None:
+        return params.replace(snr_sen_db=float(snr_sen_db))
+    return params
+
+
+def mle_summary(acc: _Moments, n_trials: int, n_angles: int) -> Float:
+    """``(mse, mse_se, bias, bias_se, crb, crb_se)``, shape ``(6, drops, n_angles)``, from
+    the moments of ``[err, err^2, crb]`` (``n_angles`` each) over ``n_trials`` trials."""
+    se = standard_errors(acc, n_trials)
+    m = acc.mean
+    bias, mse, crb = (slice(i * n_angles, (i + 1) * n_angles) for i in range(3))
+    return np.stack([m[:, mse], se[:, mse], m[:, bias], se[:, bias], m[:, crb], se[:, crb]])
+
+
 def mle_angle(
     params: SystemParams,
     beta: ArrayLike,
@@ -458,17 +461,15 @@ def mle_angle(
     -------
     :class:`MleEstimate` (arrays of shape ``(D,)``).
     """
-    if n_trials < 2:
-        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
-    if snr_sen_db is not None:
-        params = params.replace(snr_sen_db=float(snr_sen_db))
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    params = mle_params(params, n_trials, snr_sen_db)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt, nr, n_frame = params.K, params.Nt, params.Nr, params.L
     parts = design(params)
     a_t = parts.tx.steering(params.theta_rad)
     a_r = parts.rx.steering(params.theta_rad)
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)  # |alpha| = 1
-    out = np.full((6, beta.shape[0]), np.nan)
+    out = np.full((6, batch.n_drops), np.nan)
     if idx.size:
         per_sample = 16 * (
             nt * (3 * k + params.tau_p + n_pilots + 2 * n_frame + 2 * nt) + (k + 2 * nr) * n_frame
@@ -485,24 +486,17 @@ def mle_angle(
 
         acc = sample_moments(
             params,
+            batch,
             statistic,
             3,
-            seed=seed,
-            stream=STREAM_MLE,
-            beta=beta,
-            gamma=gamma,
-            eta=eta,
-            idx=idx,
-            drops=drops,
-            n_samples=n_trials,
-            per_sample_bytes=per_sample,
-            chunk_size=chunk_size,
-            extra_shapes=[(k, n_frame), (nr, n_frame)],
+            seed,
+            STREAM_MLE,
+            n_trials,
+            per_sample,
+            chunk_size,
+            [(k, n_frame), (nr, n_frame)],
         )
-        se = standard_errors(acc, n_trials)
-        out[:, idx] = np.stack(
-            [acc.mean[:, 1], se[:, 1], acc.mean[:, 0], se[:, 0], acc.mean[:, 2], se[:, 2]]
-        )
+        out[:, idx] = mle_summary(acc, n_trials, 1)[..., 0]
     mse, mse_se, bias, bias_se, crb, crb_se = out
     return MleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))
 
