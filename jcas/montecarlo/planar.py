@@ -42,7 +42,7 @@ from jcas.arrays.upa import UPA, as_planar
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.fisher import angle_fisher, crb_angles, planar_terms
 from jcas.montecarlo.rate import drop_batch, sample_moments, standard_errors
-from jcas.montecarlo.sensing import mle_params, mle_summary
+from jcas.montecarlo.sensing import echo, mle_params, mle_summary
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -313,7 +313,7 @@ def mle_planar(
 
         def statistic(_h: Complex, f: Complex, s: Complex, n_echo: Complex) -> Float:
             xf = f @ s  # (n, B, size, Nt, L)
-            y = a_r[:, None] * (np.conj(a_t) @ xf)[..., None, :] + sigma_r * n_echo  # (9)
+            y = echo(xf, a_t, a_r, sigma_r * n_echo)  # (9)
             lead = xf.shape[:-2]
             az, el = ml_estimate_2d(
                 y.reshape(-1, nr, n_frame), xf.reshape(-1, nt, n_frame), tx, rx, grid_oversampling

@@ -408,6 +408,13 @@ def ml_estimate(
     return np.arcsin(np.clip(u_best, -1.0, 1.0))
 
 
+def echo(x: Complex, a_t: Complex, a_r: Complex, noise: Complex) -> Complex:
+    """The echo (9) with ``alpha = 1``: ``Y = a_r a_t^H X + N``, shape ``(..., Nr, L)``, for
+    frames ``x`` ``(..., Nt, L)``, steering vectors ``a_t`` ``(Nt,)``, ``a_r`` ``(Nr,)`` and
+    the noise ``N`` ``(..., Nr, L)`` (``sqrt(W)``)."""
+    return a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + noise
+
+
 def mle_params(params: SystemParams, n_trials: int, snr_sen_db: float | None) -> SystemParams:
     """``params`` with ``snr_sen_db`` (dB) where given; checks ``n_trials >= 2``."""
     if n_trials < 2:
@@ -477,7 +484,7 @@ def mle_angle(
 
         def statistic(_h: Complex, f: Complex, s: Complex, n_echo: Complex) -> Float:
             x = f @ s  # (..., Nt, L)
-            y = a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + sigma_r * n_echo  # (9)
+            y = echo(x, a_t, a_r, sigma_r * n_echo)
             xh = np.conj(np.swapaxes(x, -1, -2))
             theta_hat = ml_estimate(y @ xh, x @ xh, parts.rx, parts.tx, grid_oversampling)
             err = theta_hat - params.theta_rad
