@@ -207,3 +207,93 @@ def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.
     beta, _ = large_scale_fading(params, seed, range(n))
     xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
     return beta, xi
+
+
+# --------------------------------------------------------------------------- small configs
+TOY_DISABLED = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
+"""The default config's experiments that :func:`toy_config` switches off."""
+
+
+def toy_config(system: dict, schemes: list[str], realizations: int, **extra: object) -> dict:
+    """A two-drop config with one experiment ``toy`` (``Nt = Nr = 8``, ``snr_com_db = 10``,
+    Monte-Carlo on with ``realizations`` and 4 frames, no plot, no claims); ``extra``
+    adds top-level keys (e.g. ``allocation``)."""
+    return {
+        "drops": 2,
+        "drops_per_job": 2,
+        "schemes": schemes,
+        "system": system,
+        "mc": {"realizations": realizations, "frames": 4},
+        "claims": False,
+        "experiments": {
+            **{name: {"enabled": False} for name in TOY_DISABLED},
+            "toy": {
+                "sweep": {"snr_com_db": [10]},
+                "fixed": {"Nt": 8},
+                "tie": "Nr=Nt",
+                "monte_carlo": True,
+                "plot": "none",
+            },
+        },
+        **extra,
+    }
+
+
+def run_config(
+    tmp_path: Path, name: str, config: dict, experiment: str, base: dict | None = None
+) -> xr.Dataset:
+    """Run ``config`` (written as ``<name>.yaml``) through Snakemake on 2 cores in a
+    workflow copy ``tmp_path / name`` and open ``results/<experiment>.nc``. ``base``
+    replaces the copy's ``config.yaml`` first (where the default one does not apply)."""
+    import yaml
+
+    work = copy_workflow(tmp_path / name)
+    if base is not None:
+        (work / "config.yaml").write_text(yaml.safe_dump(base))
+    (work / f"{name}.yaml").write_text(yaml.safe_dump(config))
+    snakemake(work, "--cores", "2", "--configfile", f"{name}.yaml")
+    return xr.load_dataset(work / "results" / f"{experiment}.nc")
+
+
+def closed_form_sum_rate(ds: xr.Dataset, params: SystemParams, scheme: int) -> np.ndarray:
+    """The closed-form sum rate (bit/s/Hz), ``(D,)``, of the stored allocation of scheme
+    index ``scheme`` at the first ``snr_com_db``, recomputed from ``ds["beta"]`` with the
+    parts of ``params`` (:func:`jcas.metrics.closed_form_metrics`)."""
+    from jcas import metrics
+    from jcas.channel import estimate_variance
+    from jcas.registry import design
+
+    beta = ds["beta"].values
+    xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
+    gamma, eta = (ds[v].isel(snr_com_db=0, scheme=scheme).values for v in ("gamma", "eta"))
+    rate = metrics.closed_form_metrics(gamma, eta, xi, beta, params, design(params))["rate"]
+    return np.asarray(rate.sum(axis=-1))
+
+
+def assert_precoder_moments(
+    parts: object,
+    params: SystemParams,
+    f: np.ndarray,
+    gamma: np.ndarray,
+    eta: np.ndarray,
+    xi: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Check sampled precoders ``f`` ``(n, Nt, K)`` against the precoder part's closed forms
+    (within 3 standard errors): the projected covariance ``[a_t, a_t_dot]^H F F^H
+    [a_t, a_t_dot]`` against :meth:`covariance` and ``||F||_F^2`` against
+    :meth:`transmit_power` (W) of the allocation ``gamma, eta, xi`` ``(1, K)``. Returns the
+    sampled projected covariances ``(n, 2, 2)`` and the closed-form transmit power (W)."""
+    n = f.shape[0]
+    tx, precoder = parts.tx, parts.precoder  # type: ignore[attr-defined]
+    basis = np.stack([tx.steering(params.theta_rad), tx.derivative(params.theta_rad)], axis=1)
+    proj = basis.conj().T @ f  # (n, 2, K)
+    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
+    cov = precoder.covariance(gamma, eta, xi, params, tx)
+    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
+    for part in (np.real, np.imag):
+        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
+        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
+    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
+    expected = float(precoder.transmit_power(gamma, eta, xi, params)[0])
+    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    return forms, expected

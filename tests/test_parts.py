@@ -17,12 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow, drops, snakemake
+from conftest import (
+    ROOT,
+    assert_precoder_moments,
+    closed_form_sum_rate,
+    drops,
+    run_config,
+    toy_config,
+)
 
 from jcas import metrics, registry
 from jcas.allocation import allocate, sca
 from jcas.arrays import ULA, FixedArray, steering_derivative, steering_vector
-from jcas.channel import estimate_variance, pilot_gram
+from jcas.channel import pilot_gram
 from jcas.config import SCHEMES, config_schema, load_config, scheme_options
 from jcas.montecarlo import mc_rate
 from jcas.montecarlo.rate import block_rng, complex_normal, estimated_channels, sample_precoder
@@ -127,17 +134,7 @@ def test_phase_mrt_covariance_and_power_match_its_sampler() -> None:
     noise = complex_normal(rng, (n, p.Nt, p.K))
     _, h_hat = estimated_channels(p, beta[0], hbar, noise)
     f = sample_precoder(parts, p, beta, h_hat[None], gamma, eta)[0]  # (n, Nt, K)
-    basis = np.stack([parts.tx.steering(p.theta_rad), parts.tx.derivative(p.theta_rad)], axis=1)
-    proj = basis.conj().T @ f  # (n, 2, K)
-    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
-    cov = parts.precoder.covariance(gamma, eta, xi, p, parts.tx)
-    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
-    for part in (np.real, np.imag):
-        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
-        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
-    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
-    expected = parts.precoder.transmit_power(gamma, eta, xi, p)[0]
-    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    assert_precoder_moments(parts, p, f, gamma, eta, xi)
 
 
 # --------------------------------------------------------------------------- registry
@@ -248,30 +245,8 @@ def test_non_centred_array_breaks_linear_fisher(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.pipeline
 @pytest.mark.slow
 def test_phase_mrt_runs_from_config_through_the_pipeline(tmp_path: Path) -> None:
-    work = copy_workflow(tmp_path / "toy")
-    config = {
-        "drops": 2,
-        "drops_per_job": 2,
-        "schemes": ["equal_full"],
-        "system": {"precoder": "phase_mrt"},
-        "mc": {"realizations": 4000, "frames": 4},
-        "claims": False,
-        "experiments": {
-            **{name: {"enabled": False} for name in ("fig1", "fig2", "fig3", "pareto", "crb_mc")},
-            "toy": {
-                "sweep": {"snr_com_db": [10]},
-                "fixed": {"Nt": 8},
-                "tie": "Nr=Nt",
-                "monte_carlo": True,
-                "plot": "none",
-            },
-        },
-    }
-    (work / "toy.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "--cores", "2", "--configfile", "toy.yaml")
-    import xarray as xr
-
-    ds = xr.load_dataset(work / "results" / "toy.nc")
+    config = toy_config({"precoder": "phase_mrt"}, ["equal_full"], 4000)
+    ds = run_config(tmp_path, "toy", config, "toy")
     assert list(ds["scheme"].values) == ["equal_full"]
     assert set(ds["status"].values.ravel()) <= {"feasible", "crb_violated"}
     rate, mc, se = (ds[v].values.ravel() for v in ("sum_rate", "sum_rate_mc", "sum_rate_mc_se"))
@@ -280,8 +255,5 @@ def test_phase_mrt_runs_from_config_through_the_pipeline(tmp_path: Path) -> None
     assert np.all(np.abs(mc - rate) <= 3 * se), (mc - rate) / se
     # the closed form is the phase-only one, not MRT's
     p = SystemParams(Nt=8, Nr=8, snr_com_db=10.0, precoder="phase_mrt")
-    beta = ds["beta"].values
-    xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
-    gamma, eta = (ds[v].isel(snr_com_db=0, scheme=0).values for v in ("gamma", "eta"))
-    ref = metrics.closed_form_metrics(gamma, eta, xi, beta, p, design(p))["rate"].sum(axis=-1)
+    ref = closed_form_sum_rate(ds, p, 0)
     np.testing.assert_allclose(rate, ref, rtol=1e-12)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import copy_workflow, snakemake
+from conftest import ROOT, run_config
 
 from jcas.arrays import UPA
 from jcas.fisher import crb_upa_mrt
@@ -17,7 +17,6 @@ from jcas.params import SystemParams
 @pytest.mark.pipeline
 @pytest.mark.slow
 def test_planar_config_stores_both_crbs(tmp_path: Path) -> None:
-    work = copy_workflow(tmp_path / "planar")
     config = {
         "drops": 3,
         "drops_per_job": 3,
@@ -40,16 +39,11 @@ def test_planar_config_stores_both_crbs(tmp_path: Path) -> None:
     # the specs give Nt, Nr and theta_deg: drop those keys from the copy's base config,
     # and its experiments (even disabled ones are validated at every grid point, and
     # their Nt values are not multiples of 4 rows)
-    base = yaml.safe_load((work / "config.yaml").read_text())
+    base = yaml.safe_load((ROOT / "config.yaml").read_text())
     for key in ("Nt", "Nr", "theta_deg"):
         base["system"].pop(key, None)
     base["experiments"] = {}
-    (work / "config.yaml").write_text(yaml.safe_dump(base))
-    (work / "planar.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "--cores", "2", "--configfile", "planar.yaml")
-    import xarray as xr
-
-    ds = xr.load_dataset(work / "results" / "planar.nc")
+    ds = run_config(tmp_path, "planar", config, "planar", base=base)
     assert int(ds["tx_rows"]) == 4
     assert int(ds["rx_rows"]) == 3
     assert ds["crb_azimuth"].attrs["units"] == "rad2"

@@ -15,11 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow, drops, snakemake
+from conftest import (
+    ROOT,
+    assert_precoder_moments,
+    closed_form_sum_rate,
+    drops,
+    run_config,
+    toy_config,
+)
 
 from jcas import metrics, registry
 from jcas.allocation import allocate
-from jcas.channel import estimate_variance
 from jcas.config import load_config
 from jcas.montecarlo import mc_rate
 from jcas.montecarlo.rate import block_rng, complex_normal, estimated_channels, sample_precoder
@@ -154,17 +160,7 @@ def test_covariance_and_power_match_the_sampler(name: str, nt: int, k: int) -> N
     n = 40_000
     _, h_hat = _estimates(p, beta[0], n, seed=1)
     f = sample_precoder(parts, p, beta, h_hat[None], gamma, eta)[0]  # (n, Nt, K)
-    basis = np.stack([parts.tx.steering(p.theta_rad), parts.tx.derivative(p.theta_rad)], axis=1)
-    proj = basis.conj().T @ f
-    forms = proj @ np.conj(np.swapaxes(proj, -1, -2))  # (n, 2, 2)
-    cov = parts.precoder.covariance(gamma, eta, xi, p, parts.tx)
-    closed = np.einsum("dm,mij->dij", cov.weights, cov.forms)[0]
-    for part in (np.real, np.imag):
-        mean, se = part(forms).mean(axis=0), part(forms).std(axis=0) / np.sqrt(n)
-        assert np.all(np.abs(mean - part(closed)) <= 3 * se + 1e-12 * np.abs(closed)), part
-    power = np.sum(np.abs(f) ** 2, axis=(-2, -1))
-    expected = parts.precoder.transmit_power(gamma, eta, xi, p)[0]
-    assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
+    forms, expected = assert_precoder_moments(parts, p, f, gamma, eta, xi)
     np.testing.assert_allclose(expected, p.pt_w, rtol=1e-12)
     if name == "pzf":
         zf = design(p.replace(precoder="zf")).precoder.covariance(gamma, eta, xi, p, parts.tx)
@@ -287,39 +283,14 @@ def test_zf_runs_from_config_through_the_pipeline(tmp_path: Path) -> None:
     """``system.precoder: zf`` through Snakemake: every scheme allocates, the result file's
     closed-form sum rate is ZF's (recomputed here from the stored allocation) and the
     Monte-Carlo sum rate agrees with it within 3 SE."""
-    import xarray as xr
-
-    work = copy_workflow(tmp_path / "zf")
-    config = {
-        "drops": 2,
-        "drops_per_job": 2,
-        "schemes": ["sca", "optimal", "equal", "equal_full"],
-        "allocation": {"sca_group": 2},
-        "system": {"precoder": "zf"},
-        "mc": {"realizations": 6000, "frames": 4},
-        "claims": False,
-        "experiments": {
-            **{name: {"enabled": False} for name in ("fig1", "fig2", "fig3", "pareto", "crb_mc")},
-            "toy": {
-                "sweep": {"snr_com_db": [10]},
-                "fixed": {"Nt": 8},
-                "tie": "Nr=Nt",
-                "monte_carlo": True,
-                "plot": "none",
-            },
-        },
-    }
-    (work / "zf.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "--cores", "2", "--configfile", "zf.yaml")
-    ds = xr.load_dataset(work / "results" / "toy.nc")
+    schemes = ["sca", "optimal", "equal", "equal_full"]
+    config = toy_config({"precoder": "zf"}, schemes, 6000, allocation={"sca_group": 2})
+    ds = run_config(tmp_path, "zf", config, "toy")
     assert list(ds["scheme"].values) == ["sca", "optimal", "equal", "equal_full"]
     rate, mc, se = (ds[v].values for v in ("sum_rate", "sum_rate_mc", "sum_rate_mc_se"))
     assert np.all(np.isfinite(rate))
     assert np.all(np.abs(mc - rate) <= 3 * se), (mc - rate) / se
     p = SystemParams(Nt=8, Nr=8, snr_com_db=10.0, precoder="zf")
-    beta = ds["beta"].values
-    xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
     for i in range(ds.sizes["scheme"]):
-        gamma, eta = (ds[v].isel(snr_com_db=0, scheme=i).values for v in ("gamma", "eta"))
-        ref = metrics.closed_form_metrics(gamma, eta, xi, beta, p, design(p))["rate"].sum(-1)
+        ref = closed_form_sum_rate(ds, p, i)
         np.testing.assert_allclose(ds["sum_rate"].isel(snr_com_db=0, scheme=i), ref, rtol=1e-12)

@@ -11,6 +11,7 @@ Notation used across ``jcas.allocation`` (``docs/theory.md``):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Final
 
@@ -141,3 +142,8 @@ def closed_form_crb_coefficients(params: SystemParams) -> tuple[float, float, fl
     terms = covariance_crb_terms(Covariance(np.eye(2), forms), parts.rx.gram(params.theta_rad))
     a, b = fisher_from_terms(*terms)
     return float(a), float(b), params.sigma_r_bar2 / params.crb0
+
+
+def timed(start: float, n_drops: int) -> Float:
+    """Wall time since ``start`` (``time.perf_counter``) per drop, shape ``(n_drops,)`` (s)."""
+    return np.full(n_drops, (time.perf_counter() - start) / max(n_drops, 1))

@@ -9,12 +9,13 @@ interpretation of the benchmarks. Notation as in :mod:`jcas.allocation._types`
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success
+from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success, timed
 from jcas.params import SystemParams
 from jcas.precoders.base import TOTAL_POWER_RATE, split_power_sinr
 from jcas.registry import EQUAL_FULL_SENSING_FRACTION, design
@@ -147,8 +148,38 @@ def _totals(
     return np.sum(x, axis=-1), s
 
 
-def _timed(start: float, n_drops: int) -> Float:
-    return np.full(n_drops, (time.perf_counter() - start) / max(n_drops, 1))
+def water_filled_optimum(
+    beta: Float,
+    xi: Float,
+    params: SystemParams,
+    split: tuple[float, float, bool],
+    gain: Callable[[float, float], Float],
+    start: float,
+) -> Allocation:
+    """The exact optimum at the totals ``split = (c, s, feasible)`` (per antenna, W):
+    :func:`water_fill` of ``c`` with the gains ``gain(c, s)`` ``(D, K)``, the sensing
+    ``s`` split by the precoder; status ``optimal``, or ``infeasible`` (NaN) on every
+    drop when ``feasible`` is false. ``start``: ``time.perf_counter()`` at the call."""
+    n_drops, n_users = beta.shape
+    c, s, feasible = split
+    if not feasible:
+        nan = np.full((n_drops, n_users), np.nan)
+        return Allocation(
+            nan,
+            nan.copy(),
+            np.full(n_drops, "infeasible"),
+            np.zeros(n_drops, np.int64),
+            timed(start, n_drops),
+        )
+    x = water_fill(gain(c, s), c)
+    gamma, eta = design(params).precoder.from_power_factors(x, np.full(n_drops, s), xi)
+    return Allocation(
+        gamma,
+        eta,
+        np.full(n_drops, "optimal"),
+        np.zeros(n_drops, np.int64),
+        timed(start, n_drops),
+    )
 
 
 def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
@@ -176,30 +207,14 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
         return optimal_planar(*_inputs(beta, xi, params), params)
     start = time.perf_counter()
     beta, xi = _inputs(beta, xi, params)
-    n_drops, n_users = beta.shape
-    c, s, feasible = optimal_split(params)
-    if not feasible:
-        nan = np.full((n_drops, n_users), np.nan)
-        return Allocation(
-            nan,
-            nan.copy(),
-            np.full(n_drops, "infeasible"),
-            np.zeros(n_drops, np.int64),
-            _timed(start, n_drops),
-        )
-    if _total_power_form(params):
-        gain = wf_gains(beta, xi, params)
-    else:  # split-power form (ZF): the gains at the optimal totals (docs/theory.md §6)
-        gain = split_gains(beta, xi, params, c, s)
-    x = water_fill(gain, c)
-    gamma, eta = design(params).precoder.from_power_factors(x, np.full(n_drops, s), xi)
-    return Allocation(
-        gamma,
-        eta,
-        np.full(n_drops, "optimal"),
-        np.zeros(n_drops, np.int64),
-        _timed(start, n_drops),
-    )
+
+    def gain(c: float, s: float) -> Float:
+        if _total_power_form(params):
+            return wf_gains(beta, xi, params)
+        # split-power form (ZF): the gains at the optimal totals (docs/theory.md §6)
+        return split_gains(beta, xi, params, c, s)
+
+    return water_filled_optimum(beta, xi, params, optimal_split(params), gain, start)
 
 
 def equal(
@@ -233,7 +248,7 @@ def equal(
     gamma, eta = split(np.where(ok, c, np.nan), np.where(ok, s, np.nan), xi)
     status = np.where(ok, "feasible", "infeasible")
     return Allocation(
-        gamma, eta, status, np.zeros(len(status), np.int64), _timed(start, len(status))
+        gamma, eta, status, np.zeros(len(status), np.int64), timed(start, len(status))
     )
 
 
@@ -270,7 +285,7 @@ def equal_full(
         a, b, fisher0 = closed_form_crb_coefficients(params)
         meets = a * (1.0 - f) * p + b * f * p >= fisher0 * (1.0 - _CRB_RTOL)
     status = np.full(n_drops, "feasible" if meets else "crb_violated")
-    return Allocation(gamma, eta, status, np.zeros(n_drops, np.int64), _timed(start, n_drops))
+    return Allocation(gamma, eta, status, np.zeros(n_drops, np.int64), timed(start, n_drops))
 
 
 @dataclass(frozen=True)

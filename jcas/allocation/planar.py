@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.allocation._types import Allocation
+from jcas.allocation._types import Allocation, timed
 from jcas.arrays.upa import as_planar
 from jcas.fisher import mrt_fisher_coefficients
 from jcas.params import SystemParams
@@ -179,37 +179,16 @@ def planar_split(params: SystemParams) -> tuple[float, float, bool]:
     return p - lo, lo, True
 
 
-def _timed(start: float, n: int) -> Float:
-    return np.full(n, (time.perf_counter() - start) / max(n, 1))
-
-
 def optimal_planar(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
     """Exact optimum for ``crb_form`` ``per_angle`` or ``sum`` (module docstring); status
     ``optimal``, or ``infeasible`` (NaN) on every drop when no split meets the constraint."""
-    from jcas.allocation.closed_form import water_fill, wf_gains
+    from jcas.allocation.closed_form import water_filled_optimum, wf_gains
 
     start = time.perf_counter()
     beta = np.asarray(beta, dtype=float)
     xi = np.asarray(xi, dtype=float)
-    n_drops, n_users = beta.shape
-    c, s, feasible = planar_split(params)
-    if not feasible:
-        nan = np.full((n_drops, n_users), np.nan)
-        return Allocation(
-            nan,
-            nan.copy(),
-            np.full(n_drops, "infeasible"),
-            np.zeros(n_drops, np.int64),
-            _timed(start, n_drops),
-        )
-    x = water_fill(wf_gains(beta, xi, params), c)
-    gamma, eta = design(params).precoder.from_power_factors(x, np.full(n_drops, s), xi)
-    return Allocation(
-        gamma,
-        eta,
-        np.full(n_drops, "optimal"),
-        np.zeros(n_drops, np.int64),
-        _timed(start, n_drops),
+    return water_filled_optimum(
+        beta, xi, params, planar_split(params), lambda _c, _s: wf_gains(beta, xi, params), start
     )
 
 
@@ -244,7 +223,7 @@ def sca_planar(
     iterations = np.zeros(n_drops, np.int64)
     lo, hi = feasible_interval(params)
     if math.isnan(lo):
-        return Allocation(gamma, eta, status.astype(str), iterations, _timed(start, n_drops))
+        return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
     solvers = [s for s in ("CLARABEL", "ECOS", "SCS") if s in cp.installed_solvers()]
     p = params.pt_w / params.Nt
     num, den = design(params).precoder.total_power_sinr(beta, xi, params)
@@ -335,7 +314,7 @@ def sca_planar(
         eta[rows] = np.where(ok_rows[:, None], et, np.nan)
         status[rows] = done_status
         iterations[rows] = its
-    return Allocation(gamma, eta, status.astype(str), iterations, _timed(start, n_drops))
+    return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
 
 
 def _sum_rate(u: Float, v: Float, g: Float, h: Float) -> Float:

@@ -41,14 +41,8 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.arrays.upa import UPA, as_planar
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.fisher import angle_fisher, crb_angles, planar_terms
-from jcas.montecarlo.rate import (
-    _Moments,
-    chunk_plan,
-    draw_blocks,
-    estimated_channels,
-    sample_precoder,
-)
-from jcas.montecarlo.sensing import _setup
+from jcas.montecarlo.rate import drop_batch, sample_moments, standard_errors
+from jcas.montecarlo.sensing import echo, mle_params, mle_summary
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -147,27 +141,28 @@ def mc_crb_planar(
     n_frame = params.L if frame_length is None else int(frame_length)
     if n_frame < 1:
         raise ValueError(f"frame_length = {frame_length!r}: must be >= 1")
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
-    parts = design(params)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt = params.K, params.Nt
-    crb = np.full((beta.shape[0], 2), np.nan)
-    crb_se = np.full((beta.shape[0], 2), np.nan)
+    crb = np.full((batch.n_drops, 2), np.nan)
+    crb_se = np.full((batch.n_drops, 2), np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots), (k, n_frame)]
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots + n_frame) + k * n_frame)
-        acc = _Moments(idx.size, 2)
-        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
-            sel = idx[rows]
-            draws = draw_blocks(seed, STREAM_MC_CRB, [drops[i] for i in sel], blocks, size, shapes)
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], *draws[:2])
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
-            c = frame_crb_planar(params, f @ draws[2])
-            with np.errstate(invalid="ignore"):  # an angle without information: inf
-                for j in range(len(blocks)):
-                    acc.add(rows, c[:, j])
+        with np.errstate(invalid="ignore"):  # an angle without information: inf
+            acc = sample_moments(
+                params,
+                batch,
+                lambda _h, f, s: frame_crb_planar(params, f @ s),
+                2,
+                seed,
+                STREAM_MC_CRB,
+                n_realizations,
+                per_sample,
+                chunk_size,
+                [(k, n_frame)],
+            )
         crb[idx] = acc.mean
-        var = np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n_realizations - 1.0) / n_realizations
-        crb_se[idx] = np.sqrt(var)
+        crb_se[idx] = standard_errors(acc, n_realizations)
     return PlanarCrbEstimate(crb, crb_se)
 
 
@@ -294,21 +289,17 @@ def mle_planar(
     common random numbers across ``snr_sen_db``), and estimates both angles by
     :func:`ml_estimate_2d`. Returns :class:`PlanarMleEstimate` (``(D, 2)`` arrays).
     """
-    if n_trials < 2:
-        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
-    if snr_sen_db is not None:
-        params = params.replace(snr_sen_db=float(snr_sen_db))
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    params = mle_params(params, n_trials, snr_sen_db)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt, nr, n_frame = params.K, params.Nt, params.Nr, params.L
-    parts = design(params)
     tx, rx = _arrays(params)
     az0, el0 = params.theta_rad, params.elevation_rad
     a_t = tx.steering2(az0, el0)
     a_r = rx.steering2(az0, el0)
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)
-    out = np.full((6, beta.shape[0], 2), np.nan)
+    out = np.full((6, batch.n_drops, 2), np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots), (k, n_frame), (nr, n_frame)]
         # draws, precoder, frame and echo; 9 steering vectors per side in the refinement;
         # the grid values (the FFT blocks themselves are bounded by GRID_BYTES)
         grid = _grid_size(tx.cols + rx.cols, grid_oversampling) * _grid_size(
@@ -319,30 +310,29 @@ def mle_planar(
             + 2 * nr * (n_frame + 10)
             + 2 * grid
         )
-        acc = _Moments(idx.size, 6)
-        for rows, blocks, size in chunk_plan(idx.size, n_trials, per_sample, chunk_size):
-            sel = idx[rows]
-            hbar, noise, s, n_echo = draw_blocks(
-                seed, STREAM_MLE, [drops[i] for i in sel], blocks, size, shapes
-            )
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+
+        def statistic(_h: Complex, f: Complex, s: Complex, n_echo: Complex) -> Float:
             xf = f @ s  # (n, B, size, Nt, L)
-            y = a_r[:, None] * (np.conj(a_t) @ xf)[..., None, :] + sigma_r * n_echo  # (9)
+            y = echo(xf, a_t, a_r, sigma_r * n_echo)  # (9)
             lead = xf.shape[:-2]
             az, el = ml_estimate_2d(
                 y.reshape(-1, nr, n_frame), xf.reshape(-1, nt, n_frame), tx, rx, grid_oversampling
             )
             err = np.stack([az - az0, el - el0], axis=-1).reshape(*lead, 2)
-            crb = frame_crb_planar(params, xf)
-            z = np.concatenate([err, err**2, crb], axis=-1)
-            for j in range(len(blocks)):
-                acc.add(rows, z[:, j])
-        var = np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n_trials - 1.0) / n_trials
-        se = np.sqrt(var)
-        m = acc.mean
-        out[:, idx] = np.stack(
-            [m[:, 2:4], se[:, 2:4], m[:, 0:2], se[:, 0:2], m[:, 4:6], se[:, 4:6]]
+            return np.concatenate([err, err**2, frame_crb_planar(params, xf)], axis=-1)
+
+        acc = sample_moments(
+            params,
+            batch,
+            statistic,
+            6,
+            seed,
+            STREAM_MLE,
+            n_trials,
+            per_sample,
+            chunk_size,
+            [(k, n_frame), (nr, n_frame)],
         )
+        out[:, idx] = mle_summary(acc, n_trials, 2)
     mse, mse_se, bias, bias_se, crb, crb_se = out
     return PlanarMleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))

@@ -43,7 +43,7 @@ in distribution and saves random numbers when ``tau_p > K``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -58,15 +58,19 @@ from jcas.registry import Design, design
 
 __all__ = [
     "BLOCK_SIZE",
+    "DropBatch",
     "RateEstimate",
     "block_rng",
     "complex_normal",
+    "drop_batch",
     "estimated_channels",
     "gains",
     "mc_rate",
     "precoder",
     "rate_from_moments",
+    "sample_moments",
     "sample_precoder",
+    "standard_errors",
 ]
 
 Float = NDArray[np.float64]
@@ -304,6 +308,97 @@ class _Moments:
         self.n[rows] = n[:, 0]
 
 
+@dataclass(frozen=True)
+class DropBatch:
+    """A batch of drops for the Monte-Carlo estimators (:func:`drop_batch`).
+
+    Attributes
+    ----------
+    beta, gamma, eta : the cleaned allocation, shape ``(D, K)`` (:func:`clean_allocation`).
+    idx : the rows whose allocation is finite (the others give NaN).
+    drops : drop indices, length D (the random streams of each row).
+    n_pilots : number of distinct pilots in use.
+    """
+
+    beta: Float
+    gamma: Float
+    eta: Float
+    idx: NDArray[np.intp]
+    drops: list[int]
+    n_pilots: int
+
+    @property
+    def n_drops(self) -> int:
+        """D, the rows of the batch."""
+        return int(self.beta.shape[0])
+
+
+def drop_batch(
+    params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
+) -> DropBatch:
+    """:class:`DropBatch` of ``beta``, ``gamma``, ``eta`` ``(D, K)`` and ``drops`` (length D)."""
+    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, params.K)
+    drops = [int(d) for d in drops]
+    if len(drops) != beta.shape[0]:
+        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
+    n_pilots = np.unique(pilot_assignment(params.K, params.tau_p)).size
+    return DropBatch(beta, gamma, eta, np.flatnonzero(valid), drops, int(n_pilots))
+
+
+def sample_moments(
+    params: SystemParams,
+    batch: DropBatch,
+    statistic: Callable[..., Float],
+    dim: int,
+    seed: int,
+    stream: int,
+    n_samples: int,
+    per_sample_bytes: int,
+    chunk_size: int | None,
+    extra_shapes: Sequence[tuple[int, ...]] = (),
+    user_major: bool = False,
+) -> _Moments:
+    """Moments of a statistic of simulated precoded channels, per valid drop.
+
+    The one sampling loop of the Monte-Carlo rate, CRB and MLE: for the valid drops of
+    ``batch``, ``n_samples`` each, in the chunks of :func:`chunk_plan` (``per_sample_bytes``,
+    ``chunk_size``), draw (:func:`draw_blocks`, ``seed``, ``stream``) the small-scale
+    fading, the pilot noise and then the arrays ``extra_shapes``; form the true and
+    estimated channels (:func:`estimated_channels`) and the precoder part's ``F``
+    (:func:`sample_precoder`); and merge ``statistic(h, f, *extra)``, shape
+    ``(n, blocks, size, dim)``, in block order.
+
+    ``user_major`` draws the fading and noise as ``(K, Nt)`` and ``(P, Nt)`` (each
+    channel vector contiguous) and passes transposed views, as :func:`mc_rate` does;
+    otherwise they are drawn ``(Nt, K)`` and ``(Nt, P)``. Returns the
+    :class:`_Moments` per valid drop (row ``i`` for ``batch.idx[i]``).
+    """
+    parts = design(params)
+    k, nt, n_pilots = params.K, params.Nt, batch.n_pilots
+    beta, gamma, eta, idx = batch.beta, batch.gamma, batch.eta, batch.idx
+    base = [(k, nt), (n_pilots, nt)] if user_major else [(nt, k), (nt, n_pilots)]
+    acc = _Moments(idx.size, dim)
+    for rows, blocks, size in chunk_plan(idx.size, n_samples, per_sample_bytes, chunk_size):
+        sel = idx[rows]
+        hbar, noise, *extra = draw_blocks(
+            seed, stream, [batch.drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
+        )
+        if user_major:
+            hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
+        h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
+        del hbar, noise
+        f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+        z = statistic(h, f, *extra)
+        for j in range(len(blocks)):  # merge in block order
+            acc.add(rows, z[:, j])
+    return acc
+
+
+def standard_errors(acc: _Moments, n: int) -> Float:
+    """Standard errors ``sqrt(var / n)`` of the means in ``acc``, shape ``(drops, dim)``."""
+    return np.sqrt(np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n - 1.0) / n)
+
+
 def rate_from_moments(
     mean: Float, cov: Float, n: int, sigma_u2_w: float, tau_bar: float
 ) -> tuple[Float, Float, Float, Float]:
@@ -445,42 +540,26 @@ def mc_rate(
     if n_realizations < 2:
         raise ValueError(f"n_realizations = {n_realizations!r}: must be >= 2")
     k, nt = params.K, params.Nt
-    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, k)
-    drops = [int(d) for d in drops]
-    if len(drops) != beta.shape[0]:
-        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
-    n_drops = beta.shape[0]
-    rate = np.full((n_drops, k), np.nan)
-    rate_se = np.full((n_drops, k), np.nan)
-    sum_rate = np.full(n_drops, np.nan)
-    sum_rate_se = np.full(n_drops, np.nan)
-    idx = np.flatnonzero(valid)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx = batch.idx
+    rate = np.full((batch.n_drops, k), np.nan)
+    rate_se = np.full((batch.n_drops, k), np.nan)
+    sum_rate = np.full(batch.n_drops, np.nan)
+    sum_rate_se = np.full(batch.n_drops, np.nan)
     if idx.size:
-        n_pilots = np.unique(pilot_assignment(k, params.tau_p)).size
-        parts = design(params)
-        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
-        acc = _Moments(idx.size, 4 * k)
-        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
-            sel = idx[rows]
-            # drawn user-major (K, Nt) so that each channel vector is contiguous
-            hbar, noise = (
-                np.swapaxes(a, -1, -2)
-                for a in draw_blocks(
-                    seed,
-                    STREAM_MC_RATE,
-                    [drops[i] for i in sel],
-                    blocks,
-                    size,
-                    [(k, nt), (n_pilots, nt)],
-                )
-            )
-            b = beta[sel][:, None, None, :]
-            h, h_hat = estimated_channels(params, b, hbar, noise)
-            del hbar, noise
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
-            z = _features(gains(h, f))  # (drops, blocks, size, 4K)
-            for j in range(len(blocks)):  # merge in block order
-                acc.add(rows, z[:, j])
+        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * batch.n_pilots) + 64 * k * k
+        acc = sample_moments(
+            params,
+            batch,
+            lambda h, f: _features(gains(h, f)),  # (drops, blocks, size, 4K)
+            4 * k,
+            seed,
+            STREAM_MC_RATE,
+            n_realizations,
+            per_sample,
+            chunk_size,
+            user_major=True,
+        )
         cov = acc.m2 / (n_realizations - 1.0)
         out = rate_from_moments(acc.mean, cov, n_realizations, params.sigma_u2_w, params.tau_bar)
         rate[idx], rate_se[idx], sum_rate[idx], sum_rate_se[idx] = out

@@ -58,17 +58,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ULA
-from jcas.channel import pilot_assignment
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
-from jcas.montecarlo.rate import (
-    _Moments,
-    chunk_plan,
-    clean_allocation,
-    draw_blocks,
-    estimated_channels,
-    sample_precoder,
-)
+from jcas.montecarlo.rate import _Moments, drop_batch, sample_moments, standard_errors
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -249,17 +241,6 @@ def _inverse_gamma_mix(coef_a: Float, coef_b: Float, n_frame: int) -> Float:
     return integral / (big * (k_big[..., 0] - 1.0))
 
 
-def _setup(
-    params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
-) -> tuple[Float, Float, Float, NDArray[np.intp], list[int], int]:
-    beta, gamma, eta, valid = clean_allocation(beta, gamma, eta, params.K)
-    drops = [int(d) for d in drops]
-    if len(drops) != beta.shape[0]:
-        raise ValueError(f"len(drops) = {len(drops)} but beta has {beta.shape[0]} rows")
-    n_pilots = np.unique(pilot_assignment(params.K, params.tau_p)).size
-    return beta, gamma, eta, np.flatnonzero(valid), drops, n_pilots
-
-
 def mc_crb(
     params: SystemParams,
     beta: ArrayLike,
@@ -302,31 +283,36 @@ def mc_crb(
     if method not in ("sample", "symbol_average"):
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
-    parts = design(params)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt = params.K, params.Nt
-    crb = np.full(beta.shape[0], np.nan)
-    crb_se = np.full(beta.shape[0], np.nan)
+    crb = np.full(batch.n_drops, np.nan)
+    crb_se = np.full(batch.n_drops, np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots)] + ([(k, n_frame)] if draw_symbols else [])
-        per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
-        acc = _Moments(idx.size, 1)
-        for rows, blocks, size in chunk_plan(idx.size, n_realizations, per_sample, chunk_size):
-            sel = idx[rows]
-            draws = draw_blocks(seed, STREAM_MC_CRB, [drops[i] for i in sel], blocks, size, shapes)
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], *draws[:2])
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+
+        def statistic(_h: Complex, f: Complex, *s: Complex) -> Float:
             if draw_symbols:
-                s = draws[2]
-                c = sample_crb(params, f, s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame)
-            elif n_frame:
-                c = crb_symbol_average(params, f, n_frame)
-            else:
-                c = sample_crb(params, f, None)
-            for j in range(len(blocks)):
-                acc.add(rows, c[:, j, :, None])
+                w = s[0] @ np.conj(np.swapaxes(s[0], -1, -2)) / n_frame
+                return sample_crb(params, f, w)[..., None]
+            if n_frame:
+                return crb_symbol_average(params, f, n_frame)[..., None]
+            return sample_crb(params, f, None)[..., None]
+
+        per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
+        acc = sample_moments(
+            params,
+            batch,
+            statistic,
+            1,
+            seed,
+            STREAM_MC_CRB,
+            n_realizations,
+            per_sample,
+            chunk_size,
+            [(k, n_frame)] if draw_symbols else [],
+        )
         crb[idx] = acc.mean[:, 0]
-        crb_se[idx] = np.sqrt(acc.m2[:, 0, 0] / (n_realizations - 1.0) / n_realizations)
+        crb_se[idx] = standard_errors(acc, n_realizations)[:, 0]
     return CrbEstimate(crb, crb_se)
 
 
@@ -422,6 +408,31 @@ def ml_estimate(
     return np.arcsin(np.clip(u_best, -1.0, 1.0))
 
 
+def echo(x: Complex, a_t: Complex, a_r: Complex, noise: Complex) -> Complex:
+    """The echo (9) with ``alpha = 1``: ``Y = a_r a_t^H X + N``, shape ``(..., Nr, L)``, for
+    frames ``x`` ``(..., Nt, L)``, steering vectors ``a_t`` ``(Nt,)``, ``a_r`` ``(Nr,)`` and
+    the noise ``N`` ``(..., Nr, L)`` (``sqrt(W)``)."""
+    return a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + noise
+
+
+def mle_params(params: SystemParams, n_trials: int, snr_sen_db: float | None) -> SystemParams:
+    """``params`` with ``snr_sen_db`` (dB) where given; checks ``n_trials >= 2``."""
+    if n_trials < 2:
+        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
+    if snr_sen_db is not None:
+        return params.replace(snr_sen_db=float(snr_sen_db))
+    return params
+
+
+def mle_summary(acc: _Moments, n_trials: int, n_angles: int) -> Float:
+    """``(mse, mse_se, bias, bias_se, crb, crb_se)``, shape ``(6, drops, n_angles)``, from
+    the moments of ``[err, err^2, crb]`` (``n_angles`` each) over ``n_trials`` trials."""
+    se = standard_errors(acc, n_trials)
+    m = acc.mean
+    bias, mse, crb = (slice(i * n_angles, (i + 1) * n_angles) for i in range(3))
+    return np.stack([m[:, mse], se[:, mse], m[:, bias], se[:, bias], m[:, crb], se[:, crb]])
+
+
 def mle_angle(
     params: SystemParams,
     beta: ArrayLike,
@@ -457,45 +468,42 @@ def mle_angle(
     -------
     :class:`MleEstimate` (arrays of shape ``(D,)``).
     """
-    if n_trials < 2:
-        raise ValueError(f"n_trials = {n_trials!r}: must be >= 2")
-    if snr_sen_db is not None:
-        params = params.replace(snr_sen_db=float(snr_sen_db))
-    beta, gamma, eta, idx, drops, n_pilots = _setup(params, beta, gamma, eta, drops)
+    params = mle_params(params, n_trials, snr_sen_db)
+    batch = drop_batch(params, beta, gamma, eta, drops)
+    idx, n_pilots = batch.idx, batch.n_pilots
     k, nt, nr, n_frame = params.K, params.Nt, params.Nr, params.L
     parts = design(params)
     a_t = parts.tx.steering(params.theta_rad)
     a_r = parts.rx.steering(params.theta_rad)
     sigma_r = math.sqrt(2.0 * n_frame * params.sigma_r_bar2)  # |alpha| = 1
-    out = np.full((6, beta.shape[0]), np.nan)
+    out = np.full((6, batch.n_drops), np.nan)
     if idx.size:
-        shapes = [(nt, k), (nt, n_pilots), (k, n_frame), (nr, n_frame)]
         per_sample = 16 * (
             nt * (3 * k + params.tau_p + n_pilots + 2 * n_frame + 2 * nt) + (k + 2 * nr) * n_frame
         )
-        acc = _Moments(idx.size, 3)
-        for rows, blocks, size in chunk_plan(idx.size, n_trials, per_sample, chunk_size):
-            sel = idx[rows]
-            hbar, noise, s, n_echo = draw_blocks(
-                seed, STREAM_MLE, [drops[i] for i in sel], blocks, size, shapes
-            )
-            _h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
+
+        def statistic(_h: Complex, f: Complex, s: Complex, n_echo: Complex) -> Float:
             x = f @ s  # (..., Nt, L)
-            y = a_r[:, None] * (np.conj(a_t) @ x)[..., None, :] + sigma_r * n_echo  # (9)
+            y = echo(x, a_t, a_r, sigma_r * n_echo)
             xh = np.conj(np.swapaxes(x, -1, -2))
             theta_hat = ml_estimate(y @ xh, x @ xh, parts.rx, parts.tx, grid_oversampling)
             err = theta_hat - params.theta_rad
             w = s @ np.conj(np.swapaxes(s, -1, -2)) / n_frame
-            crb = sample_crb(params, f, w)
-            z = np.stack([err, err**2, crb], axis=-1)
-            for j in range(len(blocks)):
-                acc.add(rows, z[:, j])
-        var = np.diagonal(acc.m2, axis1=-2, axis2=-1) / (n_trials - 1.0) / n_trials
-        se = np.sqrt(var)
-        out[:, idx] = np.stack(
-            [acc.mean[:, 1], se[:, 1], acc.mean[:, 0], se[:, 0], acc.mean[:, 2], se[:, 2]]
+            return np.stack([err, err**2, sample_crb(params, f, w)], axis=-1)
+
+        acc = sample_moments(
+            params,
+            batch,
+            statistic,
+            3,
+            seed,
+            STREAM_MLE,
+            n_trials,
+            per_sample,
+            chunk_size,
+            [(k, n_frame), (nr, n_frame)],
         )
+        out[:, idx] = mle_summary(acc, n_trials, 1)[..., 0]
     mse, mse_se, bias, bias_se, crb, crb_se = out
     return MleEstimate(mse, mse_se, bias, bias_se, crb, crb_se, n_trials=int(n_trials))
 

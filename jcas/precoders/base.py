@@ -46,6 +46,7 @@ __all__ = [
     "Covariance",
     "Precoder",
     "RateTerms",
+    "dual_function",
     "split_power_sinr",
     "split_power_unsupported",
     "totals_covariance",
@@ -199,6 +200,18 @@ class Precoder(Protocol):
         ``h_hat (..., Nt, K)``; ``xi``, ``gamma``, ``eta`` broadcast as ``(..., K)``;
         ``a_t`` the transmit steering vector ``(Nt,)``."""
         ...
+
+
+def dual_function(comm: ArrayLike, beam: ArrayLike, eta: ArrayLike) -> Complex:
+    """The dual-function precoder ``f_i = w_i + sqrt(eta_i) b`` (the form of (12)).
+
+    ``comm`` the communication columns ``w_i`` ``(..., Nt, K)`` (``sqrt(W)``), ``beam`` the
+    sensing beam ``b`` ``(..., Nt)`` (``a_t`` for MRT), ``eta`` ``(..., K)`` (W). Returns
+    ``F`` of shape ``(..., Nt, K)`` (``sqrt(W)``).
+    """
+    beam = np.asarray(beam, dtype=complex)
+    eta = np.asarray(eta, dtype=float)
+    return np.asarray(comm + beam[..., :, None] * np.sqrt(eta)[..., None, :], dtype=complex)
 
 
 def split_power_unsupported(precoder: Precoder, params: SystemParams) -> str | None:

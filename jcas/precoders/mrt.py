@@ -33,6 +33,7 @@ from jcas.precoders.base import (
     TOTAL_POWER_RATE,
     Covariance,
     RateTerms,
+    dual_function,
     totals_covariance,
 )
 
@@ -52,11 +53,8 @@ def mrt_precoder(h_hat: ArrayLike, gamma: ArrayLike, eta: ArrayLike, a_t: ArrayL
     Shapes: ``h_hat (..., Nt, K)``, ``gamma, eta (..., K)`` broadcastable,
     ``a_t (Nt,)``. Returns ``F`` of shape ``(..., Nt, K)`` (``sqrt(W)`` units).
     """
-    gamma, eta = _floats(gamma, eta)
-    a_t = np.asarray(a_t, dtype=complex)
-    return (
-        np.asarray(h_hat) * np.sqrt(gamma)[..., None, :] + a_t[:, None] * np.sqrt(eta)[..., None, :]
-    )
+    gamma = np.asarray(gamma, dtype=float)
+    return dual_function(np.asarray(h_hat) * np.sqrt(gamma)[..., None, :], a_t, eta)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.params import SystemParams
-from jcas.precoders.base import TOTAL_POWER_RATE, RateTerms
+from jcas.precoders.base import TOTAL_POWER_RATE, RateTerms, dual_function
 from jcas.precoders.mrt import MRT
 
 __all__ = ["PhaseMRT"]
@@ -85,5 +85,4 @@ class PhaseMRT(MRT):
         h_hat = np.asarray(h_hat)
         gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
         phase = np.exp(1j * np.angle(h_hat))
-        comm = phase * np.sqrt(gamma * xi)[..., None, :]
-        return comm + np.asarray(a_t, dtype=complex)[:, None] * np.sqrt(eta)[..., None, :]
+        return dual_function(phase * np.sqrt(gamma * xi)[..., None, :], a_t, eta)

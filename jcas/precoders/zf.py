@@ -47,6 +47,7 @@ from jcas.precoders.base import (
     TOTAL_POWER_RATE,
     Covariance,
     RateTerms,
+    dual_function,
     totals_covariance,
 )
 
@@ -232,7 +233,7 @@ class ZF:
             beam = beam * np.sqrt(nt / (nt - k))
         else:
             beam = np.broadcast_to(a_t, (*comm.shape[:-2], nt))
-        return np.asarray(comm + beam[..., :, None] * np.sqrt(eta)[..., None, :], dtype=complex)
+        return dual_function(comm, beam, eta)
 
 
 @dataclass(frozen=True)
