@@ -163,7 +163,10 @@ def indexes_from_labels(ds: xr.Dataset) -> xr.Dataset:
     }
     if not labels:
         return ds
-    return ds.rename_vars(labels).set_xindex(list(labels.values()))
+    ds = ds.rename_vars(labels)
+    for dim in labels.values():  # one index each (a list would make one multi-index)
+        ds = ds.set_xindex(dim)
+    return ds
 
 
 def _cf_dataset(ds: xr.Dataset) -> xr.Dataset:

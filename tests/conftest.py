@@ -252,7 +252,9 @@ def run_config(
         (work / "config.yaml").write_text(yaml.safe_dump(base))
     (work / f"{name}.yaml").write_text(yaml.safe_dump(config))
     snakemake(work, "--cores", "2", "--configfile", f"{name}.yaml")
-    return xr.load_dataset(work / "results" / f"{experiment}.nc")
+    from jcas.results import read_netcdf
+
+    return read_netcdf(work / "results" / f"{experiment}.nc")
 
 
 def closed_form_sum_rate(ds: xr.Dataset, params: SystemParams, scheme: int) -> np.ndarray:

@@ -95,6 +95,14 @@ def test_string_dimension_is_a_cf_label_on_disk_and_an_index_in_memory(tmp_path)
     back = read_netcdf(path)
     assert "scheme_name" not in back.variables
     assert list(back.indexes["scheme"]) == ["optimal", "equal"]
+    # two string dimensions get an index each
+    two = ds.expand_dims(precoder=["mrt", "zf"])
+    back2 = read_netcdf(write_netcdf(two, tmp_path / "four.nc"))
+    assert list(back2.indexes["precoder"]) == ["mrt", "zf"]
+    assert list(back2.indexes["scheme"]) == ["optimal", "equal"]
+    assert float(back2["gamma"].sel(precoder="zf", scheme="equal").sum()) == float(
+        ds["gamma"].sel(scheme="equal").sum()
+    )
     xr.testing.assert_identical(
         back["gamma"].sel(scheme="equal").drop_attrs(), ds["gamma"].sel(scheme="equal").drop_attrs()
     )
