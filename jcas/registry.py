@@ -79,6 +79,12 @@ SCA_MAX_ITERATIONS: Final = 100
 """``sca``: cap on convex subproblems per drop."""
 SCA_BATCH_SIZE: Final = 50
 """``sca``: drops solved together in one compiled program (config ``allocation.sca_group``)."""
+SCA_ACTIVE_SET: Final = True
+"""``sca``: freeze users whose power vanishes (robustness fix; Algorithm 1 as printed: off)."""
+SCA_ACCELERATE: Final = True
+"""``sca``: full-power and extrapolation steps (robustness fix; as printed: off)."""
+SCA_POLISH: Final = True
+"""``sca``: water-filling polish at the stopping point (robustness fix; as printed: off)."""
 EQUAL_FULL_SENSING_FRACTION: Final = 0.5
 """``equal_full``: fraction of Pt spent on sensing."""
 
@@ -89,11 +95,13 @@ class SchemeOption:
 
     option: str
     config_key: str
-    default: float | int
+    default: float | int | bool
     kind: type
 
-    def coerce(self, value: Any) -> float | int:
+    def coerce(self, value: Any) -> float | int | bool:
         """The config value as the option's type (built-in)."""
+        if self.kind is bool:
+            return bool(value)
         return int(value) if self.kind is int else float(value)
 
 
@@ -126,6 +134,9 @@ SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
             SchemeOption("tol", "sca_tolerance", SCA_TOLERANCE, float),
             SchemeOption("max_iterations", "sca_max_iterations", SCA_MAX_ITERATIONS, int),
             SchemeOption("batch_size", "sca_group", SCA_BATCH_SIZE, int),
+            SchemeOption("active_set", "sca_active_set", SCA_ACTIVE_SET, bool),
+            SchemeOption("accelerate", "sca_accelerate", SCA_ACCELERATE, bool),
+            SchemeOption("polish", "sca_polish", SCA_POLISH, bool),
         ),
     ),
     SchemeEntry(
@@ -165,12 +176,12 @@ def scheme_entry(name: str) -> SchemeEntry:
     raise ValueError(f"scheme = {name!r}: must be one of {SCHEMES}")
 
 
-def scheme_defaults(name: str) -> dict[str, float | int]:
+def scheme_defaults(name: str) -> dict[str, float | int | bool]:
     """Default keyword options of a scheme (``{option: default}``)."""
     return {o.option: o.default for o in scheme_entry(name).options}
 
 
-def config_defaults() -> dict[str, float | int]:
+def config_defaults() -> dict[str, float | int | bool]:
     """Defaults of the ``allocation`` block of the config (``{config key: default}``)."""
     return {o.config_key: o.default for spec in SCHEMES_TABLE for o in spec.options}
 

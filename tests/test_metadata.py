@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import cf_units
 import pytest
-from conftest import allocation_piece
+import yaml
+from conftest import ROOT, allocation_piece
 
 from jcas.metadata import COORDINATES, DB, DBM, VARIABLES, annotate, scheme_label
 
@@ -82,3 +84,26 @@ def test_decibel_units_convert_to_linear_values():
 )
 def test_scheme_label_names_the_variant(scheme, options, label):
     assert scheme_label(scheme, options) == label
+
+
+def test_the_pipeline_records_which_sca_variant_runs():
+    """The options a pipeline job passes to ``sca`` (and records in its dataset's config)
+    include the robustness fixes, so the legend names what ran: all three by default,
+    and each one a config switches off."""
+    from jcas.allocation.sca import sca
+    from jcas.config import DEFAULTS, load_config, scheme_options
+
+    defaults = scheme_options("sca", DEFAULTS["allocation"])
+    assert scheme_label("sca", defaults) == (
+        "proposed: SCA (Alg. 1 + active set, extrapolation, polish)"
+    )
+    # the recorded defaults are the ones sca() itself would use
+    signature = inspect.signature(sca).parameters
+    for key in ("active_set", "accelerate", "polish", "tol", "max_iterations", "batch_size"):
+        assert defaults[key] == signature[key].default, key
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["allocation"].update(sca_active_set=False, sca_accelerate=False, sca_polish=False)
+    printed = scheme_options("sca", load_config(cfg)["allocation"])
+    assert scheme_label("sca", printed) == (
+        "proposed: SCA (Alg. 1; no active set, no extrapolation, no polish)"
+    )

@@ -157,6 +157,9 @@ def test_pipeline_sca_options_are_unchanged() -> None:
         "tol": 1e-4,
         "max_iterations": 100,
         "batch_size": 50,
+        "active_set": True,
+        "accelerate": True,
+        "polish": True,
     }
     assert scheme_options("equal_full", {}) == {"sensing_fraction": 0.5}
     assert scheme_options("optimal", cfg["allocation"]) == {}

@@ -53,7 +53,15 @@ from jcas.arrays.base import FixedArray
 from jcas.metrics import covariance_crb_terms
 from jcas.params import SystemParams
 from jcas.precoders.base import TOTAL_POWER_RATE, Covariance, split_power_sinr
-from jcas.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
+from jcas.registry import (
+    SCA_ACCELERATE,
+    SCA_ACTIVE_SET,
+    SCA_BATCH_SIZE,
+    SCA_MAX_ITERATIONS,
+    SCA_POLISH,
+    SCA_TOLERANCE,
+    design,
+)
 
 __all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
 
@@ -332,12 +340,12 @@ def sca(
     max_iterations: int = SCA_MAX_ITERATIONS,
     solvers: Sequence[str] = DEFAULT_SOLVERS,
     batch_size: int = SCA_BATCH_SIZE,
-    active_set: bool = True,
-    accelerate: bool = True,
+    active_set: bool = SCA_ACTIVE_SET,
+    accelerate: bool = SCA_ACCELERATE,
     off_threshold: float = 1e-5,
     arrays: Sequence[ArrayLike] | None = None,
     stopping: str = "aitken",
-    polish: bool = True,
+    polish: bool = SCA_POLISH,
 ) -> Allocation:
     """Algorithm 1 of the paper for a batch of drops (``docs/theory.md`` §3).
 
