@@ -291,7 +291,8 @@ def _closed_form_metrics(
     -------
     ``rate`` (D, K) bit/s/Hz (15), ``crb`` (D,) rad^2 (16), ``power_total`` (D,) W (18),
     ``power_sensing`` (D,) W and ``power_user`` (D, K) W (each user's stream, ``Nt x_k``
-    of the precoder's power map; ``Nt xi_k gamma_k`` for MRT), through the precoder and
+    of the precoder's power map; ``Nt xi_k gamma_k`` for MRT), and for a planar array
+    ``crb_azimuth``, ``crb_elevation`` (D,) rad^2, through the precoder and
     array parts named by ``params``
     (:func:`jcas.metrics.closed_form_metrics`). NaN inputs give NaN (the caller masks
     failed drops).
@@ -304,6 +305,11 @@ def _closed_form_metrics(
         # the physical power of each user's stream, W: Nt x (the precoder's power map)
         user, _ = parts.precoder.power_factors(gamma, eta, xi)
         out["power_user"] = params.Nt * np.broadcast_to(np.asarray(user, dtype=float), xi.shape)
+        if params.array == "upa":  # both angles' CRBs (docs/theory.md §7)
+            from jcas.allocation.planar import allocation_crbs
+
+            pair = allocation_crbs(gamma, eta, xi, params)
+            out["crb_azimuth"], out["crb_elevation"] = pair[:, 0], pair[:, 1]
     return out
 
 
@@ -334,6 +340,11 @@ def _allocation_dataset(
             "power_total": (s, values["power_total"][None]),
             "power_sensing": (s, values["power_sensing"][None]),
             "power_user": (su, values["power_user"][None]),
+            **{  # a planar array's two-angle CRBs
+                name: (s, values[name][None])
+                for name in ("crb_azimuth", "crb_elevation")
+                if name in values
+            },
             "status": (s, result.status[None]),
             "iterations": (s, result.iterations[None]),
             "solve_time": (s, result.solve_time[None]),
@@ -362,21 +373,12 @@ def _allocation(
     values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
     from jcas.allocation import is_success
 
-    if params.array == "upa":  # both angles' CRBs (docs/theory.md §6)
-        from jcas.allocation.planar import allocation_crbs
-
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pair = allocation_crbs(result.gamma, result.eta, inputs.xi, params)
-        values = {**values, "crb_azimuth": pair[:, 0], "crb_elevation": pair[:, 1]}
     failed = ~np.asarray(is_success(result.status))
     for arr in values.values():
         arr[failed] = np.nan
     ds = _allocation_dataset(drops, inputs, point, scheme, result, values)
     if params.array == "upa":
-        ds = ds.assign(
-            crb_azimuth=(("scheme", "drop"), values["crb_azimuth"][None]),
-            crb_elevation=(("scheme", "drop"), values["crb_elevation"][None]),
-        ).assign_coords(tx_rows=np.int64(params.tx_rows), rx_rows=np.int64(params.rx_rows))
+        ds = ds.assign_coords(tx_rows=np.int64(params.tx_rows), rx_rows=np.int64(params.rx_rows))
     return ds, result
 
 
