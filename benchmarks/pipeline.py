@@ -3,7 +3,9 @@
 Both trees are run in one invocation, one after the other, each in its own clean
 temporary checkout (the commit through ``git archive``, the working tree as the files git
 tracks or would track, uncommitted edits included) with a fresh ``results/``, by the plain
-command ``python -m snakemake --cores N`` (each tree's own default profile). Reported:
+command ``python -m snakemake --cores N`` (each tree's own default profile), both on the
+reference commit's ``config.yaml`` (the same sweep; ``--own-config`` runs the working tree
+on its own, larger, default config instead). Reported:
 
 - wall time of each full run and the ratio new / old, and the CPU time of all its
   processes (Snakemake and the jobs: less sensitive than wall time to other load);
@@ -328,6 +330,12 @@ def main() -> None:
     ap.add_argument("--drops", type=int, default=None, help="shortened run: --config drops=N")
     ap.add_argument("--config", nargs="*", default=[], help="more snakemake --config overrides")
     ap.add_argument("--keep", type=Path, default=None, help="run in this directory, keep it")
+    ap.add_argument(
+        "--own-config",
+        action="store_true",
+        help="run the working tree with its own config.yaml (default: the reference "
+        "commit's config.yaml in both trees, the like-for-like comparison)",
+    )
     ap.add_argument("--out", type=Path, default=OUT, help=f"table file (default {OUT})")
     args = ap.parse_args()
 
@@ -347,10 +355,14 @@ def main() -> None:
         run.cwd.mkdir(parents=True)
     checkout_commit(args.commit, old.cwd)
     checkout_worktree(new.cwd)
+    if not args.own_config:  # both trees run the reference commit's config.yaml
+        shutil.copy(old.cwd / "config.yaml", new.cwd / "config.yaml")
     for run in (old, new):
         measure(run, args.cores, extra)
     floor = dry_run_floor(base)
     text = table(old, new, args.cores, extra, args.commit, floor)
+    which = "its own" if args.own_config else f"commit {args.commit}'s"
+    text = text.replace("\n\n", f"\nconfig: each tree runs {which} config.yaml\n\n", 1)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
