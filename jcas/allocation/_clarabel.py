@@ -49,10 +49,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import clarabel
+import clarabel  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]
 
 __all__ = [
     "CLARABEL_SETTINGS",

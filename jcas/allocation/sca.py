@@ -338,6 +338,8 @@ class SCAOptions:
     off_threshold: float
     stopping: str
     polish: bool
+    direct: bool = True
+    """Solve (26) with Clarabel directly first (False: through cvxpy only, for comparisons)."""
 
 
 def sca(
@@ -515,7 +517,7 @@ class _Runner:
         self.params, self.model, self.g, self.h, self.state = params, model, g, h, state
         self.opt, self.anchor, self.trace = options, anchor, trace
         self.programs = programs
-        self.attempts = _attempts(options.solvers)
+        self.attempts = _attempts(options.solvers, options.direct)
         self.solved_by: dict[str, int] = {}
         n = g.shape[0]
         self.status = np.full(n, "pending", dtype=object)
@@ -699,13 +701,14 @@ def _usable(solvers: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in names if s in installed_solvers())
 
 
-def _attempts(solvers: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def _attempts(solvers: Sequence[str], direct: bool = True) -> tuple[tuple[str, str], ...]:
     """The solve attempts of a step, in order: ``CLARABEL`` is tried directly
-    (:mod:`jcas.allocation._clarabel`) and then through cvxpy; every other solver through
-    cvxpy (:mod:`jcas.allocation._program`). The batch uses the first; a failed drop all."""
+    (:mod:`jcas.allocation._clarabel`, unless ``direct`` is False) and then through cvxpy;
+    every other solver through cvxpy (:mod:`jcas.allocation._program`). The batch uses the
+    first; a failed drop all."""
     out: list[tuple[str, str]] = []
     for solver in solvers:
-        if solver == "CLARABEL":
+        if solver == "CLARABEL" and direct:
             out.append(("clarabel", solver))
         out.append(("cvxpy", solver))
     return tuple(out)
