@@ -518,7 +518,6 @@ class _Runner:
         self.opt, self.anchor, self.trace = options, anchor, trace
         self.programs = programs
         self.attempts = _attempts(options.solvers, options.direct)
-        self.solved_by: dict[str, int] = {}
         n = g.shape[0]
         self.status = np.full(n, "pending", dtype=object)
         self.iterations = np.zeros(n, np.int64)
@@ -571,7 +570,6 @@ class _Runner:
         for attempt in attempts:
             sol = self._solve_with(attempt, data, g.shape[1], n_slots, with_t3)
             if sol is not None:
-                self.solved_by[sol.solver] = self.solved_by.get(sol.solver, 0) + n
                 w, v = sol.w[:n], sol.v[:n]
                 good = np.all(np.isfinite(w), axis=1) & np.isfinite(v) & np.all(w > 0, axis=1)
                 # the current point is feasible for (26): a correct solve cannot score below it
