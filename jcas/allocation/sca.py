@@ -371,7 +371,9 @@ def sca(
     params : system parameters.
     tol : stop when the relative sum-rate change of one iteration is below tol.
     max_iterations : cap on convex subproblems per drop (status ``max_iterations``).
-    solvers : conic solvers, tried in order when one fails.
+    solvers : conic solvers, tried in order when one fails; ``CLARABEL`` runs directly
+        (:mod:`jcas.allocation._clarabel`, no cvxpy) and then through cvxpy, the others
+        through cvxpy (imported only then).
     batch_size : drops solved together in one block-separable program.
     active_set : switch off users whose power vanishes, and back on per KKT.
     accelerate : extrapolate the user split along the SCA step (kept only if it helps).
