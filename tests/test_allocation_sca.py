@@ -20,6 +20,7 @@ from conftest import drops
 
 from jcas.allocation import Allocation, allocate, rate_crb_frontier, water_fill
 from jcas.allocation import sca as sca_module
+from jcas.allocation._clarabel import ConicProgram, StepData, StepSolution
 from jcas.allocation._program import Program
 from jcas.allocation.sca import crb_model, start_point, surrogate_rate
 from jcas.arrays import element_positions
@@ -191,7 +192,10 @@ def test_infeasible_crb0() -> None:
 
 
 def test_solver_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failing first solver is replaced by the next; if all fail: solver_error, NaN."""
+    """A failing first solver is replaced by the next; if all fail: solver_error, NaN.
+
+    The direct Clarabel path failing hands each drop to the cvxpy program (Clarabel, then
+    ECOS, SCS), which still converges to the optimum."""
     p = SystemParams(K=4, Nt=15, Nr=15, snr_com_db=20.0)
     beta, xi = drops(p, 5, seed=4)
     original = Program.solve
@@ -201,16 +205,36 @@ def test_solver_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
         used.append(solver)
         return False if solver == "CLARABEL" else original(self, solver)
 
+    monkeypatch.setattr(ConicProgram, "solve", lambda self, data: None)
     monkeypatch.setattr(Program, "solve", no_clarabel)
     a = allocate("sca", beta, xi, p)
     assert np.all(a.status == "converged")
     assert "ECOS" in used
+    assert "CLARABEL" in used
     opt = _rate(allocate("optimal", beta, xi, p), beta, xi, p)
     assert np.all(_rate(a, beta, xi, p) >= opt * (1 - 1e-3))
     monkeypatch.setattr(Program, "solve", lambda self, solver: False)
     b = allocate("sca", beta, xi, p)
     assert np.all(b.status == "solver_error")
     assert np.all(np.isnan(b.gamma))
+
+
+def test_direct_clarabel_failure_uses_cvxpy_clarabel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The direct path failing on the first batch only: the drops are retried alone and
+    finish with the same sum rates (to the SCA tolerance) as without the failure."""
+    p = SystemParams(K=4, Nt=15, Nr=15, snr_com_db=10.0)
+    beta, xi = drops(p, 6, seed=5)
+    ref = _rate(allocate("sca", beta, xi, p), beta, xi, p)
+    original = ConicProgram.solve
+    calls = {"n": 0}
+
+    def first_fails(self: ConicProgram, data: StepData) -> StepSolution | None:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else original(self, data)
+
+    monkeypatch.setattr(ConicProgram, "solve", first_fails)
+    got = _rate(allocate("sca", beta, xi, p), beta, xi, p)
+    np.testing.assert_allclose(got, ref, rtol=1e-4)
 
 
 def test_batching_does_not_change_the_result() -> None:

@@ -1,9 +1,12 @@
-"""The convex program (26) of one SCA step, compiled once per shape and cached.
+"""The convex program (26) of one SCA step in cvxpy, compiled once per shape and cached.
 
 :class:`Program` is problem (26) for a block of drop slots (block-separable, DPP
 parameters); :class:`ProgramCache` keeps one compiled program per
-``(K, number of slots, T3 present)`` so that iterations, drops and calls reuse it. The
-algorithm (:mod:`jcas.allocation.sca`) only sets parameter values and solves.
+``(K, number of slots, T3 present)`` so that iterations, drops and calls reuse it.
+The SCA (:mod:`jcas.allocation.sca`) solves (26) through Clarabel directly
+(:mod:`jcas.allocation._clarabel`, no cvxpy); this formulation is the independent
+reference of that one (``tests/test_sca_program.py``) and the fallback when Clarabel
+fails (then ECOS and SCS). Importing this module imports cvxpy.
 Derivation: ``docs/theory.md`` §3.
 """
 
@@ -17,12 +20,16 @@ import cvxpy as cp
 import numpy as np
 from numpy.typing import NDArray
 
+from jcas.allocation._clarabel import (
+    CLARABEL_SETTINGS,
+    DEFAULT_SOLVERS,
+    StepData,
+    StepSolution,
+)
+
 __all__ = ["DEFAULT_SOLVERS", "PROGRAMS", "Program", "ProgramCache", "installed_solvers"]
 
 Float = NDArray[np.float64]
-
-DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
-"""Conic solvers tried in order when one fails."""
 
 _ACCEPTED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
@@ -90,6 +97,30 @@ class Program:
             self.t3re[i].value = t3[:, i].real
             self.t3im[i].value = t3[:, i].imag
 
+    def load(self, d: StepData) -> None:
+        """Set every parameter from one step's coefficients (shapes of :class:`StepData`)."""
+        self.set_model(d.t1, d.t2, d.t3, d.beta)
+        self.u0.value = d.u0
+        self.bw.value = d.bw
+        self.cu.value = d.cu
+        self.cv.value = d.cv
+        self.wmax.value = d.wmax
+        self.phi0.value = d.phi0
+        self.phi0sq.value = d.phi0**2
+
+    def solve_step(self, d: StepData, solver: str) -> StepSolution | None:
+        """Load ``d`` and solve with ``solver``; None when it fails."""
+        self.load(d)
+        if not self.solve(solver):
+            return None
+        return StepSolution(
+            w=np.asarray(self.w.value, dtype=float),
+            v=np.asarray(self.v.value, dtype=float),
+            phi=np.asarray(self.phi.value, dtype=float),
+            objective=float(self.problem.value),
+            solver=f"cvxpy/{solver}",
+        )
+
     def solve(self, solver: str) -> bool:
         """Solve with one solver; True when cvxpy reports an (inaccurate) optimum."""
         try:
@@ -103,7 +134,7 @@ class Program:
 
 def _solver_options(solver: str) -> dict[str, Any]:
     if solver == "CLARABEL":
-        return {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+        return dict(CLARABEL_SETTINGS)
     if solver == "ECOS":
         return {"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 200}
     if solver == "SCS":

@@ -29,11 +29,14 @@ and stopping rule: ``docs/theory.md``. In short:
   (``u <- u^(i+1) (u^(i+1) / u^(i))^kappa``, renormalised); the extrapolation is
   kept only if it raises the sum rate, so the iterates still never decrease and
   the fixed points are those of Algorithm 1.
-- Speed: the drops are processed in slots of one block-separable cvxpy problem
-  compiled once (DPP parameters) per (K, number of slots, T3 present) and reused
-  across iterations, drops and calls; a drop leaves its slot when it stops and
-  the next drop takes it. A failed or invalid solve of a drop is retried alone
-  with the next solver (CLARABEL, ECOS, SCS).
+- Speed: the drops are processed in slots of one block-separable conic program,
+  built once per (K, number of slots, T3 present) as Clarabel's sparse data
+  (:mod:`jcas.allocation._clarabel`; only the numbers change per iteration) and
+  reused across iterations, drops and calls; a drop leaves its slot when it stops
+  and the next drop takes it. A failed or invalid solve of a drop is retried alone,
+  with Clarabel directly and then through the cvxpy formulation
+  (:mod:`jcas.allocation._program`, imported only then) with each solver in turn
+  (CLARABEL, ECOS, SCS): cvxpy is not imported unless Clarabel fails.
 """
 
 from __future__ import annotations
@@ -46,7 +49,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.allocation._program import DEFAULT_SOLVERS, PROGRAMS, ProgramCache, installed_solvers
+from jcas.allocation._clarabel import (
+    DEFAULT_SOLVERS,
+    PROGRAMS,
+    ConicProgramCache,
+    StepData,
+    StepSolution,
+)
 from jcas.allocation._types import Allocation
 from jcas.allocation.closed_form import water_fill
 from jcas.arrays.base import FixedArray
@@ -329,6 +338,8 @@ class SCAOptions:
     off_threshold: float
     stopping: str
     polish: bool
+    direct: bool = True
+    """Solve (26) with Clarabel directly first (False: through cvxpy only, for comparisons)."""
 
 
 def sca(
@@ -360,7 +371,9 @@ def sca(
     params : system parameters.
     tol : stop when the relative sum-rate change of one iteration is below tol.
     max_iterations : cap on convex subproblems per drop (status ``max_iterations``).
-    solvers : conic solvers, tried in order when one fails.
+    solvers : conic solvers, tried in order when one fails; ``CLARABEL`` runs directly
+        (:mod:`jcas.allocation._clarabel`, no cvxpy) and then through cvxpy, the others
+        through cvxpy (imported only then).
     batch_size : drops solved together in one block-separable program.
     active_set : switch off users whose power vanishes, and back on per KKT.
     accelerate : extrapolate the user split along the SCA step (kept only if it helps).
@@ -387,7 +400,7 @@ def sca(
     options = SCAOptions(
         tol=float(tol),
         max_iterations=int(max_iterations),
-        solvers=tuple(s for s in solvers if s in installed_solvers()),
+        solvers=_usable(solvers),
         batch_size=int(batch_size),
         active_set=bool(active_set),
         accelerate=bool(accelerate),
@@ -425,7 +438,7 @@ def _traced(
     if unknown:
         raise TypeError(f"unknown sca options {sorted(unknown)}")
     merged = {**defaults, **options}
-    merged["solvers"] = tuple(s for s in merged["solvers"] if s in installed_solvers())
+    merged["solvers"] = _usable(merged["solvers"])
     trace: list[dict[str, Float]] = []
     alloc = _solve(
         beta, xi, params, SCAOptions(**merged), arrays=arrays, programs=PROGRAMS, trace=trace
@@ -440,7 +453,7 @@ def _solve(
     options: SCAOptions,
     *,
     arrays: Sequence[ArrayLike] | None,
-    programs: ProgramCache,
+    programs: ConicProgramCache,
     trace: list[dict[str, Float]] | None,
 ) -> Allocation:
     """The algorithm behind :func:`sca`, with the program cache and an optional trace."""
@@ -501,11 +514,12 @@ class _Runner:
         options: SCAOptions,
         anchor: tuple[float, float],
         trace: list[dict[str, Float]] | None,
-        programs: ProgramCache,
+        programs: ConicProgramCache,
     ) -> None:
         self.params, self.model, self.g, self.h, self.state = params, model, g, h, state
         self.opt, self.anchor, self.trace = options, anchor, trace
         self.programs = programs
+        self.attempts = _attempts(options.solvers, options.direct)
         n = g.shape[0]
         self.status = np.full(n, "pending", dtype=object)
         self.iterations = np.zeros(n, np.int64)
@@ -516,12 +530,11 @@ class _Runner:
 
     # -- one SCA step for drops idx (in slots 0..len(idx)-1 of the program) --------------
     def _solve_step(
-        self, idx: NDArray[np.int64], solvers: Sequence[str], n_slots: int
+        self, idx: NDArray[np.int64], attempts: Sequence[tuple[str, str]], n_slots: int
     ) -> tuple[Float, Float, NDArray[np.bool_]]:
         st, g, h = self.state, self.g[idx], self.h[idx]
         u0, v0, on = st.u[idx], st.v[idx], st.active[idx]
         n = len(idx)
-        prog = self.programs.get(g.shape[1], n_slots, bool(np.any(self.model.t3 != 0)))
         x0 = g * u0
         y0 = _den(u0, v0, h)
         scale = np.maximum(st.rate[idx], 1e-300)[:, None]
@@ -543,18 +556,23 @@ class _Runner:
                 return a
             return np.concatenate([a, np.repeat(a[:1], pad, axis=0)])
 
-        prog.set_model(padded(t1), padded(t2), padded(t3), padded(beta))
-        prog.u0.value = padded(u0_eff)
-        prog.bw.value = padded(bw)
-        prog.cu.value = padded(ctot[:, None] * u0_eff)
-        prog.cv.value = padded(ctot_s)
-        prog.wmax.value = padded(wmax)
-        prog.phi0.value = padded(phi0)
-        prog.phi0sq.value = padded(phi0**2)
-        for solver in solvers:
-            if prog.solve(solver):
-                w = np.asarray(prog.w.value)[:n]
-                v = np.asarray(prog.v.value)[:n]
+        data = StepData(
+            u0=padded(u0_eff),
+            bw=padded(bw),
+            cu=padded(ctot[:, None] * u0_eff),
+            cv=padded(ctot_s),
+            wmax=padded(wmax),
+            t1=padded(t1),
+            t2=padded(t2),
+            t3=padded(t3),
+            beta=padded(beta),
+            phi0=padded(phi0),
+        )
+        with_t3 = bool(np.any(self.model.t3 != 0))
+        for attempt in attempts:
+            sol = self._solve_with(attempt, data, g.shape[1], n_slots, with_t3)
+            if sol is not None:
+                w, v = sol.w[:n], sol.v[:n]
                 good = np.all(np.isfinite(w), axis=1) & np.isfinite(v) & np.all(w > 0, axis=1)
                 # the current point is feasible for (26): a correct solve cannot score below it
                 surr_new = -np.sum(bw / np.where(good[:, None], w, 1.0), axis=1) - ctot * (
@@ -565,13 +583,26 @@ class _Runner:
                 return np.where(on, u0 * w, 0.0), v, good
         return u0, v0, np.zeros(n, bool)
 
+    def _solve_with(
+        self, attempt: tuple[str, str], data: StepData, n_users: int, n_slots: int, with_t3: bool
+    ) -> StepSolution | None:
+        """One solve of (26): Clarabel directly, or the cvxpy program with a named solver."""
+        backend, solver = attempt
+        if backend == "clarabel":
+            return self.programs.get(n_users, n_slots, with_t3).solve(data)
+        from jcas.allocation import _program  # cvxpy: only when the direct path failed
+
+        if solver not in _program.installed_solvers():
+            return None
+        return _program.PROGRAMS.get(n_users, n_slots, with_t3).solve_step(data, solver)
+
     def _step(self, idx: NDArray[np.int64], n_slots: int) -> None:
         st = self.state
-        u_new, v_new, good = self._solve_step(idx, self.opt.solvers[:1], n_slots)
+        u_new, v_new, good = self._solve_step(idx, self.attempts[:1], n_slots)
         bad = np.flatnonzero(~good)
         for j in bad:  # per-drop retry with each solver in turn
-            for solver in self.opt.solvers:
-                uj, vj, gj = self._solve_step(idx[j : j + 1], [solver], 1)
+            for attempt in self.attempts:
+                uj, vj, gj = self._solve_step(idx[j : j + 1], [attempt], 1)
                 if gj[0]:
                     u_new[j], v_new[j], good[j] = uj[0], vj[0], True
                     break
@@ -653,6 +684,34 @@ class _Runner:
                     {"sum_rate": record * self.params.tau_bar / np.log(2.0), "n_active": active}
                 )
             slots = [i for i in slots if self.status[i] == "pending"]
+
+
+def _usable(solvers: Sequence[str]) -> tuple[str, ...]:
+    """The requested solvers that can run, in order.
+
+    With ``CLARABEL`` requested (the default) nothing is checked here, so that cvxpy is not
+    imported: Clarabel is a dependency and runs directly, and a cvxpy solver that is not
+    installed is skipped when a fallback reaches it. Without it, cvxpy's list decides.
+    """
+    names = tuple(str(s) for s in solvers)
+    if "CLARABEL" in names:
+        return names
+    from jcas.allocation._program import installed_solvers
+
+    return tuple(s for s in names if s in installed_solvers())
+
+
+def _attempts(solvers: Sequence[str], direct: bool = True) -> tuple[tuple[str, str], ...]:
+    """The solve attempts of a step, in order: ``CLARABEL`` is tried directly
+    (:mod:`jcas.allocation._clarabel`, unless ``direct`` is False) and then through cvxpy;
+    every other solver through cvxpy (:mod:`jcas.allocation._program`). The batch uses the
+    first; a failed drop all."""
+    out: list[tuple[str, str]] = []
+    for solver in solvers:
+        if solver == "CLARABEL" and direct:
+            out.append(("clarabel", solver))
+        out.append(("cvxpy", solver))
+    return tuple(out)
 
 
 def _polish(u: Float, v: Float, g: Float, h: Float) -> tuple[Float, Float, Float]:
