@@ -60,7 +60,14 @@ from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ULA
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
-from jcas.montecarlo.rate import _Moments, drop_batch, sample_moments, standard_errors
+from jcas.montecarlo.rate import (
+    _Moments,
+    drop_batch,
+    drop_batches,
+    sample_moments,
+    sample_moments_schemes,
+    standard_errors,
+)
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -80,7 +87,8 @@ Complex = NDArray[np.complex128]
 
 
 class CrbEstimate(NamedTuple):
-    """Mean CRB (36) over realizations and its standard error, both shape ``(D,)`` (rad^2)."""
+    """Mean CRB (36) over realizations and its standard error, both shape ``(D,)`` (rad^2);
+    ``(S, D)`` when :func:`mc_crb` got ``S`` schemes."""
 
     crb: Float
     crb_se: Float
@@ -260,6 +268,9 @@ def mc_crb(
     ----------
     params : system parameters (Nt, Nr, K, L, theta, sigma_r_bar2, pilots).
     beta, gamma, eta : shape ``(D, K)``; rows with non-finite entries give NaN.
+        ``gamma``, ``eta`` may have a leading scheme axis, ``(S, D, K)``: each drop's
+        channels, estimates and symbols are then drawn once for all ``S`` schemes
+        (the same numbers as ``S`` separate calls; outputs ``(S, D)``).
     seed, drops : random streams ``rng_for(seed, STREAM_MC_CRB, d)``.
     n_realizations : channel + symbol realizations per drop (>= 2).
     frame_length : L (default ``params.L``); ``0`` gives the ``L -> inf`` limit
@@ -283,12 +294,13 @@ def mc_crb(
     if method not in ("sample", "symbol_average"):
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
-    batch = drop_batch(params, beta, gamma, eta, drops)
-    idx, n_pilots = batch.idx, batch.n_pilots
+    batches, stacked = drop_batches(params, beta, gamma, eta, drops)
+    n_drops = batches[0].n_drops if batches else np.atleast_2d(np.asarray(beta)).shape[0]
     k, nt = params.K, params.Nt
-    crb = np.full(batch.n_drops, np.nan)
-    crb_se = np.full(batch.n_drops, np.nan)
-    if idx.size:
+    crb = np.full((len(batches), n_drops), np.nan)
+    crb_se = np.full((len(batches), n_drops), np.nan)
+    if any(b.idx.size for b in batches):
+        n_pilots = batches[0].n_pilots
 
         def statistic(_h: Complex, f: Complex, *s: Complex) -> Float:
             if draw_symbols:
@@ -299,9 +311,9 @@ def mc_crb(
             return sample_crb(params, f, None)[..., None]
 
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
-        acc = sample_moments(
+        accs = sample_moments_schemes(
             params,
-            batch,
+            batches,
             statistic,
             1,
             seed,
@@ -311,8 +323,11 @@ def mc_crb(
             chunk_size,
             [(k, n_frame)] if draw_symbols else [],
         )
-        crb[idx] = acc.mean[:, 0]
-        crb_se[idx] = standard_errors(acc, n_realizations)[:, 0]
+        for i, (b, acc) in enumerate(zip(batches, accs, strict=True)):
+            crb[i, b.idx] = acc.mean[:, 0]
+            crb_se[i, b.idx] = standard_errors(acc, n_realizations)[:, 0]
+    if not stacked:
+        return CrbEstimate(crb[0], crb_se[0])
     return CrbEstimate(crb, crb_se)
 
 
