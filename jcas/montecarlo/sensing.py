@@ -48,6 +48,7 @@ which gives the same T1, T2, T3 (hence the same CRB) without forming
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -169,9 +170,12 @@ def sample_crb(
     return crb_general(rx, qh @ a_t, a_r, qh @ a_t_dot, a_r_dot, s2)
 
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(160)
-_GL_Y = 0.5 * (_GL_NODES + 1.0)  # Gauss-Legendre on [0, 1]
-_GL_W = 0.5 * _GL_WEIGHTS
+@functools.cache
+def _gauss_legendre() -> tuple[Float, Float]:
+    """160-point Gauss-Legendre nodes and weights on ``[0, 1]`` (computed on first use:
+    about 50 ms, which a job that never averages over symbols does not pay at import)."""
+    nodes, weights = np.polynomial.legendre.leggauss(160)
+    return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
 def crb_symbol_average(
@@ -235,9 +239,9 @@ def _inverse_gamma_mix(coef_a: Float, coef_b: Float, n_frame: int) -> Float:
     with values in ``[0, 1]``, integrated by 160-point Gauss-Legendre.
     """
     coef_a, coef_b = np.broadcast_arrays(np.asarray(coef_a, float), np.asarray(coef_b, float))
-    w = _GL_Y
+    w, gl_w = _gauss_legendre()
     y = w * w
-    wt = 2.0 * w * _GL_W
+    wt = 2.0 * w * gl_w
     swap = coef_b > coef_a
     big = np.where(swap, coef_b, coef_a)
     r = (np.where(swap, coef_a, coef_b) / big)[..., None]
