@@ -489,7 +489,7 @@ def compute_monte_carlo(
     scheme, so a failure stays recorded for the scheme that caused it. ``share_draws=False``
     runs one call per scheme from the start (the reference for ``benchmarks/mc_rate.py``).
     """
-    from jcas.montecarlo.rate import mc_rate
+    from jcas.montecarlo import mc_rate
     from jcas.montecarlo.sensing import mc_crb
 
     t0 = time.perf_counter()

@@ -16,6 +16,8 @@ they are.
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -188,3 +190,21 @@ def test_compute_monte_carlo_failure_stays_with_its_scheme() -> None:
     for name in ("sum_rate_mc", "sum_rate_mc_se", "crb_mc"):
         a, b = shared[name].values[[0, 1, 3]], clean[name].values[[0, 1, 3]]
         assert np.array_equal(a, b, equal_nan=True), name
+
+
+@pytest.mark.parametrize("estimator", [mc_rate, mc_crb])
+def test_shared_draws_do_not_multiply_memory(estimator) -> None:
+    """Three schemes in one call peak at the memory of one (plus the per-drop accumulators):
+    the chunk's draws and channels are shared and the schemes' precoders are formed one
+    after the other. 2 drops x 4096 realizations at Nt = 64 span several default chunks."""
+    params = SystemParams(Nt=64, Nr=64, K=3, tau_p=2, L=9, snr_com_db=10.0)
+    beta, gamma, eta = _schemes(params, seed=6)
+    beta, gamma, eta = beta[:2], gamma[[0, 2, 0], :2], eta[[0, 2, 0], :2]
+    peaks = []
+    for g, e in ((gamma[0], eta[0]), (gamma, eta)):
+        tracemalloc.start()
+        estimator(params, beta, g, e, seed=0, drops=[0, 1], n_realizations=4096)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[0] > 16 * 2**20  # the chunks are the dominant allocation
+    assert peaks[1] < 1.02 * peaks[0], peaks

@@ -32,7 +32,10 @@ Randomness and reproducibility: realizations are generated in fixed blocks of
 :func:`block_rng`). The random numbers of a drop therefore do not depend on
 which other drops are in the batch, on their order, or on ``chunk_size`` (the
 number of drop-realizations held in memory at once); blocks are merged in
-block order, so only floating-point rounding could differ.
+block order, so only floating-point rounding could differ. Several allocations
+(schemes) of the same drops, ``gamma``, ``eta`` of shape ``(S, D, K)``, share these
+draws: they are made once per drop and every scheme is evaluated on them
+(:func:`sample_moments_schemes`), with the numbers of one call per scheme.
 
 Pilot noise is drawn only on the pilot columns that some user occupies: (6)
 projects ``Y_p`` on the users' pilots ``psi_k`` (columns of the identity), so
