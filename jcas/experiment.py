@@ -472,6 +472,8 @@ def compute_monte_carlo(
     point: Mapping[str, Any],
     mc: Mapping[str, Any],
     seed: int,
+    *,
+    share_draws: bool = True,
 ) -> xr.Dataset:
     """Monte-Carlo sum rate (14) and finite-L CRB (36) of an allocation dataset.
 
@@ -479,6 +481,13 @@ def compute_monte_carlo(
     ``rng_for(seed, STREAM_MC_*, d)`` (independent of the batching and of the other
     schemes). Variables ``sum_rate_mc``, ``sum_rate_mc_se``, ``crb_mc`` (scheme, drop)
     and ``mc_status`` (``ok`` or ``error``, per scheme).
+
+    With ``share_draws`` (default) each estimator is called once with the allocations
+    of all schemes (``gamma``, ``eta`` of shape ``(S, D, K)``), so each drop's channels,
+    estimates, noise and symbols are drawn once for all schemes; the numbers are those
+    of one call per scheme. If that call raises, the estimator is run again scheme by
+    scheme, so a failure stays recorded for the scheme that caused it. ``share_draws=False``
+    runs one call per scheme from the start (the reference for ``benchmarks/mc_rate.py``).
     """
     from jcas.montecarlo import mc_rate
     from jcas.montecarlo.sensing import mc_crb
@@ -488,37 +497,46 @@ def compute_monte_carlo(
     beta = np.asarray(alloc["beta"].values, dtype=float)
     drops = [int(d) for d in alloc["drop"].values]
     n_schemes, n = alloc.sizes["scheme"], len(drops)
+    gamma = np.asarray(alloc["gamma"].values, dtype=float)
+    eta = np.asarray(alloc["eta"].values, dtype=float)
     out = {name: np.full((n_schemes, n), np.nan) for name in MC_VARIABLES}
     status = np.full((n_schemes, n), "ok", dtype=object)
-    errors: list[str] = []
-    for i in range(n_schemes):
-        gamma = np.asarray(alloc["gamma"].values[i], dtype=float)
-        eta = np.asarray(alloc["eta"].values[i], dtype=float)
-        try:
-            est = mc_rate(
-                params,
-                beta,
-                gamma,
-                eta,
-                seed=seed,
-                drops=drops,
-                n_realizations=int(mc["realizations"]),
-            )
-            out["sum_rate_mc"][i] = np.asarray(est.sum_rate, dtype=float)
-            out["sum_rate_mc_se"][i] = np.asarray(est.sum_rate_se, dtype=float)
-        except Exception as err:  # recorded, never raised
-            log.exception("Monte-Carlo rate failed")
-            errors.append(_error_text(err))
-            status[i] = "error"
-        try:
-            crb = mc_crb(
-                params, beta, gamma, eta, seed=seed, drops=drops, n_realizations=int(mc["frames"])
-            )
-            out["crb_mc"][i] = np.asarray(crb.crb, dtype=float)
-        except Exception as err:  # recorded, never raised
-            log.exception("Monte-Carlo CRB failed")
-            errors.append(_error_text(err))
-            status[i] = "error"
+    errors: dict[str, list[str]] = {"rate": [""] * n_schemes, "crb": [""] * n_schemes}
+
+    def rate(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        est = mc_rate(
+            params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["realizations"])
+        )
+        return np.asarray(est.sum_rate, dtype=float), np.asarray(est.sum_rate_se, dtype=float)
+
+    def crb(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray]:
+        est = mc_crb(params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["frames"]))
+        return (np.asarray(est.crb, dtype=float),)
+
+    estimators = (
+        ("rate", rate, ("sum_rate_mc", "sum_rate_mc_se"), "Monte-Carlo rate failed"),
+        ("crb", crb, ("crb_mc",), "Monte-Carlo CRB failed"),
+    )
+    for what, estimate, names, message in estimators:
+        if share_draws and n_schemes:
+            try:
+                values = estimate(gamma, eta)
+            except Exception:  # retried per scheme below, where the error is recorded
+                log.warning("%s for the schemes together; retrying each", message, exc_info=True)
+            else:
+                for name, value in zip(names, values, strict=True):
+                    out[name][:] = value
+                continue
+        for i in range(n_schemes):
+            try:
+                values = estimate(gamma[i], eta[i])
+            except Exception as err:  # recorded, never raised
+                log.exception(message)
+                errors[what][i] = _error_text(err)
+                status[i] = "error"
+                continue
+            for name, value in zip(names, values, strict=True):
+                out[name][i] = value
     s = ("scheme", "drop")
     ds = xr.Dataset(
         {name: (s, out[name]) for name in MC_VARIABLES},
@@ -526,7 +544,9 @@ def compute_monte_carlo(
     )
     ds["mc_status"] = (s, status.astype(str))
     ds["mc_status"].attrs = {"units": "1", "long_name": "Monte-Carlo status (ok, error)"}
-    ds.attrs["errors"] = "\n".join(errors)
+    ds.attrs["errors"] = "\n".join(
+        e for i in range(n_schemes) for e in (errors["rate"][i], errors["crb"][i]) if e
+    )
     ds.attrs["compute_time_s"] = time.perf_counter() - t0
     return ds
 

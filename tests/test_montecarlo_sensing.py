@@ -295,3 +295,22 @@ def test_ml_estimate_is_antisymmetric_at_broadside():
     t2 = ml_estimate(np.conj(y @ xh), np.conj(x @ xh), 16, 16)
     assert np.max(np.abs(t1 + t2)) < 1e-7
     assert np.std(t1) > 1e-3  # non-trivial estimates (threshold region at -5 dB)
+
+
+def test_quadrature_rule_is_computed_on_first_use() -> None:
+    """Importing the Monte-Carlo package does not compute the 160-point Gauss-Legendre rule
+    of ``crb_symbol_average`` (about 50 ms that a job with ``method="sample"`` never needs);
+    the first symbol average does, once."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; import jcas.montecarlo.sensing as s; "
+        "assert s._gauss_legendre.cache_info().currsize == 0; "
+        "from jcas.params import SystemParams; p = SystemParams(Nt=8, Nr=8, K=2); "
+        "f = np.ones((8, 2), complex); s.crb_symbol_average(p, f, 5); "
+        "s.crb_symbol_average(p, f, 6); i = s._gauss_legendre.cache_info(); "
+        "assert (i.misses, i.hits) == (1, 1), i"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -32,7 +32,10 @@ Randomness and reproducibility: realizations are generated in fixed blocks of
 :func:`block_rng`). The random numbers of a drop therefore do not depend on
 which other drops are in the batch, on their order, or on ``chunk_size`` (the
 number of drop-realizations held in memory at once); blocks are merged in
-block order, so only floating-point rounding could differ.
+block order, so only floating-point rounding could differ. Several allocations
+(schemes) of the same drops, ``gamma``, ``eta`` of shape ``(S, D, K)``, share these
+draws: they are made once per drop and every scheme is evaluated on them
+(:func:`sample_moments_schemes`), with the numbers of one call per scheme.
 
 Pilot noise is drawn only on the pilot columns that some user occupies: (6)
 projects ``Y_p`` on the users' pilots ``psi_k`` (columns of the identity), so
@@ -63,12 +66,14 @@ __all__ = [
     "block_rng",
     "complex_normal",
     "drop_batch",
+    "drop_batches",
     "estimated_channels",
     "gains",
     "mc_rate",
     "precoder",
     "rate_from_moments",
     "sample_moments",
+    "sample_moments_schemes",
     "sample_precoder",
     "standard_errors",
 ]
@@ -91,6 +96,7 @@ class RateEstimate:
     ----------
     rate, rate_se : per-user rate and its standard error, shape ``(D, K)``.
     sum_rate, sum_rate_se : sum over users and its standard error, shape ``(D,)``.
+        (``(S, D, K)`` and ``(S, D)`` when :func:`mc_rate` got ``S`` schemes.)
     n_realizations : realizations per drop.
     units : ``"bit/s/Hz"``.
 
@@ -307,6 +313,12 @@ class _Moments:
         self.m2[rows] = self.m2[rows] + m2b + w * delta[..., :, None] * delta[..., None, :]
         self.n[rows] = n[:, 0]
 
+    def take(self, rows: NDArray[np.intp]) -> _Moments:
+        """The moments of the drops ``rows`` (a copy, in that order)."""
+        out = _Moments(0, self.mean.shape[-1])
+        out.n, out.mean, out.m2 = self.n[rows], self.mean[rows], self.m2[rows]
+        return out
+
 
 @dataclass(frozen=True)
 class DropBatch:
@@ -345,6 +357,26 @@ def drop_batch(
     return DropBatch(beta, gamma, eta, np.flatnonzero(valid), drops, int(n_pilots))
 
 
+def drop_batches(
+    params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
+) -> tuple[list[DropBatch], bool]:
+    """One :class:`DropBatch` per scheme: ``gamma``, ``eta`` of shape ``(S, D, K)`` (or
+    ``(D, K)``: one scheme), the same ``beta`` ``(D, K)`` and ``drops`` for all.
+
+    Returns the batches and whether the allocation had the leading scheme axis. Each
+    scheme is cleaned and checked as by :func:`drop_batch` (a bad scheme raises).
+    """
+    g = np.asarray(gamma, dtype=float)
+    e = np.asarray(eta, dtype=float)
+    if g.ndim != 3 and e.ndim != 3:
+        return [drop_batch(params, beta, gamma, eta, drops)], False
+    if g.shape != e.shape or g.ndim != 3:
+        raise ValueError(
+            f"gamma has shape {g.shape}, eta {e.shape}: expected both (S, D, K) or (D, K)"
+        )
+    return [drop_batch(params, beta, g[s], e[s], drops) for s in range(g.shape[0])], True
+
+
 def sample_moments(
     params: SystemParams,
     batch: DropBatch,
@@ -371,27 +403,100 @@ def sample_moments(
     ``user_major`` draws the fading and noise as ``(K, Nt)`` and ``(P, Nt)`` (each
     channel vector contiguous) and passes transposed views, as :func:`mc_rate` does;
     otherwise they are drawn ``(Nt, K)`` and ``(Nt, P)``. Returns the
-    :class:`_Moments` per valid drop (row ``i`` for ``batch.idx[i]``).
+    :class:`_Moments` per valid drop (row ``i`` for ``batch.idx[i]``). One scheme of
+    :func:`sample_moments_schemes`.
     """
+    return sample_moments_schemes(
+        params,
+        [batch],
+        statistic,
+        dim,
+        seed,
+        stream,
+        n_samples,
+        per_sample_bytes,
+        chunk_size,
+        extra_shapes,
+        user_major,
+    )[0]
+
+
+_FILL: Final = 1.0
+"""Stand-in allocation of a scheme's invalid drops inside a shared chunk (discarded)."""
+
+
+def sample_moments_schemes(
+    params: SystemParams,
+    batches: Sequence[DropBatch],
+    statistic: Callable[..., Float],
+    dim: int,
+    seed: int,
+    stream: int,
+    n_samples: int,
+    per_sample_bytes: int,
+    chunk_size: int | None,
+    extra_shapes: Sequence[tuple[int, ...]] = (),
+    user_major: bool = False,
+) -> list[_Moments]:
+    """:func:`sample_moments` of several allocations (schemes) of the same drops, with
+    each drop's random numbers drawn once for all of them.
+
+    ``batches`` (:func:`drop_batches`) share ``beta`` and ``drops`` and differ in
+    ``gamma``, ``eta`` and their valid drops. The chunks of :func:`chunk_plan` cover the
+    drops valid in *some* scheme; per chunk the draws, the true and estimated channels
+    are formed once and every scheme's precoder and ``statistic`` are evaluated on them,
+    one scheme after the other. A scheme's invalid drops inside a chunk get the stand-in
+    allocation :data:`_FILL` and their moments are discarded, so the arrays (and each
+    drop's arithmetic) of a scheme are those of its own :func:`sample_moments` call when
+    the schemes have the same valid drops (bit for bit), and differ only in which other
+    drops share the chunk otherwise (each drop's arithmetic is independent of them).
+
+    Memory: the chunk's shared arrays (draws, ``h``, ``h_hat``, sized by
+    ``per_sample_bytes`` as for one scheme) plus one scheme's precoder and statistic at
+    a time, and the accumulators (``S x drops x (dim + dim^2)`` floats).
+
+    Returns
+    -------
+    One :class:`_Moments` per batch, row ``i`` for ``batches[s].idx[i]``.
+    """
+    if not batches:
+        return []
     parts = design(params)
-    k, nt, n_pilots = params.K, params.Nt, batch.n_pilots
-    beta, gamma, eta, idx = batch.beta, batch.gamma, batch.eta, batch.idx
+    first = batches[0]
+    k, nt, n_pilots = params.K, params.Nt, first.n_pilots
+    beta, drops = first.beta, first.drops
+    union = first.idx
+    for b in batches[1:]:
+        union = np.union1d(union, b.idx).astype(np.intp)
+    valid = [np.zeros(first.n_drops, dtype=bool) for _ in batches]
+    for ok, b in zip(valid, batches, strict=True):
+        ok[b.idx] = True
     base = [(k, nt), (n_pilots, nt)] if user_major else [(nt, k), (nt, n_pilots)]
-    acc = _Moments(idx.size, dim)
-    for rows, blocks, size in chunk_plan(idx.size, n_samples, per_sample_bytes, chunk_size):
-        sel = idx[rows]
+    accs = [_Moments(union.size, dim) for _ in batches]
+    for rows, blocks, size in chunk_plan(union.size, n_samples, per_sample_bytes, chunk_size):
+        sel = union[rows]
         hbar, noise, *extra = draw_blocks(
-            seed, stream, [batch.drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
+            seed, stream, [drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
         )
         if user_major:
             hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
         h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
         del hbar, noise
-        f = sample_precoder(parts, params, beta[sel], h_hat, gamma[sel], eta[sel])
-        z = statistic(h, f, *extra)
-        for j in range(len(blocks)):  # merge in block order
-            acc.add(rows, z[:, j])
-    return acc
+        for b, ok, acc in zip(batches, valid, accs, strict=True):
+            here = ok[sel]
+            if not here.any():
+                continue
+            gamma, eta = b.gamma[sel], b.eta[sel]
+            if not here.all():
+                gamma[~here] = _FILL
+                eta[~here] = _FILL
+            f = sample_precoder(parts, params, beta[sel], h_hat, gamma, eta)
+            z = statistic(h, f, *extra)
+            del f
+            for j in range(len(blocks)):  # merge in block order
+                acc.add(rows, z[:, j])
+            del z
+    return [acc.take(np.searchsorted(union, b.idx)) for acc, b in zip(accs, batches, strict=True)]
 
 
 def standard_errors(acc: _Moments, n: int) -> Float:
@@ -524,7 +629,10 @@ def mc_rate(
         Pilots are reused (``jcas.channel.pilot_matrix``) when ``tau_p < K``.
     beta : large-scale fading, shape ``(D, K)``, dimensionless.
     gamma, eta : the precoder's allocation, shape ``(D, K)`` (MRT (12):
-        ``Nt xi_k gamma_k`` and ``Nt eta_k`` in W). Rows with a non-finite entry give NaN outputs.
+        ``Nt xi_k gamma_k`` and ``Nt eta_k`` in W), or ``(S, D, K)`` for ``S`` schemes of
+        the same drops: each drop's channels, estimates and noise are then drawn once
+        and every scheme is evaluated on them (:func:`sample_moments_schemes`; the same
+        numbers as ``S`` separate calls). Rows with a non-finite entry give NaN outputs.
     seed : base seed; drop ``d`` uses ``rng_for(seed, STREAM_MC_RATE, d)``.
     drops : drop indices, length D (the random streams of each row).
     n_realizations : small-scale realizations per drop (>= 2).
@@ -535,22 +643,25 @@ def mc_rate(
     Returns
     -------
     :class:`RateEstimate` with ``rate (D, K)``, ``rate_se (D, K)``,
-    ``sum_rate (D,)``, ``sum_rate_se (D,)`` in bit/s/Hz.
+    ``sum_rate (D,)``, ``sum_rate_se (D,)`` in bit/s/Hz (with the leading ``S`` axis
+    when ``gamma``, ``eta`` have it).
     """
     if n_realizations < 2:
         raise ValueError(f"n_realizations = {n_realizations!r}: must be >= 2")
     k, nt = params.K, params.Nt
-    batch = drop_batch(params, beta, gamma, eta, drops)
-    idx = batch.idx
-    rate = np.full((batch.n_drops, k), np.nan)
-    rate_se = np.full((batch.n_drops, k), np.nan)
-    sum_rate = np.full(batch.n_drops, np.nan)
-    sum_rate_se = np.full(batch.n_drops, np.nan)
-    if idx.size:
-        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * batch.n_pilots) + 64 * k * k
-        acc = sample_moments(
+    batches, stacked = drop_batches(params, beta, gamma, eta, drops)
+    n_schemes = len(batches)
+    n_drops = batches[0].n_drops if batches else np.atleast_2d(np.asarray(beta)).shape[0]
+    rate = np.full((n_schemes, n_drops, k), np.nan)
+    rate_se = np.full((n_schemes, n_drops, k), np.nan)
+    sum_rate = np.full((n_schemes, n_drops), np.nan)
+    sum_rate_se = np.full((n_schemes, n_drops), np.nan)
+    if any(b.idx.size for b in batches):
+        n_pilots = batches[0].n_pilots
+        per_sample = 16 * nt * (4 * k + params.tau_p + 2 * n_pilots) + 64 * k * k
+        accs = sample_moments_schemes(
             params,
-            batch,
+            batches,
             lambda h, f: _features(gains(h, f)),  # (drops, blocks, size, 4K)
             4 * k,
             seed,
@@ -560,7 +671,15 @@ def mc_rate(
             chunk_size,
             user_major=True,
         )
-        cov = acc.m2 / (n_realizations - 1.0)
-        out = rate_from_moments(acc.mean, cov, n_realizations, params.sigma_u2_w, params.tau_bar)
-        rate[idx], rate_se[idx], sum_rate[idx], sum_rate_se[idx] = out
+        for s, (b, acc) in enumerate(zip(batches, accs, strict=True)):
+            if not b.idx.size:
+                continue
+            cov = acc.m2 / (n_realizations - 1.0)
+            out = rate_from_moments(
+                acc.mean, cov, n_realizations, params.sigma_u2_w, params.tau_bar
+            )
+            idx = b.idx
+            rate[s, idx], rate_se[s, idx], sum_rate[s, idx], sum_rate_se[s, idx] = out
+    if not stacked:
+        rate, rate_se, sum_rate, sum_rate_se = rate[0], rate_se[0], sum_rate[0], sum_rate_se[0]
     return RateEstimate(rate, rate_se, sum_rate, sum_rate_se, int(n_realizations))

@@ -48,6 +48,7 @@ which gives the same T1, T2, T3 (hence the same CRB) without forming
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,7 +61,14 @@ from jcas.arrays.base import ArrayPart
 from jcas.arrays.ula import ULA
 from jcas.drops import STREAM_MC_CRB, STREAM_MLE
 from jcas.metrics import crb_general
-from jcas.montecarlo.rate import _Moments, drop_batch, sample_moments, standard_errors
+from jcas.montecarlo.rate import (
+    _Moments,
+    drop_batch,
+    drop_batches,
+    sample_moments,
+    sample_moments_schemes,
+    standard_errors,
+)
 from jcas.params import SystemParams
 from jcas.registry import design
 
@@ -80,7 +88,8 @@ Complex = NDArray[np.complex128]
 
 
 class CrbEstimate(NamedTuple):
-    """Mean CRB (36) over realizations and its standard error, both shape ``(D,)`` (rad^2)."""
+    """Mean CRB (36) over realizations and its standard error, both shape ``(D,)`` (rad^2);
+    ``(S, D)`` when :func:`mc_crb` got ``S`` schemes."""
 
     crb: Float
     crb_se: Float
@@ -161,9 +170,12 @@ def sample_crb(
     return crb_general(rx, qh @ a_t, a_r, qh @ a_t_dot, a_r_dot, s2)
 
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(160)
-_GL_Y = 0.5 * (_GL_NODES + 1.0)  # Gauss-Legendre on [0, 1]
-_GL_W = 0.5 * _GL_WEIGHTS
+@functools.cache
+def _gauss_legendre() -> tuple[Float, Float]:
+    """160-point Gauss-Legendre nodes and weights on ``[0, 1]`` (computed on first use:
+    about 50 ms, which a job that never averages over symbols does not pay at import)."""
+    nodes, weights = np.polynomial.legendre.leggauss(160)
+    return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
 def crb_symbol_average(
@@ -227,9 +239,9 @@ def _inverse_gamma_mix(coef_a: Float, coef_b: Float, n_frame: int) -> Float:
     with values in ``[0, 1]``, integrated by 160-point Gauss-Legendre.
     """
     coef_a, coef_b = np.broadcast_arrays(np.asarray(coef_a, float), np.asarray(coef_b, float))
-    w = _GL_Y
+    w, gl_w = _gauss_legendre()
     y = w * w
-    wt = 2.0 * w * _GL_W
+    wt = 2.0 * w * gl_w
     swap = coef_b > coef_a
     big = np.where(swap, coef_b, coef_a)
     r = (np.where(swap, coef_a, coef_b) / big)[..., None]
@@ -260,6 +272,9 @@ def mc_crb(
     ----------
     params : system parameters (Nt, Nr, K, L, theta, sigma_r_bar2, pilots).
     beta, gamma, eta : shape ``(D, K)``; rows with non-finite entries give NaN.
+        ``gamma``, ``eta`` may have a leading scheme axis, ``(S, D, K)``: each drop's
+        channels, estimates and symbols are then drawn once for all ``S`` schemes
+        (the same numbers as ``S`` separate calls; outputs ``(S, D)``).
     seed, drops : random streams ``rng_for(seed, STREAM_MC_CRB, d)``.
     n_realizations : channel + symbol realizations per drop (>= 2).
     frame_length : L (default ``params.L``); ``0`` gives the ``L -> inf`` limit
@@ -283,12 +298,13 @@ def mc_crb(
     if method not in ("sample", "symbol_average"):
         raise ValueError(f"method = {method!r}: must be 'sample' or 'symbol_average'")
     draw_symbols = method == "sample" and n_frame > 0
-    batch = drop_batch(params, beta, gamma, eta, drops)
-    idx, n_pilots = batch.idx, batch.n_pilots
+    batches, stacked = drop_batches(params, beta, gamma, eta, drops)
+    n_drops = batches[0].n_drops if batches else np.atleast_2d(np.asarray(beta)).shape[0]
     k, nt = params.K, params.Nt
-    crb = np.full(batch.n_drops, np.nan)
-    crb_se = np.full(batch.n_drops, np.nan)
-    if idx.size:
+    crb = np.full((len(batches), n_drops), np.nan)
+    crb_se = np.full((len(batches), n_drops), np.nan)
+    if any(b.idx.size for b in batches):
+        n_pilots = batches[0].n_pilots
 
         def statistic(_h: Complex, f: Complex, *s: Complex) -> Float:
             if draw_symbols:
@@ -299,9 +315,9 @@ def mc_crb(
             return sample_crb(params, f, None)[..., None]
 
         per_sample = 16 * (nt * (3 * k + params.tau_p + n_pilots) + k * n_frame + 4 * k * k)
-        acc = sample_moments(
+        accs = sample_moments_schemes(
             params,
-            batch,
+            batches,
             statistic,
             1,
             seed,
@@ -311,8 +327,11 @@ def mc_crb(
             chunk_size,
             [(k, n_frame)] if draw_symbols else [],
         )
-        crb[idx] = acc.mean[:, 0]
-        crb_se[idx] = standard_errors(acc, n_realizations)[:, 0]
+        for i, (b, acc) in enumerate(zip(batches, accs, strict=True)):
+            crb[i, b.idx] = acc.mean[:, 0]
+            crb_se[i, b.idx] = standard_errors(acc, n_realizations)[:, 0]
+    if not stacked:
+        return CrbEstimate(crb[0], crb_se[0])
     return CrbEstimate(crb, crb_se)
 
 
