@@ -5,7 +5,8 @@ Top layer of the package: it combines the model (:mod:`jcas.drops`,
 the Monte-Carlo checks (:mod:`jcas.montecarlo`), the I/O (:mod:`jcas.results`), the
 figures (:mod:`jcas.plots`) and the claims table (:mod:`jcas.claims`). The Snakemake
 jobs (``workflow/scripts/``) call only this module; each stage's heavy dependencies
-(cvxpy, matplotlib) are imported when that stage runs.
+(Clarabel and scipy.sparse for ``sca``, matplotlib for figures) are imported when that
+stage runs.
 
 Stages and their per-job datasets (one grid point x its schemes x one block of
 global drop indices ``[start, stop)``; the grid point's parameters are scalar
@@ -426,7 +427,7 @@ def compute_allocations(
     computing it again).
     """
     if "sca" in schemes:
-        import jcas.allocation.sca  # noqa: F401  (cvxpy: imported before the clock starts)
+        import jcas.allocation.sca  # noqa: F401  (Clarabel, scipy.sparse: imported before the clock)
     t0 = time.perf_counter()
     pt = Point(**point)
     params = pt.system(system)

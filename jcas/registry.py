@@ -14,7 +14,7 @@ the enums of the config schema (:func:`jcas.config.config_schema`) and the check
 every scheme of a config is offered by its parts (:func:`design_problems`). The parts'
 modules are imported here (NumPy only, so the Snakefile still parses fast, and static
 import scans see them); a scheme's module is imported when the scheme runs (``sca``
-needs cvxpy). How to add a part or a scheme: ``docs/extending.md``.
+needs Clarabel). How to add a part or a scheme: ``docs/extending.md``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ SUCCESS_STATUSES: Final[frozenset[str]] = frozenset(
 )
 """Allocation statuses that carry an allocation (equal to
 ``jcas.allocation.SUCCESS_STATUSES``, checked by a test; this module may not import
-``jcas.allocation``, which needs cvxpy). Every other status (``infeasible``,
+``jcas.allocation``, whose schemes need solvers). Every other status (``infeasible``,
 ``solver_error``, ...) marks a failed entry whose allocation and metrics are NaN
 (``docs/data.md``)."""
 

@@ -62,7 +62,7 @@ from jcas.allocation.closed_form import (
 from jcas.params import ConfigError, SystemParams
 from jcas.registry import SCHEMES, design_problems, load, scheme_entry
 
-if TYPE_CHECKING:  # imported by allocate() on first use (cvxpy); listed for import scans
+if TYPE_CHECKING:  # imported by allocate() on first use (Clarabel); listed for import scans
     import jcas.allocation.sca  # noqa: F401
 
 __all__ = [
