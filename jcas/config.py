@@ -47,6 +47,8 @@ from jcas.arrays.upa import system_from_array_specs
 from jcas.params import ConfigError, SystemParams
 
 __all__ = [
+    "AUDIT_DROPS",
+    "AUDIT_SCHEMES",
     "PLOTS",
     "POINT_KEYS",
     "SCHEMES",
@@ -79,8 +81,24 @@ SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
-PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc", "precoders")
+PLOTS: Final = (
+    "fig1",
+    "fig2",
+    "fig3",
+    "pareto",
+    "crb_mc",
+    "precoders",
+    "sca_audit",
+    "precoder_frontier",
+)
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
+
+AUDIT_SCHEMES: Final = ("sca", "optimal")
+"""The schemes of a ``kind: sca_audit`` experiment: the sca variants
+(:data:`jcas.registry.SCA_VARIANTS`) against the exact optimum."""
+
+AUDIT_DROPS: Final = 40
+"""Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
 
 DEFAULTS: Final[dict[str, Any]] = {
     "allocation": registry.config_defaults(),
@@ -154,7 +172,9 @@ class ExperimentPlan:
 
     Attributes
     ----------
-    name, kind ("sweep" or "mle"), tie, schemes, monte_carlo, plot (or "none"), enabled.
+    name, kind ("sweep", "mle" or "sca_audit"), tie, schemes, monte_carlo, plot (or "none"),
+    enabled.
+    audit_drops : held-out drops per point and precoder (``kind: sca_audit``; else 0).
     precoders : the precoder axis (``precoders`` of the experiment, else the top-level
         list); a ``precoder`` dimension of the dataset when it has several.
     dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
@@ -178,6 +198,7 @@ class ExperimentPlan:
     enabled: bool
     title: str = field(default="")
     precoders: tuple[str, ...] = ("mrt",)
+    audit_drops: int = 0
 
     @property
     def unique_points(self) -> list[Point]:
@@ -559,6 +580,11 @@ def _resolve_experiment(
         # an MLE experiment's schemes say whose echo is simulated (a parameter of the
         # experiment, not a comparison): kept as given, whatever the top-level list
         out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
+    elif out["kind"] == "sca_audit":
+        # the audit's schemes are fixed by its kind (a given list is checked, not merged)
+        given = out["schemes"] if "schemes" in exp else list(AUDIT_SCHEMES)
+        out["schemes"] = [s for s in SCHEMES if s in given]
+        out.setdefault("audit_drops", AUDIT_DROPS)
     else:
         # the experiment's schemes, restricted to the top-level ones (in top-level order)
         out["schemes"] = [s for s in schemes if s in out["schemes"]]
@@ -612,6 +638,31 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
+    """The keys of a resolved experiment that contradict its kind ``sca_audit`` (or that
+    only an ``sca_audit`` experiment has)."""
+    if exp["kind"] != "sca_audit":
+        if "audit_drops" in exp:
+            return [
+                f"{prefix}.audit_drops = {exp['audit_drops']!r}: only an experiment of "
+                f"kind sca_audit has held-out audit drops (kind is {exp['kind']!r})"
+            ]
+        return []
+    problems = []
+    if sorted(exp["schemes"]) != sorted(AUDIT_SCHEMES):
+        problems.append(
+            f"{prefix}.schemes = {exp['schemes']!r}: an sca_audit experiment runs "
+            f"{list(AUDIT_SCHEMES)} (the sca variants against the exact optimum); "
+            "remove the key"
+        )
+    if exp["monte_carlo"]:
+        problems.append(
+            f"{prefix}.monte_carlo = True: an sca_audit experiment has no Monte-Carlo "
+            "stage (it compares closed-form sum rates); remove the key"
+        )
+    return problems
+
+
 def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
     v = {k: system.get(k, getattr(SystemParams, k)) for k in POINT_KEYS}
     v.update({k: values[k] for k in values if k in POINT_KEYS})
@@ -655,6 +706,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
                 f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
                 f"schemes {cfg['schemes']!r}"
             )
+        problems += _audit_problems(prefix, exp)
         tie_problems = _tie_problems(prefix, exp)
         problems += tie_problems
         if tie_problems:
@@ -741,5 +793,6 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             plot=str(exp["plot"]),
             enabled=bool(exp["enabled"]),
             title=str(exp["title"]),
+            audit_drops=int(exp.get("audit_drops", 0)),
         )
     return plans

@@ -13,6 +13,10 @@ on save, no display needed); :func:`save_figure` writes PDF and PNG atomically.
 - :func:`crb_mc`: RMSE of the ML angle estimate vs sqrt(CRB) over SNR_sen.
 - :func:`precoders`: MRT, ZF and PZF under ``optimal`` and ``sca``: sum rate and CRB
   vs SNR_com and vs N, and the rate-CRB trade-off per precoder.
+- :func:`precoder_frontier`: the rate-CRB frontier (CRB0 sweep) per precoder, with the
+  sensing share of the power along it.
+- :func:`sca_audit`: the gap of each ``sca`` variant to the exact optimum and its
+  iterations over SNR_com, one column per precoder.
 
 Averages over drops skip failed entries (status not a success, NaN metrics); every
 figure states in its title how many (point, scheme, drop) entries failed, so a gap in a
@@ -46,8 +50,10 @@ __all__ = [
     "fig2",
     "fig3",
     "pareto",
+    "precoder_frontier",
     "precoders",
     "save_figure",
+    "sca_audit",
     "scheme_labels",
 ]
 
@@ -576,6 +582,177 @@ def precoders(ds: xr.Dataset) -> Figure:
         if axes[1].get_legend_handles_labels()[0]:
             axes[1].legend(fontsize="xx-small")
         _title(fig, "Precoders: MRT, ZF and PZF (lines: exact optimum; markers: SCA)", ds)
+    return fig
+
+
+def precoder_frontier(ds: xr.Dataset) -> Figure:
+    """The rate-CRB frontier per precoder: mean sum rate vs mean CRB over the CRB0 sweep.
+
+    Expects dims ``crb0`` and ``precoder`` (and optionally ``Nt``); ``optimal`` is drawn as
+    a line per precoder (``gid = "frontier:<precoder>:<Nt>"``), ``sca`` (its legend naming
+    the Alg. 1 variant) as open markers (``gid = "points:<precoder>:<Nt>"``). Colour and
+    line style are the precoder as in :func:`precoders`; several Nt get their own markers
+    along the lines. Panel (b): the mean share of the transmit power on the sensing beam,
+    ``power_sensing / power_total``, vs CRB0 (``gid = "sensing:<precoder>:<Nt>"``). CRB0
+    values below a precoder's tightest feasible one are infeasible (failed entries, NaN).
+    """
+    ds = _reduce_to(ds, ("Nt", "crb0", "precoder", "scheme", "drop", "user"))
+    pres = _precoder_axis(ds)
+    nts = _values(ds, "Nt")
+    labels = scheme_labels(ds)
+    schemes = [s for s in _schemes(ds) if s in ("optimal", "sca")] or _schemes(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    share = (ds["power_sensing"] / ds["power_total"]).rename("share")
+    share_mean, _, _ = drop_mean(ds.assign(share=share), "share")
+    palette = sns.color_palette("colorblind", 8)
+    colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
+    style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}
+    nt_marker = ("", "x", "+", "1")
+    crb0 = ds["crb0"].values
+
+    def get(arr: xr.DataArray, p: str, s: str, nt: Any) -> np.ndarray:
+        out = _sel(arr, scheme=s, Nt=nt)
+        if "precoder" in out.dims:
+            out = out.sel(precoder=p)
+        return np.asarray(out.values, dtype=float)
+
+    crbs: list[np.ndarray] = []
+    with _style():
+        fig, axes = _new_figure(2, width=5.0, height=4.0)
+        for j, nt in enumerate(nts):
+            tag = f", {_antenna_label(ds, nt)}" if nt is not None and len(nts) > 1 else ""
+            for p in pres:
+                name = PRECODER_LABELS.get(p, p)
+                for s in schemes:
+                    b, r = get(crb, p, s, nt), get(rate, p, s, nt)
+                    crbs.append(b)
+                    if s == "optimal":
+                        order = np.argsort(b)
+                        axes[0].plot(
+                            b[order], r[order], style[p], color=colour[p], lw=1.4,
+                            marker=nt_marker[j % len(nt_marker)] or None, ms=5,
+                            label=f"{name}, exact frontier (optimal){tag}",
+                            gid=f"frontier:{p}:{nt}",
+                        )  # fmt: skip
+                        axes[1].plot(
+                            crb0, get(share_mean, p, s, nt), style[p], color=colour[p],
+                            marker=".", label=f"{name}{tag}", gid=f"sensing:{p}:{nt}",
+                        )  # fmt: skip
+                    else:
+                        axes[0].plot(
+                            b, r, ls="none", marker=_MARKERS.get(s, "o"), mfc="none",
+                            ms=6 + 2 * pres.index(p), color=colour[p],
+                            label=f"{name}, {labels[s]}{tag}", gid=f"points:{p}:{nt}",
+                        )  # fmt: skip
+        axes[0].set_xscale("log")
+        _log_limits(axes[0], "x", crbs)
+        axes[0].set_xlabel(LABEL_CRB)
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        axes[0].set_title("(a) rate-CRB frontier (mean over drops)", fontsize="small")
+        axes[1].set_xscale("log")
+        axes[1].set_xlabel("CRB$_0$ (rad$^2$)")
+        axes[1].set_ylabel("sensing share of the transmit power")
+        axes[1].set_title("(b) power on the sensing beam (optimal)", fontsize="small")
+        axes[0].legend(fontsize="xx-small")
+        axes[1].legend(fontsize="x-small")
+        snr = ds["snr_com_db"].values if "snr_com_db" in ds.coords else None
+        extra = (
+            f", SNR$_\\mathrm{{com}}$ = {float(np.atleast_1d(snr)[0]):g} dB"
+            if snr is not None and np.size(snr) == 1
+            else ""
+        )
+        _title(fig, f"Rate-CRB frontier per precoder (CRB$_0$ sweep{extra})", ds)
+    return fig
+
+
+AUDIT_FLOOR: Final = 1e-16
+"""Gaps at or below this (rounding, or ``sca`` a hair above the optimum) are drawn at it."""
+
+
+def _variant_labels(ds: xr.Dataset) -> dict[str, str]:
+    """Legend name of each ``variant`` (the dataset's ``variants`` attribute, else the
+    registry's labels, else the name)."""
+    import json
+
+    from jcas.registry import SCA_VARIANTS
+
+    labels = {v.name: v.label for v in SCA_VARIANTS}
+    try:
+        recorded = json.loads(str(ds.attrs.get("variants", "{}")))
+    except ValueError:
+        recorded = {}
+    if isinstance(recorded, dict):
+        for name, info in recorded.items():
+            if isinstance(info, dict) and "label" in info:
+                labels[str(name)] = str(info["label"])
+    return {str(v): labels.get(str(v), str(v)) for v in ds["variant"].values}
+
+
+def sca_audit(ds: xr.Dataset) -> Figure:
+    """The ``sca`` variants against the exact optimum over SNR_com, one column per precoder.
+
+    Top row: the relative sum-rate gap ``(optimal - sca) / optimal`` over the drops of
+    each point (log scale; gaps <= :data:`AUDIT_FLOOR` drawn at it): median (solid,
+    ``gid = "gap_median:<precoder>:<variant>"``) and largest (dotted, open markers,
+    ``gid = "gap_max:<precoder>:<variant>"``). Bottom row: iterations, median (solid) and
+    largest (dotted) (``gid = "iterations_median:..."``, ``"iterations_max:..."``). The
+    legend names each variant (``variants`` attribute, :data:`jcas.registry.SCA_VARIANTS`).
+    Failed entries (status not a success) are left out of the statistics.
+    """
+    ds = _reduce_to(ds, ("snr_com_db", "precoder", "variant", "drop", "user"))
+    pres = _precoder_axis(ds)
+    variants = [str(v) for v in ds["variant"].values]
+    labels = _variant_labels(ds)
+    ok = success_mask(ds)
+    gap = ds["gap"].where(ok).clip(min=AUDIT_FLOOR)
+    its = ds["iterations"].where(ok)
+    x = ds["snr_com_db"].values
+    palette = sns.color_palette("colorblind", max(len(variants), 6))
+    markers = ("o", "s", "^", "v", "D", "P", "X", "*")
+
+    def get(arr: xr.DataArray, p: str, v: str) -> xr.DataArray:
+        out = arr.sel(variant=v)
+        return out.sel(precoder=p) if "precoder" in out.dims else out
+
+    with _style():
+        fig = Figure(figsize=(4.2 * len(pres), 7.2), layout="constrained")
+        axes = fig.subplots(2, len(pres), squeeze=False, sharex=True)
+        for col, p in enumerate(pres):
+            top, bottom = axes[0, col], axes[1, col]
+            for i, v in enumerate(variants):
+                c, m = palette[i % len(palette)], markers[i % len(markers)]
+                g, n = get(gap, p, v), get(its, p, v)
+                top.plot(
+                    x, g.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
+                    label=labels[v], gid=f"gap_median:{p}:{v}",
+                )  # fmt: skip
+                top.plot(
+                    x, g.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
+                    mfc="none", gid=f"gap_max:{p}:{v}",
+                )  # fmt: skip
+                bottom.plot(
+                    x, n.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
+                    label=labels[v], gid=f"iterations_median:{p}:{v}",
+                )  # fmt: skip
+                bottom.plot(
+                    x, n.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
+                    mfc="none", gid=f"iterations_max:{p}:{v}",
+                )  # fmt: skip
+            top.set_yscale("log")
+            top.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
+            top.set_ylabel("gap to the optimum, (opt - sca) / opt")
+            bottom.set_ylabel("iterations (solid: median, dotted: largest)")
+            bottom.set_xlabel(LABEL_SNR_COM)
+        axes[0, 0].legend(fontsize="xx-small")
+        n_drops = ds.sizes.get("drop", 0)
+        _title(
+            fig,
+            "sca variants vs the exact optimum on held-out drops "
+            f"({n_drops} a point; solid: median, dotted: largest; gaps <= {AUDIT_FLOOR:g} "
+            f"drawn at {AUDIT_FLOOR:g})",
+            ds,
+        )
     return fig
 
 
