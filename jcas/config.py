@@ -90,6 +90,7 @@ PLOTS: Final = (
     "precoders",
     "sca_audit",
     "precoder_frontier",
+    "crb_mc_precoders",
 )
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
 

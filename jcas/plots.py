@@ -15,6 +15,7 @@ on save, no display needed); :func:`save_figure` writes PDF and PNG atomically.
   vs SNR_com and vs N, and the rate-CRB trade-off per precoder.
 - :func:`precoder_frontier`: the rate-CRB frontier (CRB0 sweep) per precoder, with the
   sensing share of the power along it.
+- :func:`crb_mc_precoders`: :func:`crb_mc` per precoder, with the ratios to the CRB.
 - :func:`sca_audit`: the gap of each ``sca`` variant to the exact optimum and its
   iterations over SNR_com, one column per precoder.
 
@@ -45,6 +46,7 @@ from jcas.stats import drop_mean, failure_count, success_mask
 
 __all__ = [
     "crb_mc",
+    "crb_mc_precoders",
     "failure_note",
     "fig1",
     "fig2",
@@ -663,6 +665,88 @@ def precoder_frontier(ds: xr.Dataset) -> Figure:
             else ""
         )
         _title(fig, f"Rate-CRB frontier per precoder (CRB$_0$ sweep{extra})", ds)
+    return fig
+
+
+def crb_mc_precoders(ds: xr.Dataset) -> Figure:
+    """ML angle estimation vs the CRB per precoder: one panel per precoder, and the ratios.
+
+    Expects dims ``snr_sen_db`` and ``precoder`` (one scheme, e.g. ``equal_full``). Panel
+    per precoder, as :func:`crb_mc`: root of the mean MSE of the ML estimate (error bars
+    by the delta method, ``gid = "mle:<precoder>"``), the median over drops of the
+    per-drop RMSE (``gid = "mle_median:<precoder>"``), ``sqrt(mean crb)`` (closed form,
+    ``gid = "crb:<precoder>"``) and ``sqrt(mean crb_mc)`` (finite L (36),
+    ``gid = "crb_mc:<precoder>"``). Last panel: the median over drops of
+    ``RMSE / sqrt(CRB)`` per precoder (``gid = "ratio:<precoder>"``, 1 where the
+    closed-form CRB is reached) and ``sqrt(mean crb_mc / mean crb)``
+    (``gid = "ratio_crb_mc:<precoder>"``).
+    """
+    ds = _reduce_to(ds, ("snr_sen_db", "precoder", "drop", "user"))
+    pres = _precoder_axis(ds)
+    x = ds["snr_sen_db"].values
+    ok = success_mask(ds) if "status" in ds else ds["mle_mse"].notnull()
+    mse, _, n = drop_mean(ds, "mle_mse", mask=ok)
+    crb, _, _ = drop_mean(ds, "crb", mask=ok)
+    cm, _, _ = drop_mean(ds, "crb_mc", mask=ok)
+    se_mean = ((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) ** 0.5 / n
+    ratio = np.sqrt(ds["mle_mse"].where(ok) / ds["crb"].where(ok)).median("drop", skipna=True)
+    palette = sns.color_palette("colorblind", 8)
+    colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
+    style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}
+
+    def get(arr: xr.DataArray, p: str) -> np.ndarray:
+        out = arr.sel(precoder=p) if "precoder" in arr.dims else arr
+        return np.asarray(out.values, dtype=float)
+
+    with _style():
+        fig, axes = _new_figure(len(pres) + 1, width=3.9, height=3.8)
+        for ax, p in zip(axes, pres, strict=False):
+            c = colour[p]
+            rmse = np.sqrt(get(mse, p))
+            eb = ax.errorbar(
+                x, rmse, yerr=get(se_mean, p) / (2 * rmse), fmt="o-", color=c, ms=4,
+                capsize=2, label="RMSE of the ML estimate",
+            )  # fmt: skip
+            eb.lines[0].set_gid(f"mle:{p}")
+            med = np.sqrt(get(ds["mle_mse"].where(ok).median("drop", skipna=True), p))
+            ax.plot(
+                x, med, "-.", marker="o", mfc="none", ms=3, lw=0.8, color=c,
+                label="median over drops of the RMSE", gid=f"mle_median:{p}",
+            )  # fmt: skip
+            ax.plot(
+                x, np.sqrt(get(crb, p)), "--", marker="x", ms=4, color="k",
+                label="$\\sqrt{\\mathrm{CRB}}$ closed form", gid=f"crb:{p}",
+            )  # fmt: skip
+            ax.plot(
+                x, np.sqrt(get(cm, p)), ":", marker="+", ms=5, color="0.4",
+                label="$\\sqrt{\\mathrm{CRB}}$ finite L (36)", gid=f"crb_mc:{p}",
+            )  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_xlabel(LABEL_SNR_SEN)
+            ax.set_ylabel("RMSE of $\\theta$ (rad)")
+            ax.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
+        axes[0].legend(fontsize="xx-small")
+        last = axes[len(pres)]
+        for p in pres:
+            name = PRECODER_LABELS.get(p, p)
+            last.plot(
+                x, get(ratio, p), style[p], marker="o", ms=4, color=colour[p],
+                label=f"{name}: median RMSE / $\\sqrt{{\\mathrm{{CRB}}}}$",
+                gid=f"ratio:{p}",
+            )  # fmt: skip
+            last.plot(
+                x, np.sqrt(get(cm, p) / get(crb, p)), style[p], marker="+", ms=5, lw=0.8,
+                color=colour[p], alpha=0.7,
+                label=f"{name}: $\\sqrt{{\\mathrm{{CRB}}_{{(36)}} / \\mathrm{{CRB}}}}$",
+                gid=f"ratio_crb_mc:{p}",
+            )  # fmt: skip
+        last.axhline(1.0, color="k", lw=0.8)
+        last.set_yscale("log")
+        last.set_xlabel(LABEL_SNR_SEN)
+        last.set_ylabel("ratio to the closed-form $\\sqrt{\\mathrm{CRB}}$")
+        last.set_title("1 = the closed-form CRB is reached", fontsize="small")
+        last.legend(fontsize="xx-small")
+        _title(fig, "ML angle estimation vs the CRB, per precoder", ds)
     return fig
 
 
