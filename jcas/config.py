@@ -248,9 +248,13 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
     (:func:`jcas.registry.design_problems`): the top-level schemes with each top-level
     precoder at the system parameters, and each experiment's schemes with each of its
     precoders at each of its grid points (a part may depend on the swept values, e.g.
-    the antenna count). Repeated messages are listed once.
+    the antenna count). Repeated messages are listed once. A disabled experiment
+    (``enabled: false``) runs no job and is not checked here (its grid still is), so
+    switching it off is a way out; each message of an experiment names it, and the
+    precoders of the experiment that can run.
     """
     system = dict(cfg["system"])
+    source: dict[str, tuple[str, str]] = {}  # experiment problem -> (experiment, precoder)
     problems = [
         f"{where}: {p}"
         for precoder in cfg["precoders"]
@@ -261,6 +265,8 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
         )
     ]
     for name, exp in cfg["experiments"].items():
+        if not exp["enabled"]:
+            continue  # runs no job: its parts need not run with this system
         try:
             points = [_point(system, {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
             unique = sorted(set(points))
@@ -274,12 +280,34 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
             where = _precoder_where(f"experiments.{name}", exp["precoders"], precoder)
             for scheme in exp["schemes"]:
                 for params in systems:
-                    problems += [f"{where}: {p}" for p in registry.design_problems(scheme, params)]
+                    found = [f"{where}: {p}" for p in registry.design_problems(scheme, params)]
+                    problems += found
+                    source.update({p: (name, precoder) for p in found})
     top = {p.split(": ", 1)[1] for p in problems if not p.startswith("experiments.")}
     kept = [
         p for p in problems if not p.startswith("experiments.") or p.split(": ", 1)[1] not in top
     ]
-    return list(dict.fromkeys(kept))
+    failing: dict[str, set[str]] = {}
+    for name, precoder in source.values():
+        failing.setdefault(name, set()).add(precoder)
+    out = []
+    for p in dict.fromkeys(kept):
+        if p in source:
+            name = source[p][0]
+            p += _experiment_way_out(name, cfg["experiments"][name]["precoders"], failing[name])
+        out.append(p)
+    return out
+
+
+def _experiment_way_out(name: str, precoders: Sequence[str], failing: set[str]) -> str:
+    """How to keep the rest of the config when some precoders of an experiment cannot
+    run: keep only those that can (``precoders``), or switch the experiment off."""
+    prefix = f"experiments.{name}"
+    off = f"switch the experiment off ({prefix}.enabled: false)"
+    rest = [p for p in precoders if p not in failing]
+    if rest:
+        return f"; or keep only the precoders that can run ({prefix}.precoders: {rest!r}), or {off}"
+    return f"; or {off}"
 
 
 def _precoder_where(prefix: str, precoders: Sequence[str], precoder: str) -> str:
