@@ -689,7 +689,7 @@ def crb_mc_precoders(ds: xr.Dataset) -> Figure:
     crb, _, _ = drop_mean(ds, "crb", mask=ok)
     cm, _, _ = drop_mean(ds, "crb_mc", mask=ok)
     se_mean = ((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) ** 0.5 / n
-    ratio = np.sqrt(ds["mle_mse"].where(ok) / ds["crb"].where(ok)).median("drop", skipna=True)
+    ratio = ((ds["mle_mse"].where(ok) / ds["crb"].where(ok)) ** 0.5).median("drop", skipna=True)
     palette = sns.color_palette("colorblind", 8)
     colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
     style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}

@@ -278,3 +278,28 @@ def test_pipeline_crb_mc_precoders(audit_run: Path) -> None:
     gids = {line.get_gid() for ax in fig.axes for line in ax.get_lines()}
     assert {f"ratio:{p}" for p in ("mrt", "zf", "pzf")} <= gids
     assert (audit_run / "results" / "figures" / "crb_mc_precoders.png").stat().st_size > 0
+
+
+def test_pipeline_files_have_no_cf_errors_or_warnings(audit_run: Path, tmp_path: Path) -> None:
+    """The new experiments' files and their per-job files pass the CF-1.10 checker."""
+    from test_cf_compliance import failures, run_checker, sample_files
+
+    files = sample_files(audit_run / "results")
+    assert audit_run / "results" / "sca_audit.nc" in files
+    report, text = run_checker(files, tmp_path / "cf")
+    problems = {
+        name: failures(one, "high") + failures(one, "medium")
+        for name, one in report.items()
+        if failures(one, "high") or failures(one, "medium")
+    }
+    assert not problems, text
+    assert "exceptions occurred" not in text, text
+
+
+def test_the_plot_enum_of_the_schema_is_the_plot_registry() -> None:
+    from jcas import plots
+    from jcas.config import PLOTS, config_schema
+
+    schema = config_schema()["properties"]["experiments"]["additionalProperties"]
+    assert set(schema["properties"]["plot"]["enum"]) == {*PLOTS, "none"}
+    assert all(callable(getattr(plots, name)) for name in PLOTS)
