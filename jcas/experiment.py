@@ -825,17 +825,7 @@ def compute_sca_audit(
             "precoder": np.asarray(params.precoder),
         },
     )
-    ds["gap"].attrs = {
-        "units": "1",
-        "long_name": "relative sum-rate gap to the exact optimum, (optimal - sca) / optimal",
-    }
-    ds["sum_rate_optimal"].attrs = {
-        "units": "bit/s/Hz",
-        "long_name": "closed-form sum rate (15) of the exact optimum",
-    }
-    ds["crb_optimal"].attrs = {"units": "rad2", "long_name": "closed-form CRB (16) of the optimum"}
-    ds["status_optimal"].attrs = {"units": "1", "long_name": "status of the exact optimum"}
-    ds["variant"].attrs = {"units": "1", "long_name": "sca variant (jcas.registry.SCA_VARIANTS)"}
+    # units and long names: jcas.metadata (gap, sum_rate_optimal, ..., variant)
     ds.attrs["variants"] = json.dumps(
         {v.name: {"label": v.label, "options": {**dict(options), **v.options}} for v in chosen}
     )
