@@ -28,7 +28,7 @@ rule sca_audit:
         seed=CFG["seed"],
         start=lambda wc: block_range(wc.block)[0],
         stop=lambda wc: block_range(wc.block)[1],
-        options=scheme_options("sca", CFG["allocation"]),
+        options=AUDIT_OPTIONS,
     script:
         "../scripts/sca_audit.py"
 

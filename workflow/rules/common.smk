@@ -37,7 +37,7 @@ from jcas.config import (  # noqa: E402
     scheme_options,
 )
 from jcas.params import SystemParams  # noqa: E402
-from jcas.registry import PRECODERS, precoder_sources  # noqa: E402
+from jcas.registry import PRECODERS, SCA_VARIANTS, precoder_sources  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
@@ -199,6 +199,13 @@ def block_range(block):
 
 
 AUDIT_EXPERIMENTS = [n for n, plan in PLANS.items() if plan.kind == "sca_audit"]
+# the sca options of the config that no variant sets (tol, max_iterations, batch_size):
+# changing a feature flag of the pipeline's sca reruns no audit job
+AUDIT_OPTIONS = {
+    k: v
+    for k, v in scheme_options("sca", CFG["allocation"]).items()
+    if not any(k in variant.options for variant in SCA_VARIANTS)
+}
 
 
 def _experiment_inputs(plan):
