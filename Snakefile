@@ -23,6 +23,7 @@ include: "workflow/rules/drops.smk"
 include: "workflow/rules/allocation.smk"
 include: "workflow/rules/montecarlo.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -1,10 +1,11 @@
 """Algorithm 1 as printed against the project's SCA, for each precoder part.
 
-The variants of ``jcas.allocation.sca`` (``docs/theory.md`` §3):
+The variants of ``jcas.allocation.sca`` (``docs/theory.md`` §3), those of the pipeline's
+``sca_audit`` experiment (:data:`jcas.registry.SCA_VARIANTS`):
 
 - ``printed``: Algorithm 1 as printed (``stopping="change"``, ``active_set=False``,
   ``accelerate=False``, ``polish=False``);
-- ``+aitken``, ``+active_set``, ``+accelerate``, ``+polish``: one robustness fix alone on
+- ``aitken``, ``active_set``, ``accelerate``, ``polish``: one robustness fix alone on
   top of ``printed``;
 - ``default``: every fix on (the pipeline's ``sca``).
 
@@ -33,25 +34,14 @@ from jcas.channel import estimate_variance
 from jcas.drops import large_scale_fading
 from jcas.metrics import closed_form_metrics
 from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.registry import SCA_VARIANTS, design
 
 OUT = Path(__file__).parent / "out" / "sca_audit.txt"
 PRECODERS = ("mrt", "zf", "pzf")
 SNRS = (-10.0, 0.0, 10.0, 20.0, 30.0)
-PRINTED: dict[str, Any] = {
-    "stopping": "change",
-    "active_set": False,
-    "accelerate": False,
-    "polish": False,
-}
-VARIANTS: dict[str, dict[str, Any]] = {
-    "printed": PRINTED,
-    "+aitken": {**PRINTED, "stopping": "aitken"},
-    "+active_set": {**PRINTED, "active_set": True},
-    "+accelerate": {**PRINTED, "accelerate": True},
-    "+polish": {**PRINTED, "polish": True},
-    "default": {},
-}
+# the variants of the pipeline's sca_audit experiment (one list: jcas.registry)
+VARIANTS: dict[str, dict[str, Any]] = {v.name: dict(v.options) for v in SCA_VARIANTS}
+LABELS: dict[str, str] = {v.name: v.label for v in SCA_VARIANTS}
 
 
 def _binding(p: SystemParams) -> float:
@@ -125,8 +115,7 @@ def main() -> None:
         for variant in VARIANTS:
             gaps = [results[(name, "binding", variant, s)][0] for s in SNRS]
             its = [results[(name, "binding", variant, s)][1] for s in SNRS]
-            label = "Algorithm 1 as printed" if variant == "printed" else variant
-            label = "default (all fixes)" if variant == "default" else label
+            label = LABELS[variant]
             axes[0, col].semilogy(
                 SNRS, [max(float(np.nanmax(g)), 1e-16) for g in gaps], "o-", label=label
             )

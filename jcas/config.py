@@ -47,6 +47,8 @@ from jcas.arrays.upa import system_from_array_specs
 from jcas.params import ConfigError, SystemParams
 
 __all__ = [
+    "AUDIT_DROPS",
+    "AUDIT_SCHEMES",
     "PLOTS",
     "POINT_KEYS",
     "SCHEMES",
@@ -79,8 +81,25 @@ SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
-PLOTS: Final = ("fig1", "fig2", "fig3", "pareto", "crb_mc", "precoders")
+PLOTS: Final = (
+    "fig1",
+    "fig2",
+    "fig3",
+    "pareto",
+    "crb_mc",
+    "precoders",
+    "sca_audit",
+    "precoder_frontier",
+    "crb_mc_precoders",
+)
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
+
+AUDIT_SCHEMES: Final = ("sca", "optimal")
+"""The schemes of a ``kind: sca_audit`` experiment: the sca variants
+(:data:`jcas.registry.SCA_VARIANTS`) against the exact optimum."""
+
+AUDIT_DROPS: Final = 40
+"""Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
 
 DEFAULTS: Final[dict[str, Any]] = {
     "allocation": registry.config_defaults(),
@@ -154,7 +173,9 @@ class ExperimentPlan:
 
     Attributes
     ----------
-    name, kind ("sweep" or "mle"), tie, schemes, monte_carlo, plot (or "none"), enabled.
+    name, kind ("sweep", "mle" or "sca_audit"), tie, schemes, monte_carlo, plot (or "none"),
+    enabled.
+    audit_drops : held-out drops per point and precoder (``kind: sca_audit``; else 0).
     precoders : the precoder axis (``precoders`` of the experiment, else the top-level
         list); a ``precoder`` dimension of the dataset when it has several.
     dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
@@ -178,6 +199,7 @@ class ExperimentPlan:
     enabled: bool
     title: str = field(default="")
     precoders: tuple[str, ...] = ("mrt",)
+    audit_drops: int = 0
 
     @property
     def unique_points(self) -> list[Point]:
@@ -226,9 +248,13 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
     (:func:`jcas.registry.design_problems`): the top-level schemes with each top-level
     precoder at the system parameters, and each experiment's schemes with each of its
     precoders at each of its grid points (a part may depend on the swept values, e.g.
-    the antenna count). Repeated messages are listed once.
+    the antenna count). Repeated messages are listed once. A disabled experiment
+    (``enabled: false``) runs no job and is not checked here (its grid still is), so
+    switching it off is a way out; each message of an experiment names it, and the
+    precoders of the experiment that can run.
     """
     system = dict(cfg["system"])
+    source: dict[str, tuple[str, str]] = {}  # experiment problem -> (experiment, precoder)
     problems = [
         f"{where}: {p}"
         for precoder in cfg["precoders"]
@@ -239,6 +265,8 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
         )
     ]
     for name, exp in cfg["experiments"].items():
+        if not exp["enabled"]:
+            continue  # runs no job: its parts need not run with this system
         try:
             points = [_point(system, {**exp["fixed"], **v}, exp["tie"]) for v in _grid(exp)]
             unique = sorted(set(points))
@@ -252,12 +280,34 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
             where = _precoder_where(f"experiments.{name}", exp["precoders"], precoder)
             for scheme in exp["schemes"]:
                 for params in systems:
-                    problems += [f"{where}: {p}" for p in registry.design_problems(scheme, params)]
+                    found = [f"{where}: {p}" for p in registry.design_problems(scheme, params)]
+                    problems += found
+                    source.update({p: (name, precoder) for p in found})
     top = {p.split(": ", 1)[1] for p in problems if not p.startswith("experiments.")}
     kept = [
         p for p in problems if not p.startswith("experiments.") or p.split(": ", 1)[1] not in top
     ]
-    return list(dict.fromkeys(kept))
+    failing: dict[str, set[str]] = {}
+    for name, precoder in source.values():
+        failing.setdefault(name, set()).add(precoder)
+    out = []
+    for p in dict.fromkeys(kept):
+        if p in source:
+            name = source[p][0]
+            p += _experiment_way_out(name, cfg["experiments"][name]["precoders"], failing[name])
+        out.append(p)
+    return out
+
+
+def _experiment_way_out(name: str, precoders: Sequence[str], failing: set[str]) -> str:
+    """How to keep the rest of the config when some precoders of an experiment cannot
+    run: keep only those that can (``precoders``), or switch the experiment off."""
+    prefix = f"experiments.{name}"
+    off = f"switch the experiment off ({prefix}.enabled: false)"
+    rest = [p for p in precoders if p not in failing]
+    if rest:
+        return f"; or keep only the precoders that can run ({prefix}.precoders: {rest!r}), or {off}"
+    return f"; or {off}"
 
 
 def _precoder_where(prefix: str, precoders: Sequence[str], precoder: str) -> str:
@@ -559,6 +609,11 @@ def _resolve_experiment(
         # an MLE experiment's schemes say whose echo is simulated (a parameter of the
         # experiment, not a comparison): kept as given, whatever the top-level list
         out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
+    elif out["kind"] == "sca_audit":
+        # the audit's schemes are fixed by its kind (a given list is checked, not merged)
+        given = out["schemes"] if "schemes" in exp else list(AUDIT_SCHEMES)
+        out["schemes"] = [s for s in SCHEMES if s in given]
+        out.setdefault("audit_drops", AUDIT_DROPS)
     else:
         # the experiment's schemes, restricted to the top-level ones (in top-level order)
         out["schemes"] = [s for s in schemes if s in out["schemes"]]
@@ -612,6 +667,31 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
+    """The keys of a resolved experiment that contradict its kind ``sca_audit`` (or that
+    only an ``sca_audit`` experiment has)."""
+    if exp["kind"] != "sca_audit":
+        if "audit_drops" in exp:
+            return [
+                f"{prefix}.audit_drops = {exp['audit_drops']!r}: only an experiment of "
+                f"kind sca_audit has held-out audit drops (kind is {exp['kind']!r})"
+            ]
+        return []
+    problems = []
+    if sorted(exp["schemes"]) != sorted(AUDIT_SCHEMES):
+        problems.append(
+            f"{prefix}.schemes = {exp['schemes']!r}: an sca_audit experiment runs "
+            f"{list(AUDIT_SCHEMES)} (the sca variants against the exact optimum); "
+            "remove the key"
+        )
+    if exp["monte_carlo"]:
+        problems.append(
+            f"{prefix}.monte_carlo = True: an sca_audit experiment has no Monte-Carlo "
+            "stage (it compares closed-form sum rates); remove the key"
+        )
+    return problems
+
+
 def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
     v = {k: system.get(k, getattr(SystemParams, k)) for k in POINT_KEYS}
     v.update({k: values[k] for k in values if k in POINT_KEYS})
@@ -655,6 +735,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
                 f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
                 f"schemes {cfg['schemes']!r}"
             )
+        problems += _audit_problems(prefix, exp)
         tie_problems = _tie_problems(prefix, exp)
         problems += tie_problems
         if tie_problems:
@@ -741,5 +822,6 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             plot=str(exp["plot"]),
             enabled=bool(exp["enabled"]),
             title=str(exp["title"]),
+            audit_drops=int(exp.get("audit_drops", 0)),
         )
     return plans

@@ -745,3 +745,145 @@ def write_claims(datasets: Mapping[str, xr.Dataset], output: str | Path) -> floa
         output,
     )
     return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- sca audit
+__all__ += ["aggregate_sca_audit", "compute_sca_audit"]
+
+AUDIT_VARIABLES = ("sum_rate", "crb", "gap", "iterations", "status", "solve_time")
+"""Per (variant, drop) variables of an ``sca_audit`` dataset (``docs/data.md``)."""
+
+
+def compute_sca_audit(
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    seed: int,
+    start: int,
+    stop: int,
+    options: Mapping[str, Any],
+    variants: Sequence[str] | None = None,
+) -> xr.Dataset:
+    """Every ``sca`` variant against the exact optimum on drops ``start .. stop-1``.
+
+    The drops are drawn here (:func:`compute_drops` of base seed ``seed``; the pipeline
+    passes global indices that no other experiment uses, so they are held out). The
+    exact optimum (``optimal``, ``docs/theory.md`` §2, §6.6) and each variant of
+    :data:`jcas.registry.SCA_VARIANTS` (``sca`` with ``options``, the config's
+    ``tol``, ``max_iterations`` and ``batch_size``, overridden by the variant's feature
+    flags and stopping rule) run on the same drops, through the same allocation layer
+    as the sweep (:func:`jcas.allocation.allocate`, drops grouped by global index).
+
+    Parameters
+    ----------
+    system : the ``system`` block of the config (with the precoder of the job).
+    point : the grid point's parameters (:meth:`jcas.config.Point.as_dict`).
+    seed : base seed of the drops.
+    start, stop : global drop indices ``[start, stop)``.
+    options : ``sca`` keyword options from the config (:func:`jcas.config.scheme_options`).
+    variants : names of the variants to run (default all, in registry order).
+
+    Returns
+    -------
+    Dataset with dims ``variant``, ``drop``, ``user``: ``sum_rate`` (bit/s/Hz) and
+    ``crb`` (rad2) of each variant's allocation (closed forms (15), (16)), ``gap`` (1):
+    ``(optimal - sca) / optimal`` of the sum rate (NaN where either failed),
+    ``iterations``, ``status``, ``solve_time`` (s); ``sum_rate_optimal``,
+    ``crb_optimal``, ``status_optimal`` (drop); ``beta``, ``xi`` (drop, user); the point's
+    parameters and the precoder as scalar coordinates. A variant that raises gets status
+    ``solver_error`` and NaN (message in ``errors``), never an exception.
+    """
+    import json
+
+    import jcas.allocation.sca  # noqa: F401  (cvxpy: imported before the clock starts)
+    from jcas.allocation import is_success
+    from jcas.registry import SCA_VARIANTS, sca_variant
+
+    chosen = list(SCA_VARIANTS) if variants is None else [sca_variant(v) for v in variants]
+    t0 = time.perf_counter()
+    pt = Point(**point)
+    params = pt.system(system)
+    drops = compute_drops(system, seed, start, stop)
+    inputs = _validate_drops(drops, params, pt.key)
+
+    def run(scheme: str, opts: Mapping[str, Any]) -> tuple[_SchemeResult, dict[str, np.ndarray]]:
+        result = _run_scheme(inputs, params, scheme, opts, None, pt.key)
+        values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
+        ok = np.asarray(is_success(result.status))
+        return result, {
+            "sum_rate": np.where(ok, values["rate"].sum(axis=-1), np.nan),
+            "crb": np.where(ok, values["crb"], np.nan),
+        }
+
+    opt, opt_values = run("optimal", {})
+    ref = opt_values["sum_rate"]
+    out: dict[str, list[np.ndarray]] = {name: [] for name in AUDIT_VARIABLES}
+    errors = [f"optimal: {e}" for e in opt.errors]
+    for variant in chosen:
+        result, values = run("sca", {**dict(options), **variant.options})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = (ref - values["sum_rate"]) / ref
+        out["sum_rate"].append(values["sum_rate"])
+        out["crb"].append(values["crb"])
+        out["gap"].append(gap)
+        out["iterations"].append(result.iterations)
+        out["status"].append(result.status)
+        out["solve_time"].append(result.solve_time)
+        errors += [f"{variant.name}: {e}" for e in result.errors]
+    vd = ("variant", "drop")
+    ds = xr.Dataset(
+        {
+            "beta": (("drop", "user"), inputs.beta),
+            "xi": (("drop", "user"), inputs.xi),
+            **{name: (vd, np.stack(out[name])) for name in AUDIT_VARIABLES},
+            "sum_rate_optimal": ("drop", ref),
+            "crb_optimal": ("drop", opt_values["crb"]),
+            "status_optimal": ("drop", opt.status),
+        },
+        coords={
+            "variant": np.asarray([v.name for v in chosen]),
+            **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
+            **_point_coords(pt),
+            "precoder": np.asarray(params.precoder),
+        },
+    )
+    # units and long names: jcas.metadata (gap, sum_rate_optimal, ..., variant)
+    ds.attrs["variants"] = json.dumps(
+        {v.name: {"label": v.label, "options": {**dict(options), **v.options}} for v in chosen}
+    )
+    ds.attrs["errors"] = "\n".join(errors)
+    ds.attrs["compute_time_s"] = time.perf_counter() - t0
+    return ds
+
+
+def aggregate_sca_audit(
+    plan: ExperimentPlan, pieces: Sequence[tuple[Mapping[str, Any], xr.Dataset]]
+) -> xr.Dataset:
+    """Combine the per-job datasets of an ``sca_audit`` experiment into ``results/<name>.nc``.
+
+    Parameters
+    ----------
+    plan : the experiment's grid (``kind: sca_audit``).
+    pieces : ``(swept values, dataset)`` for every grid point and precoder of the plan
+        (:func:`compute_sca_audit`).
+
+    The swept keys (and ``precoder``, with several precoders) become dimensions, as in
+    :func:`aggregate`; dims in the order ``<swept>``, ``precoder``, ``variant``, ``drop``,
+    ``user``. The attributes ``variants`` (JSON: each variant's legend label and options),
+    ``failed_entries`` and ``total_entries`` (over the variants' ``status``) are set.
+    """
+    from jcas.results import combine_datasets
+    from jcas.stats import failure_count
+
+    variants = pieces[0][1].attrs.get("variants", "{}") if pieces else "{}"
+    combined = combine_datasets([_as_point_piece(ds, plan, values) for values, ds in pieces])
+    if "precoder" in combined.dims:
+        combined = combined.sel(precoder=list(plan.precoders))
+    order = [*plan.dims, "precoder", "variant", "drop", "user"]
+    combined = combined.transpose(*[d for d in order if d in combined.dims])
+    failed, total = failure_count(combined)
+    combined.attrs["variants"] = variants
+    combined.attrs["title"] = plan.title or plan.name
+    combined.attrs["experiment"] = plan.name
+    combined.attrs["failed_entries"] = int(failed)
+    combined.attrs["total_entries"] = int(total)
+    return combined

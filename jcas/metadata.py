@@ -102,6 +102,13 @@ VARIABLES: dict[str, VariableMeta] = {
     "mle_mse": VariableMeta("rad2", "mean squared error of the ML estimate of the target angle"),
     "mle_mse_se": VariableMeta("rad2", "standard error of the ML mean squared error"),
     "mle_bias": VariableMeta("rad", "bias of the ML estimate of the target angle"),
+    # sca audit (kind: sca_audit)
+    "gap": VariableMeta(
+        "1", "relative sum-rate gap of the sca variant to the exact optimum, (opt - sca) / opt"
+    ),
+    "sum_rate_optimal": VariableMeta("bit/s/Hz", "closed-form sum rate (15) of the exact optimum"),
+    "crb_optimal": VariableMeta("rad2", "closed-form CRB (16) of the exact optimum"),
+    "status_optimal": VariableMeta("1", "status of the exact optimum"),
 }
 """Metadata of the data variables of ``docs/data.md`` (and a few optional extras)."""
 
@@ -110,6 +117,7 @@ COORDINATES: dict[str, VariableMeta] = {
     "user": VariableMeta("1", "user index k"),
     "scheme": VariableMeta("1", "power allocation scheme"),
     "precoder": VariableMeta("1", "precoder (mrt, zf, pzf, ...)"),
+    "variant": VariableMeta("1", "sca variant (jcas.registry.SCA_VARIANTS)"),
     "Nt": VariableMeta("1", "transmit antennas Nt"),
     "Nr": VariableMeta("1", "receive antennas Nr"),
     "N": VariableMeta("1", "total antennas N = Nt + Nr"),

@@ -13,6 +13,11 @@ on save, no display needed); :func:`save_figure` writes PDF and PNG atomically.
 - :func:`crb_mc`: RMSE of the ML angle estimate vs sqrt(CRB) over SNR_sen.
 - :func:`precoders`: MRT, ZF and PZF under ``optimal`` and ``sca``: sum rate and CRB
   vs SNR_com and vs N, and the rate-CRB trade-off per precoder.
+- :func:`precoder_frontier`: the rate-CRB frontier (CRB0 sweep) per precoder, with the
+  sensing share of the power along it.
+- :func:`crb_mc_precoders`: :func:`crb_mc` per precoder, with the ratios to the CRB.
+- :func:`sca_audit`: the gap of each ``sca`` variant to the exact optimum and its
+  iterations over SNR_com, one column per precoder.
 
 Averages over drops skip failed entries (status not a success, NaN metrics); every
 figure states in its title how many (point, scheme, drop) entries failed, so a gap in a
@@ -33,6 +38,7 @@ import seaborn as sns  # type: ignore[import-untyped]
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from jcas.atomic import atomic_write
 from jcas.metadata import scheme_label
@@ -41,13 +47,16 @@ from jcas.stats import drop_mean, failure_count, success_mask
 
 __all__ = [
     "crb_mc",
+    "crb_mc_precoders",
     "failure_note",
     "fig1",
     "fig2",
     "fig3",
     "pareto",
+    "precoder_frontier",
     "precoders",
     "save_figure",
+    "sca_audit",
     "scheme_labels",
 ]
 
@@ -576,6 +585,261 @@ def precoders(ds: xr.Dataset) -> Figure:
         if axes[1].get_legend_handles_labels()[0]:
             axes[1].legend(fontsize="xx-small")
         _title(fig, "Precoders: MRT, ZF and PZF (lines: exact optimum; markers: SCA)", ds)
+    return fig
+
+
+def precoder_frontier(ds: xr.Dataset) -> Figure:
+    """The rate-CRB frontier per precoder: mean sum rate vs mean CRB over the CRB0 sweep.
+
+    Expects dims ``crb0`` and ``precoder`` (and optionally ``Nt``); ``optimal`` is drawn as
+    a line per precoder (``gid = "frontier:<precoder>:<Nt>"``), ``sca`` (its legend naming
+    the Alg. 1 variant) as open markers (``gid = "points:<precoder>:<Nt>"``). Colour and
+    line style are the precoder as in :func:`precoders`; several Nt get their own markers
+    along the lines. Panel (b): the mean share of the transmit power on the sensing beam,
+    ``power_sensing / power_total``, vs CRB0 (``gid = "sensing:<precoder>:<Nt>"``). CRB0
+    values below a precoder's tightest feasible one are infeasible (failed entries, NaN).
+    """
+    ds = _reduce_to(ds, ("Nt", "crb0", "precoder", "scheme", "drop", "user"))
+    pres = _precoder_axis(ds)
+    nts = _values(ds, "Nt")
+    labels = scheme_labels(ds)
+    schemes = [s for s in _schemes(ds) if s in ("optimal", "sca")] or _schemes(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate")
+    crb, _, _ = drop_mean(ds, "crb")
+    share = (ds["power_sensing"] / ds["power_total"]).rename("share")
+    share_mean, _, _ = drop_mean(ds.assign(share=share), "share")
+    palette = sns.color_palette("colorblind", 8)
+    colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
+    style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}
+    nt_marker = ("", "x", "+", "1")
+    crb0 = ds["crb0"].values
+
+    def get(arr: xr.DataArray, p: str, s: str, nt: Any) -> np.ndarray:
+        out = _sel(arr, scheme=s, Nt=nt)
+        if "precoder" in out.dims:
+            out = out.sel(precoder=p)
+        return np.asarray(out.values, dtype=float)
+
+    crbs: list[np.ndarray] = []
+    with _style():
+        fig, axes = _new_figure(2, width=5.0, height=4.0)
+        for j, nt in enumerate(nts):
+            tag = f", {_antenna_label(ds, nt)}" if nt is not None and len(nts) > 1 else ""
+            for p in pres:
+                name = PRECODER_LABELS.get(p, p)
+                for s in schemes:
+                    b, r = get(crb, p, s, nt), get(rate, p, s, nt)
+                    crbs.append(b)
+                    if s == "optimal":
+                        order = np.argsort(b)
+                        axes[0].plot(
+                            b[order], r[order], style[p], color=colour[p], lw=1.4,
+                            marker=nt_marker[j % len(nt_marker)] or None, ms=5,
+                            label=f"{name}, exact frontier (optimal){tag}",
+                            gid=f"frontier:{p}:{nt}",
+                        )  # fmt: skip
+                        axes[1].plot(
+                            crb0, get(share_mean, p, s, nt), style[p], color=colour[p],
+                            marker=".", label=f"{name}{tag}", gid=f"sensing:{p}:{nt}",
+                        )  # fmt: skip
+                    else:
+                        axes[0].plot(
+                            b, r, ls="none", marker=_MARKERS.get(s, "o"), mfc="none",
+                            ms=6 + 2 * pres.index(p), color=colour[p],
+                            label=f"{name}, {labels[s]}{tag}", gid=f"points:{p}:{nt}",
+                        )  # fmt: skip
+        for ax in axes:  # CRB0 values as the ticks (the binding CRB equals CRB0)
+            ax.set_xscale("log")
+            ax.set_xticks(crb0, [f"{c:g}" for c in crb0], rotation=35, fontsize="x-small")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        _log_limits(axes[0], "x", crbs)
+        axes[0].set_xlabel(LABEL_CRB)
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        axes[0].set_title("(a) rate-CRB frontier (mean over drops)", fontsize="small")
+        axes[1].set_xlabel("CRB$_0$ (rad$^2$)")
+        axes[1].set_ylabel("sensing share of the transmit power")
+        axes[1].set_title("(b) power on the sensing beam (optimal)", fontsize="small")
+        axes[0].legend(fontsize="xx-small")
+        axes[1].legend(fontsize="x-small")
+        snr = ds["snr_com_db"].values if "snr_com_db" in ds.coords else None
+        extra = (
+            f", SNR$_\\mathrm{{com}}$ = {float(np.atleast_1d(snr)[0]):g} dB"
+            if snr is not None and np.size(snr) == 1
+            else ""
+        )
+        _title(fig, f"Rate-CRB frontier per precoder (CRB$_0$ sweep{extra})", ds)
+    return fig
+
+
+def crb_mc_precoders(ds: xr.Dataset) -> Figure:
+    """ML angle estimation vs the CRB per precoder: one panel per precoder, and the ratios.
+
+    Expects dims ``snr_sen_db`` and ``precoder`` (one scheme, e.g. ``equal_full``). Panel
+    per precoder, as :func:`crb_mc`: root of the mean MSE of the ML estimate (error bars
+    by the delta method, ``gid = "mle:<precoder>"``), the median over drops of the
+    per-drop RMSE (``gid = "mle_median:<precoder>"``), ``sqrt(mean crb)`` (closed form,
+    ``gid = "crb:<precoder>"``) and ``sqrt(mean crb_mc)`` (finite L (36),
+    ``gid = "crb_mc:<precoder>"``). Last panel: the median over drops of
+    ``RMSE / sqrt(CRB)`` per precoder (``gid = "ratio:<precoder>"``, 1 where the
+    closed-form CRB is reached) and ``sqrt(mean crb_mc / mean crb)``
+    (``gid = "ratio_crb_mc:<precoder>"``).
+    """
+    ds = _reduce_to(ds, ("snr_sen_db", "precoder", "drop", "user"))
+    pres = _precoder_axis(ds)
+    x = ds["snr_sen_db"].values
+    ok = success_mask(ds) if "status" in ds else ds["mle_mse"].notnull()
+    mse, _, n = drop_mean(ds, "mle_mse", mask=ok)
+    crb, _, _ = drop_mean(ds, "crb", mask=ok)
+    cm, _, _ = drop_mean(ds, "crb_mc", mask=ok)
+    se_mean = ((ds["mle_mse_se"].where(ok) ** 2).sum("drop")) ** 0.5 / n
+    ratio = ((ds["mle_mse"].where(ok) / ds["crb"].where(ok)) ** 0.5).median("drop", skipna=True)
+    palette = sns.color_palette("colorblind", 8)
+    colour = {p: palette[[3, 0, 2, 4][i % 4]] for i, p in enumerate(pres)}
+    style = {p: _LINESTYLES[i % len(_LINESTYLES)] for i, p in enumerate(pres)}
+
+    def get(arr: xr.DataArray, p: str) -> np.ndarray:
+        out = arr.sel(precoder=p) if "precoder" in arr.dims else arr
+        return np.asarray(out.values, dtype=float)
+
+    with _style():
+        fig, axes = _new_figure(len(pres) + 1, width=3.9, height=3.8)
+        for ax, p in zip(axes, pres, strict=False):
+            c = colour[p]
+            rmse = np.sqrt(get(mse, p))
+            eb = ax.errorbar(
+                x, rmse, yerr=get(se_mean, p) / (2 * rmse), fmt="o-", color=c, ms=4,
+                capsize=2, label="RMSE of the ML estimate",
+            )  # fmt: skip
+            eb.lines[0].set_gid(f"mle:{p}")
+            med = np.sqrt(get(ds["mle_mse"].where(ok).median("drop", skipna=True), p))
+            ax.plot(
+                x, med, "-.", marker="o", mfc="none", ms=3, lw=0.8, color=c,
+                label="median over drops of the RMSE", gid=f"mle_median:{p}",
+            )  # fmt: skip
+            ax.plot(
+                x, np.sqrt(get(crb, p)), "--", marker="x", ms=4, color="k",
+                label="$\\sqrt{\\mathrm{CRB}}$ closed form", gid=f"crb:{p}",
+            )  # fmt: skip
+            ax.plot(
+                x, np.sqrt(get(cm, p)), ":", marker="+", ms=5, color="0.4",
+                label="$\\sqrt{\\mathrm{CRB}}$ finite L (36)", gid=f"crb_mc:{p}",
+            )  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_xlabel(LABEL_SNR_SEN)
+            ax.set_ylabel("RMSE of $\\theta$ (rad)")
+            ax.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
+        axes[0].legend(fontsize="xx-small")
+        last = axes[len(pres)]
+        for p in pres:
+            name = PRECODER_LABELS.get(p, p)
+            last.plot(
+                x, get(ratio, p), style[p], marker="o", ms=4, color=colour[p],
+                label=f"{name}: median RMSE / $\\sqrt{{\\mathrm{{CRB}}}}$",
+                gid=f"ratio:{p}",
+            )  # fmt: skip
+            last.plot(
+                x, np.sqrt(get(cm, p) / get(crb, p)), style[p], marker="+", ms=5, lw=0.8,
+                color=colour[p], alpha=0.7,
+                label=f"{name}: $\\sqrt{{\\mathrm{{CRB}}_{{(36)}} / \\mathrm{{CRB}}}}$",
+                gid=f"ratio_crb_mc:{p}",
+            )  # fmt: skip
+        last.axhline(1.0, color="k", lw=0.8)
+        last.set_yscale("log")
+        last.set_xlabel(LABEL_SNR_SEN)
+        last.set_ylabel("ratio to the closed-form $\\sqrt{\\mathrm{CRB}}$")
+        last.set_title("1 = the closed-form CRB is reached", fontsize="small")
+        last.legend(fontsize="xx-small")
+        _title(fig, "ML angle estimation vs the CRB, per precoder", ds)
+    return fig
+
+
+AUDIT_FLOOR: Final = 1e-16
+"""Gaps at or below this (rounding, or ``sca`` a hair above the optimum) are drawn at it."""
+
+
+def _variant_labels(ds: xr.Dataset) -> dict[str, str]:
+    """Legend name of each ``variant`` (the dataset's ``variants`` attribute, else the
+    registry's labels, else the name)."""
+    import json
+
+    from jcas.registry import SCA_VARIANTS
+
+    labels = {v.name: v.label for v in SCA_VARIANTS}
+    try:
+        recorded = json.loads(str(ds.attrs.get("variants", "{}")))
+    except ValueError:
+        recorded = {}
+    if isinstance(recorded, dict):
+        for name, info in recorded.items():
+            if isinstance(info, dict) and "label" in info:
+                labels[str(name)] = str(info["label"])
+    return {str(v): labels.get(str(v), str(v)) for v in ds["variant"].values}
+
+
+def sca_audit(ds: xr.Dataset) -> Figure:
+    """The ``sca`` variants against the exact optimum over SNR_com, one column per precoder.
+
+    Top row: the relative sum-rate gap ``(optimal - sca) / optimal`` over the drops of
+    each point (log scale; gaps <= :data:`AUDIT_FLOOR` drawn at it): median (solid,
+    ``gid = "gap_median:<precoder>:<variant>"``) and largest (dotted, open markers,
+    ``gid = "gap_max:<precoder>:<variant>"``). Bottom row: iterations, median (solid) and
+    largest (dotted) (``gid = "iterations_median:..."``, ``"iterations_max:..."``). The
+    legend names each variant (``variants`` attribute, :data:`jcas.registry.SCA_VARIANTS`).
+    Failed entries (status not a success) are left out of the statistics.
+    """
+    ds = _reduce_to(ds, ("snr_com_db", "precoder", "variant", "drop", "user"))
+    pres = _precoder_axis(ds)
+    variants = [str(v) for v in ds["variant"].values]
+    labels = _variant_labels(ds)
+    ok = success_mask(ds)
+    gap = ds["gap"].where(ok).clip(min=AUDIT_FLOOR)
+    its = ds["iterations"].where(ok)
+    x = ds["snr_com_db"].values
+    palette = sns.color_palette("colorblind", max(len(variants), 6))
+    markers = ("o", "s", "^", "v", "D", "P", "X", "*")
+
+    def get(arr: xr.DataArray, p: str, v: str) -> xr.DataArray:
+        out = arr.sel(variant=v)
+        return out.sel(precoder=p) if "precoder" in out.dims else out
+
+    with _style():
+        fig = Figure(figsize=(4.2 * len(pres), 7.2), layout="constrained")
+        axes = fig.subplots(2, len(pres), squeeze=False, sharex=True)
+        for col, p in enumerate(pres):
+            top, bottom = axes[0, col], axes[1, col]
+            for i, v in enumerate(variants):
+                c, m = palette[i % len(palette)], markers[i % len(markers)]
+                g, n = get(gap, p, v), get(its, p, v)
+                top.plot(
+                    x, g.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
+                    label=labels[v], gid=f"gap_median:{p}:{v}",
+                )  # fmt: skip
+                top.plot(
+                    x, g.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
+                    mfc="none", gid=f"gap_max:{p}:{v}",
+                )  # fmt: skip
+                bottom.plot(
+                    x, n.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
+                    label=labels[v], gid=f"iterations_median:{p}:{v}",
+                )  # fmt: skip
+                bottom.plot(
+                    x, n.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
+                    mfc="none", gid=f"iterations_max:{p}:{v}",
+                )  # fmt: skip
+            top.set_yscale("log")
+            top.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
+            top.set_ylabel("gap to the optimum, (opt - sca) / opt")
+            bottom.set_ylabel("iterations (solid: median, dotted: largest)")
+            bottom.set_xlabel(LABEL_SNR_COM)
+        axes[0, 0].legend(fontsize="xx-small")
+        n_drops = ds.sizes.get("drop", 0)
+        _title(
+            fig,
+            "sca variants vs the exact optimum on held-out drops "
+            f"({n_drops} a point; solid: median, dotted: largest; gaps <= {AUDIT_FLOOR:g} "
+            f"drawn at {AUDIT_FLOOR:g})",
+            ds,
+        )
     return fig
 
 

@@ -42,9 +42,11 @@ from jcas.precoders.zf import PZF, ZF
 __all__ = [
     "ARRAYS",
     "PRECODERS",
+    "SCA_VARIANTS",
     "SCHEMES",
     "SCHEMES_TABLE",
     "Design",
+    "ScaVariant",
     "SchemeEntry",
     "SchemeOption",
     "config_defaults",
@@ -53,6 +55,7 @@ __all__ = [
     "load",
     "options_from_config",
     "precoder_sources",
+    "sca_variant",
     "scheme_defaults",
     "scheme_entry",
 ]
@@ -284,3 +287,59 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
                     f"{reason}. Use other schemes (e.g. equal_full) or change these keys"
                 )
     return problems
+
+
+# --------------------------------------------------------------------------- sca variants
+@dataclass(frozen=True)
+class ScaVariant:
+    """One variant of ``sca`` audited against the exact optimum (experiment kind
+    ``sca_audit``, ``docs/theory.md`` §6.8).
+
+    Attributes
+    ----------
+    name : the variant's label in the results (``variant`` coordinate; a CF-valid name).
+    label : the legend name, saying which robustness fixes run.
+    options : keyword options of :func:`jcas.allocation.sca.sca` that define the variant
+        (every feature flag and the stopping rule; ``tol``, ``max_iterations`` and
+        ``batch_size`` come from the config).
+    """
+
+    name: str
+    label: str
+    options: dict[str, Any]
+
+
+_SCA_PRINTED: Final[dict[str, Any]] = {
+    "stopping": "change",
+    "active_set": False,
+    "accelerate": False,
+    "polish": False,
+}
+
+SCA_VARIANTS: Final[tuple[ScaVariant, ...]] = (
+    ScaVariant("printed", "Alg. 1 as printed (relative-change stop)", _SCA_PRINTED),
+    ScaVariant("aitken", "+ Aitken stop", {**_SCA_PRINTED, "stopping": "aitken"}),
+    ScaVariant("active_set", "+ active set", {**_SCA_PRINTED, "active_set": True}),
+    ScaVariant("accelerate", "+ extrapolation", {**_SCA_PRINTED, "accelerate": True}),
+    ScaVariant("polish", "+ polish", {**_SCA_PRINTED, "polish": True}),
+    ScaVariant(
+        "default",
+        "default: Alg. 1 + Aitken stop, active set, extrapolation, polish",
+        {
+            "stopping": "aitken",
+            "active_set": SCA_ACTIVE_SET,
+            "accelerate": SCA_ACCELERATE,
+            "polish": SCA_POLISH,
+        },
+    ),
+)
+"""The ``sca`` variants of the ``sca_audit`` experiment, in legend order: Algorithm 1 as
+printed, each robustness fix alone on top of it, and the default (every fix on)."""
+
+
+def sca_variant(name: str) -> ScaVariant:
+    """The :class:`ScaVariant` named ``name`` (``ValueError`` naming the allowed ones)."""
+    for variant in SCA_VARIANTS:
+        if variant.name == name:
+            return variant
+    raise ValueError(f"variant = {name!r}: must be one of {[v.name for v in SCA_VARIANTS]}")

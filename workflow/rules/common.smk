@@ -37,7 +37,7 @@ from jcas.config import (  # noqa: E402
     scheme_options,
 )
 from jcas.params import SystemParams  # noqa: E402
-from jcas.registry import PRECODERS, precoder_sources  # noqa: E402
+from jcas.registry import PRECODERS, SCA_VARIANTS, precoder_sources  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
@@ -116,6 +116,8 @@ def _point_needs():
     """Per point key: schemes to allocate, to Monte-Carlo and to MLE, by family."""
     needs = {}
     for plan in PLANS.values():
+        if plan.kind == "sca_audit":
+            continue  # its own jobs (workflow/rules/audit.smk): no allocation job
         for pt, precoder in (
             (p, c) for p in plan.unique_points for c in plan.precoders
         ):
@@ -180,6 +182,32 @@ def mle_path(point, scheme):
     return f"{CACHE}/mle/{point}/{scheme}.nc"
 
 
+def audit_path(point, start, stop):
+    return f"{CACHE}/audit/{point}/{block_key(start, stop)}.nc"
+
+
+def audit_range(plan):
+    """Held-out drops of an sca_audit experiment: global indices after every other
+    experiment's (``drops .. drops + audit_drops - 1``)."""
+    return int(CFG["drops"]), int(CFG["drops"]) + int(plan.audit_drops)
+
+
+def block_range(block):
+    """``(start, stop)`` of a block key ``d<start>-<stop>``."""
+    start, stop = block[1:].split("-")
+    return int(start), int(stop)
+
+
+AUDIT_EXPERIMENTS = [n for n, plan in PLANS.items() if plan.kind == "sca_audit"]
+# the sca options of the config that no variant sets (tol, max_iterations, batch_size):
+# changing a feature flag of the pipeline's sca reruns no audit job
+AUDIT_OPTIONS = {
+    k: v
+    for k, v in scheme_options("sca", CFG["allocation"]).items()
+    if not any(k in variant.options for variant in SCA_VARIANTS)
+}
+
+
 def _experiment_inputs(plan):
     """Per-job files of one experiment: every point x family (x block), or x scheme."""
     files = []
@@ -187,6 +215,9 @@ def _experiment_inputs(plan):
         key = JOB_KEYS[pt, precoder]
         if plan.kind == "mle":
             files += [mle_path(key, s) for s in plan.schemes]
+            continue
+        if plan.kind == "sca_audit":
+            files.append(audit_path(key, *audit_range(plan)))
             continue
         families = [f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)]
         for fam in families:
@@ -242,6 +273,12 @@ def n_drops(wc):
     """Drops of the job's block."""
     start, stop = BLOCK_RANGE[wc.block]
     return stop - start
+
+
+def audit_work(wc):
+    """Held-out drops x (Nt + Nr) of an sca_audit job."""
+    start, stop = block_range(wc.block)
+    return (stop - start) * antennas(wc)
 
 
 def antennas(wc):
@@ -302,6 +339,16 @@ STAGE_SOURCES = {
             *precoder_sources(p),
             "jcas/drops.py",
             "jcas/montecarlo/*.py",
+        ]
+        for p in PRECODERS
+    },
+    **{
+        f"audit_{p}": [
+            *CORE,
+            *MODEL,
+            *precoder_sources(p),
+            "jcas/drops.py",
+            "jcas/allocation/*.py",
         ]
         for p in PRECODERS
     },

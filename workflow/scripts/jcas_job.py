@@ -180,3 +180,63 @@ def run_claims(inputs: Mapping[str, str], output: str) -> None:
     """Job ``claims``: the paper-claims table from the experiments named by figure kind."""
     datasets = {kind: experiment.read(path) for kind, path in inputs.items()}
     _compute_time(experiment.write_claims(datasets, output))
+
+
+def run_sca_audit(
+    output: str,
+    *,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    seed: int,
+    start: int,
+    stop: int,
+    options: Mapping[str, Any],
+) -> None:
+    """Job ``sca_audit``: :func:`jcas.experiment.compute_sca_audit` of one grid point and
+    precoder on the held-out drops ``start .. stop-1``."""
+    ds = experiment.compute_sca_audit(system, point, seed, start, stop, options)
+    params = {
+        "system": dict(system),
+        "point": dict(point),
+        "seed": seed,
+        "start": start,
+        "stop": stop,
+        "options": dict(options),
+    }
+    key = experiment.Point(**point).key
+    _write(ds, output, params, f"sca audit at {key} ({system.get('precoder', 'mrt')})")
+    for name in ds["variant"].values.tolist():
+        names, counts = np.unique(ds["status"].sel(variant=name).values, return_counts=True)
+        log.info(
+            "%s: median gap %.2e, status counts %s",
+            name,
+            float(np.nanmedian(ds["gap"].sel(variant=name).values)),
+            dict(zip(names.tolist(), counts.tolist(), strict=True)),
+        )
+
+
+def run_sca_audit_aggregate(
+    inputs: Sequence[str],
+    output: str,
+    *,
+    name: str,
+    config: Mapping[str, Any],
+    point_keys: Mapping[str, str],
+) -> None:
+    """Job ``aggregate_audit``: combine the per-job files of ``sca_audit`` experiment
+    ``name`` (``.../audit/<job key>/sca_audit.nc``; ``point_keys`` maps each job key to
+    its point key)."""
+    plan = experiment.plan(config, name)
+    keys = dict(point_keys)
+    by_key: dict[str, list[xr.Dataset]] = {}
+    for path in inputs:
+        key = next(part for part in Path(path).parts if part in keys)
+        by_key.setdefault(keys[key], []).append(experiment.read(path))
+    t0 = time.perf_counter()
+    pieces = [(values, ds) for values, p in plan.points for ds in by_key[p.key]]
+    ds = experiment.aggregate_sca_audit(plan, pieces)
+    _compute_time(time.perf_counter() - t0)
+    experiment.write(ds, output, config=config, title=plan.title or name)
+    log.info(
+        "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
+    )

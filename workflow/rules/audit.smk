@@ -1,0 +1,62 @@
+"""The sca audit (experiments of kind sca_audit): every sca variant against the exact
+optimum on held-out drops, one job per grid point and precoder (docs/pipeline.md).
+
+The drops are drawn inside the job (global indices after every other experiment's, so
+no other experiment uses them); the variants are jcas.registry.SCA_VARIANTS.
+"""
+
+
+rule sca_audit:
+    input:
+        sources=job_sources("audit"),
+    output:
+        f"{CACHE}/audit/{{point}}/{{block}}.nc",
+    log:
+        f"{LOGS}/audit/{{point}}/{{block}}.log",
+    benchmark:
+        f"{BENCH}/audit/{{point}}/{{block}}.tsv"
+    conda:
+        "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # 6 sca variants and the optimum; a variant ~10 ms a drop at Nt = Nr = 35
+        mem_mb=lambda wc, attempt: (1000 + audit_work(wc) // 1000) * attempt,
+        runtime=lambda wc, attempt: (5 + audit_work(wc) // 5000) * attempt,
+    params:
+        system=job_system(LINK_KEYS),
+        point=lambda wc: POINTS[wc.point].as_dict(),
+        seed=CFG["seed"],
+        start=lambda wc: block_range(wc.block)[0],
+        stop=lambda wc: block_range(wc.block)[1],
+        options=AUDIT_OPTIONS,
+    script:
+        "../scripts/sca_audit.py"
+
+
+rule aggregate_audit:
+    input:
+        data=lambda wc: EXPERIMENT_INPUTS[wc.experiment],
+        sources=sources("aggregate"),
+    output:
+        f"{RESULTS}/{{experiment}}.nc",
+    log:
+        f"{LOGS}/aggregate/{{experiment}}.log",
+    benchmark:
+        f"{BENCH}/aggregate/{{experiment}}.tsv"
+    wildcard_constraints:
+        experiment="|".join(AUDIT_EXPERIMENTS) or "(?!)",
+    conda:
+        "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
+        runtime=lambda wc, input, attempt: (10 + input_mb(input) // 100) * attempt,
+    params:
+        name=lambda wc: wc.experiment,
+        config=lambda wc: experiment_config(wc.experiment),
+        point_keys=lambda wc: aggregate_keys(wc.experiment),
+    script:
+        "../scripts/sca_audit_aggregate.py"
+
+
+ruleorder: aggregate_audit > aggregate
