@@ -144,7 +144,7 @@ def _paired_means(ds: xr.Dataset, schemes: Sequence[str], name: str) -> xr.DataA
 
 def variant(ds: xr.Dataset, scheme: str) -> str:
     """``scheme`` with the options recorded in the dataset's config, e.g.
-    ``"sca = proposed: SCA (Alg. 1 + active set, extrapolation, polish)"``."""
+    ``"sca = proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)"``."""
     allocation = dataset_config(ds).get("allocation", {})
     options = allocation.get(scheme) if isinstance(allocation, dict) else None
     return f"{scheme} = {scheme_label(scheme, options if isinstance(options, dict) else None)}"

@@ -201,13 +201,15 @@ def scheme_label(scheme: str, options: Mapping[str, Any] | None = None) -> str:
     """The legend name of ``scheme`` run with ``options`` (its ``allocation`` block).
 
     ``sca`` names the algorithm features switched on or off, e.g.
-    ``"proposed: SCA (Alg. 1 + active set, extrapolation, polish)"`` or
+    ``"proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)"`` or
     ``"proposed: SCA (Alg. 1 + polish; no active set)"``; ``equal_full`` states its sensing
     fraction (``"equal & full power (50% sensing)"``). Unknown schemes keep their name.
     """
     opts = dict(options or {})
     if scheme == "sca":
         on = [label for key, label in _SCA_FEATURES if opts.get(key) is True]
+        if opts.get("stopping") == "aitken":
+            on.insert(0, "Aitken stop")
         off = [label for key, label in _SCA_FEATURES if opts.get(key) is False]
         detail = "Alg. 1" + (" + " + ", ".join(on) if on else "")
         if off:

@@ -97,7 +97,7 @@ def scheme_labels(ds: xr.Dataset) -> dict[str, str]:
 
     The options are read from the ``allocation`` block of the dataset's ``config``
     attribute (:func:`jcas.metadata.scheme_label`), e.g. ``sca`` as
-    "proposed: SCA (Alg. 1 + active set, extrapolation, polish)".
+    "proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)".
     """
     allocation: Any = dataset_config(ds).get("allocation", {})
     if not isinstance(allocation, dict):

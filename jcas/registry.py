@@ -88,6 +88,11 @@ SCA_ACCELERATE: Final = True
 """``sca``: full-power and extrapolation steps (robustness fix; as printed: off)."""
 SCA_POLISH: Final = True
 """``sca``: water-filling polish at the stopping point (robustness fix; as printed: off)."""
+SCA_STOPPING: Final = "aitken"
+"""``sca``: stopping rule, ``"aitken"`` (the extrapolated change; robustness fix) or
+Algorithm 1's printed ``"change"`` (the relative sum-rate change)."""
+SCA_STOPPING_RULES: Final = ("aitken", "change")
+"""The ``sca`` stopping rules (config ``allocation.sca_stopping``)."""
 EQUAL_FULL_SENSING_FRACTION: Final = 0.5
 """``equal_full``: fraction of Pt spent on sensing."""
 
@@ -98,13 +103,15 @@ class SchemeOption:
 
     option: str
     config_key: str
-    default: float | int | bool
+    default: float | int | bool | str
     kind: type
 
-    def coerce(self, value: Any) -> float | int | bool:
+    def coerce(self, value: Any) -> float | int | bool | str:
         """The config value as the option's type (built-in)."""
         if self.kind is bool:
             return bool(value)
+        if self.kind is str:
+            return str(value)
         return int(value) if self.kind is int else float(value)
 
 
@@ -140,6 +147,7 @@ SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
             SchemeOption("active_set", "sca_active_set", SCA_ACTIVE_SET, bool),
             SchemeOption("accelerate", "sca_accelerate", SCA_ACCELERATE, bool),
             SchemeOption("polish", "sca_polish", SCA_POLISH, bool),
+            SchemeOption("stopping", "sca_stopping", SCA_STOPPING, str),
         ),
     ),
     SchemeEntry(
@@ -179,12 +187,12 @@ def scheme_entry(name: str) -> SchemeEntry:
     raise ValueError(f"scheme = {name!r}: must be one of {SCHEMES}")
 
 
-def scheme_defaults(name: str) -> dict[str, float | int | bool]:
+def scheme_defaults(name: str) -> dict[str, float | int | bool | str]:
     """Default keyword options of a scheme (``{option: default}``)."""
     return {o.option: o.default for o in scheme_entry(name).options}
 
 
-def config_defaults() -> dict[str, float | int | bool]:
+def config_defaults() -> dict[str, float | int | bool | str]:
     """Defaults of the ``allocation`` block of the config (``{config key: default}``)."""
     return {o.config_key: o.default for spec in SCHEMES_TABLE for o in spec.options}
 
@@ -326,7 +334,7 @@ SCA_VARIANTS: Final[tuple[ScaVariant, ...]] = (
         "default",
         "default: Alg. 1 + Aitken stop, active set, extrapolation, polish",
         {
-            "stopping": "aitken",
+            "stopping": SCA_STOPPING,
             "active_set": SCA_ACTIVE_SET,
             "accelerate": SCA_ACCELERATE,
             "polish": SCA_POLISH,

@@ -66,12 +66,12 @@ def test_decibel_units_convert_to_linear_values():
     [
         (
             "sca",
-            {"active_set": True, "accelerate": True, "polish": True, "tol": 1e-4},
-            "proposed: SCA (Alg. 1 + active set, extrapolation, polish)",
+            {"active_set": True, "accelerate": True, "polish": True, "stopping": "aitken"},
+            "proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)",
         ),
         (
             "sca",
-            {"active_set": False, "accelerate": True, "polish": False},
+            {"active_set": False, "accelerate": True, "polish": False, "stopping": "change"},
             "proposed: SCA (Alg. 1 + extrapolation; no active set, no polish)",
         ),
         ("sca", {"tol": 1e-4}, "proposed: SCA (Alg. 1)"),  # nothing recorded: nothing claimed
@@ -95,15 +95,34 @@ def test_the_pipeline_records_which_sca_variant_runs():
 
     defaults = scheme_options("sca", DEFAULTS["allocation"])
     assert scheme_label("sca", defaults) == (
-        "proposed: SCA (Alg. 1 + active set, extrapolation, polish)"
+        "proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)"
     )
     # the recorded defaults are the ones sca() itself would use
     signature = inspect.signature(sca).parameters
-    for key in ("active_set", "accelerate", "polish", "tol", "max_iterations", "batch_size"):
+    keys = ("active_set", "accelerate", "polish", "stopping", "tol", "max_iterations", "batch_size")
+    for key in keys:
         assert defaults[key] == signature[key].default, key
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    cfg["allocation"].update(sca_active_set=False, sca_accelerate=False, sca_polish=False)
+    cfg["allocation"].update(
+        sca_active_set=False, sca_accelerate=False, sca_polish=False, sca_stopping="change"
+    )
     printed = scheme_options("sca", load_config(cfg)["allocation"])
     assert scheme_label("sca", printed) == (
         "proposed: SCA (Alg. 1; no active set, no extrapolation, no polish)"
     )
+
+
+def test_the_printed_algorithm_from_the_config_is_the_audit_variant():
+    """Switching every robustness fix off in the config, with ``sca_stopping: change``,
+    gives exactly the options of the ``sca_audit`` variant "as printed"."""
+    from jcas.config import DEFAULTS, scheme_options
+    from jcas.registry import sca_variant
+
+    printed = dict(DEFAULTS["allocation"])
+    printed.update(
+        sca_active_set=False, sca_accelerate=False, sca_polish=False, sca_stopping="change"
+    )
+    options = scheme_options("sca", printed)
+    assert {k: options[k] for k in sca_variant("printed").options} == sca_variant("printed").options
+    default = scheme_options("sca", DEFAULTS["allocation"])
+    assert {k: default[k] for k in sca_variant("default").options} == sca_variant("default").options

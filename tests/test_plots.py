@@ -220,17 +220,19 @@ def legend_texts(fig: Figure) -> list[str]:
 def test_legends_name_the_algorithm_variant_from_the_config():
     ds = alloc_dataset({"Nt": [15], "snr_com_db": [0.0, 10.0]})
     allocation = {
-        "sca": {"active_set": True, "accelerate": True, "polish": True, "tol": 1e-4},
+        "sca": {"active_set": True, "accelerate": True, "polish": True, "stopping": "aitken"},
         "equal_full": {"sensing_fraction": 0.5},
     }
     ds.attrs["config"] = json.dumps({"system": {"crb0": 1e-3}, "allocation": allocation})
-    sca = "proposed: SCA (Alg. 1 + active set, extrapolation, polish)"
+    sca = "proposed: SCA (Alg. 1 + Aitken stop, active set, extrapolation, polish)"
     assert f"{sca} (closed form)" in legend_texts(plots.fig1(ds))
     assert "equal & full power (50% sensing) (Monte-Carlo)" in legend_texts(plots.fig1(ds))
     allocation["sca"]["polish"] = False
     ds.attrs["config"] = json.dumps({"system": {"crb0": 1e-3}, "allocation": allocation})
     texts = legend_texts(plots.fig2(ds))
-    assert any("SCA (Alg. 1 + active set, extrapolation; no polish)" in t for t in texts)
+    assert any(
+        "SCA (Alg. 1 + Aitken stop, active set, extrapolation; no polish)" in t for t in texts
+    )
     assert plots.scheme_labels(ds)["optimal"] == "optimal (exact)"
 
 

@@ -68,6 +68,7 @@ from jcas.registry import (
     SCA_BATCH_SIZE,
     SCA_MAX_ITERATIONS,
     SCA_POLISH,
+    SCA_STOPPING,
     SCA_TOLERANCE,
     design,
 )
@@ -355,7 +356,7 @@ def sca(
     accelerate: bool = SCA_ACCELERATE,
     off_threshold: float = 1e-5,
     arrays: Sequence[ArrayLike] | None = None,
-    stopping: str = "aitken",
+    stopping: str = SCA_STOPPING,
     polish: bool = SCA_POLISH,
 ) -> Allocation:
     """Algorithm 1 of the paper for a batch of drops (``docs/theory.md`` §3).
