@@ -102,6 +102,17 @@ VARIABLES: dict[str, VariableMeta] = {
     "mle_mse": VariableMeta("rad2", "mean squared error of the ML estimate of the target angle"),
     "mle_mse_se": VariableMeta("rad2", "standard error of the ML mean squared error"),
     "mle_bias": VariableMeta("rad", "bias of the ML estimate of the target angle"),
+    # the 2-D ML estimate of a planar array (kind mle_planar), per angle
+    **{
+        f"{name}_{angle}": VariableMeta(units, f"{text} of the {angle}, 2-D ML estimate")
+        for angle in ("azimuth", "elevation")
+        for name, units, text in (
+            ("mle_mse", "rad2", "mean squared error"),
+            ("mle_mse_se", "rad2", "standard error of the mean squared error"),
+            ("mle_bias", "rad", "bias"),
+            ("crb_mc", "rad2", "mean finite-L sample-covariance CRB"),
+        )
+    },
 }
 """Metadata of the data variables of ``docs/data.md`` (and a few optional extras)."""
 
@@ -132,6 +143,8 @@ COORDINATES: dict[str, VariableMeta] = {
     "seed": VariableMeta("1", "base seed"),
     "tx_rows": VariableMeta("1", "rows of the transmit planar array"),
     "rx_rows": VariableMeta("1", "rows of the receive planar array"),
+    "azimuth_deg": VariableMeta("degree", "target azimuth, measured from the array axes"),
+    "elevation_deg": VariableMeta("degree", "target elevation, measured from the array axes"),
 }
 """Metadata of the coordinates (swept parameters are named after their config key)."""
 
