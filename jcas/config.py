@@ -840,16 +840,18 @@ def _planar_problems(
     tied = _rows_tied(exp)
     for rows_key, n_key in (("tx_rows", "Nt"), ("rx_rows", "Nr")):
         rows, n = getattr(point, rows_key), getattr(point, n_key)
-        if rows >= 1 and n % rows:
-            key = "tx_rows" if rows_key == "rx_rows" and tied else rows_key
-            if key in full:
-                problems.append(f"{where(key)}: must divide {n_key} = {n}{at}")
-            else:
-                n_given = next((k for k in (n_key, "N", "Nt") if k in full), None)
-                path = where(n_given) if n_given else f"system.{n_key} = {n}"
-                problems.append(
-                    f"{path}: {n_key} = {n} must be a multiple of {rows_key} = {rows}{at}"
-                )
+        if rows < 1 or n % rows == 0 or (problems and tied):
+            continue  # (tied: the receive side repeats the transmit side's problem)
+        key = "tx_rows" if rows_key == "rx_rows" and tied else rows_key
+        n_given = next(
+            (k for k in ((n_key, "N", "Nt") if n_key == "Nr" else (n_key, "N")) if k in full),
+            None,
+        )
+        if key in full and (key in exp["sweep"] or n_given not in exp["sweep"]):
+            problems.append(f"{where(key)}: must divide {n_key} = {n}{at}")
+        else:
+            path = where(n_given) if n_given else f"system.{n_key} = {n}"
+            problems.append(f"{path}: {n_key} = {n} must be a multiple of {rows_key} = {rows}{at}")
     if problems:
         return problems
     u = math.sin(math.radians(point.azimuth_deg))
