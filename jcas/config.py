@@ -847,7 +847,9 @@ def _planar_problems(
             (k for k in ((n_key, "N", "Nt") if n_key == "Nr" else (n_key, "N")) if k in full),
             None,
         )
-        if key in full and (key in exp["sweep"] or n_given not in exp["sweep"]):
+        if key not in full:
+            continue  # the system's rows: the grid-point check below names them
+        if key in exp["sweep"] or n_given not in exp["sweep"]:
             problems.append(f"{where(key)}: must divide {n_key} = {n}{at}")
         else:
             path = where(n_given) if n_given else f"system.{n_key} = {n}"

@@ -679,11 +679,13 @@ def crb_map(ds: xr.Dataset, *, scheme: str | None = None) -> Figure:
     """Each angle's CRB over a map of target directions (heat maps, log10 of rad^2).
 
     Dimensions ``azimuth_deg`` and ``elevation_deg``; the mean over the successful drops
-    of ``crb_azimuth`` and ``crb_elevation`` of ``scheme`` (default the first one). The
-    images carry ``gid = "crb_map_<angle>"``; their arrays are ``(elevation, azimuth)``.
+    of ``crb_azimuth`` and ``crb_elevation`` of ``scheme`` (default ``equal_full``, the
+    fixed half-and-half split, if present, else the first scheme). The images carry
+    ``gid = "crb_map_<angle>"``; their arrays are ``(elevation, azimuth)``.
     """
     ds = _reduce_to(ds, ("azimuth_deg", "elevation_deg", "scheme", "drop", "user"))
-    scheme = scheme or _schemes(ds)[0]
+    have = _schemes(ds)
+    scheme = scheme or ("equal_full" if "equal_full" in have else have[0])
     one = ds.sel(scheme=scheme)
     ok = success_mask(one)
     az, el = ds["azimuth_deg"].values, ds["elevation_deg"].values
