@@ -210,7 +210,7 @@ def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.
 
 
 # --------------------------------------------------------------------------- small configs
-TOY_DISABLED = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
+TOY_DISABLED = ("fig1", "fig2", "fig3", "pareto", "crb_mc", "ula_vs_upa", "crb_map", "mle_planar")
 """The default config's experiments that :func:`toy_config` switches off."""
 
 
