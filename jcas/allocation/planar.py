@@ -327,28 +327,30 @@ def sca_planar(
             u[better], v[better] = u_new[better], v_new[better]
             rate = np.where(better, rate_new, rate)
             if accelerate and better.any():  # the split along the step, at fixed (sum u, v)
-                b = np.flatnonzero(better)
-                u[b], rate[b] = _extrapolate(u_old[b], u[b], v[b], rate[b], gr[b], hr[b], on[b])
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs] = _extrapolate(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs]
+                )
             if active_set and better.any():
-                b = np.flatnonzero(better)
-                u[b], rate[b], on[b] = _switch_off(
-                    u_old[b], u[b], v[b], rate[b], gr[b], hr[b], on[b], off_threshold
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs], on[rs] = _switch_off(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs], off_threshold
                 )
             change = np.abs(rate - rate_old) / np.maximum(np.abs(rate), 1e-300)
             its[active] += 1
             stop = active & ((change < tol) | ~better)
             if polish and stop.any():  # water-filling at fixed (sum u, v); > tol: go on
-                b = np.flatnonzero(stop)
-                u_p, r_p, gained = _polish(u[b], v[b], gr[b], hr[b])
-                up = r_p > rate[b]
-                u[b[up]], rate[b[up]] = u_p[up], r_p[up]
+                rs = np.flatnonzero(stop)
+                u_p, r_p, gained = _polish(u[rs], v[rs], gr[rs], hr[rs])
+                up = r_p > rate[rs]
+                u[rs[up]], rate[rs[up]] = u_p[up], r_p[up]
                 if active_set:  # the users with power (water-filling may switch some on)
-                    on[b[up]] = (u_p[up] > 0) | (on[b[up]] & (gr[b[up]] <= 0))
-                stop[b[up & (gained > tol)]] = False
+                    on[rs[up]] = (u_p[up] > 0) | (on[rs[up]] & (gr[rs[up]] <= 0))
+                stop[rs[up & (gained > tol)]] = False
             if active_set and stop.any():  # KKT: switched-off users that want power
-                b = np.flatnonzero(stop)
+                rs = np.flatnonzero(stop)
                 state = SCAState(u=u, v=v, active=on, rate=rate)
-                back = _switch_on(state, b, gr, hr, reactivations)
+                back = _switch_on(state, rs, gr, hr, reactivations)
                 stop[back] = False
             done_status[stop] = "converged"
             active &= ~stop
