@@ -34,6 +34,7 @@ the Snakefile parses fast.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,9 @@ from jcas.params import ConfigError, SystemParams
 __all__ = [
     "AUDIT_DROPS",
     "AUDIT_SCHEMES",
+    "INTEGER_KEYS",
+    "MLE_KINDS",
+    "PLANAR_KEYS",
     "PLOTS",
     "POINT_KEYS",
     "SCHEMES",
@@ -65,6 +69,7 @@ __all__ = [
     "job_key",
     "load_config",
     "plan_experiments",
+    "point_system",
     "scheme_options",
 ]
 
@@ -75,8 +80,22 @@ SCHEMES: Final = registry.SCHEMES
 POINT_KEYS: Final = ("Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 """Parameters that define a grid point (and its cache directory), in path order."""
 
-SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
+PLANAR_KEYS: Final = ("tx_rows", "rx_rows", "azimuth_deg", "elevation_deg")
+"""Sweepable planar-array keys (``docs/configuration.md``, "Array shape and direction as
+grid axes"): rows of each side (columns ``Nt / tx_rows``, ``Nr / rx_rows``) and the target
+direction (degrees). A point's key names them only when they differ from the paper's
+design (ULA, broadside), so the ULA points keep their paths."""
+
+SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0", *PLANAR_KEYS)
 """Sweepable config keys, in the fixed order of the experiment dataset's dimensions."""
+
+INTEGER_KEYS: Final = ("N", "Nt", "Nr", "tx_rows", "rx_rows")
+"""Sweepable keys whose values (and dataset coordinates) are integers."""
+
+MLE_KINDS: Final = ("mle", "mle_planar")
+"""Experiment kinds estimating the target direction by ML (their schemes say whose echo
+is simulated): ``mle`` (the angle, :func:`jcas.experiment.compute_mle`) and
+``mle_planar`` (azimuth and elevation, :func:`jcas.experiment.compute_mle_planar`)."""
 
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
@@ -91,6 +110,9 @@ PLOTS: Final = (
     "sca_audit",
     "precoder_frontier",
     "crb_mc_precoders",
+    "ula_vs_upa",
+    "crb_map",
+    "mle_planar",
 )
 """Figure functions of :mod:`jcas.plots` an experiment may name in ``plot``."""
 
@@ -103,7 +125,13 @@ AUDIT_DROPS: Final = 40
 
 DEFAULTS: Final[dict[str, Any]] = {
     "allocation": registry.config_defaults(),
-    "mc": {"frames": 20, "mle_trials": 200, "mle_drops": 50},
+    "mc": {
+        "frames": 20,
+        "mle_trials": 200,
+        "mle_drops": 50,
+        "planar_mle_trials": 200,
+        "planar_mle_drops": 5,
+    },
     "claims": True,
 }
 """Values of the optional keys (the required ones are in ``config.yaml``)."""
@@ -139,32 +167,98 @@ def fmt_number(x: float | int) -> str:
 # --------------------------------------------------------------------------- points
 @dataclass(frozen=True, order=True)
 class Point:
-    """One grid point: the sweepable parameters (antennas, SNRs, CRB threshold)."""
+    """One grid point: the sweepable parameters (antennas, SNRs, CRB threshold) and the
+    planar-array ones (array part, rows of each side, target direction).
+
+    The planar fields default to the paper's design (``array = "ula"``, one row on each
+    side, broadside), which :attr:`key` and :meth:`as_dict` leave out, so a ULA point at
+    broadside has the same key and parameters as before the planar fields existed.
+    :meth:`system` always sets them (the point is complete: its array, rows and
+    direction override the ``system`` block's).
+    """
 
     Nt: int
     Nr: int
     snr_com_db: float
     snr_sen_db: float
     crb0: float
+    array: str = "ula"
+    tx_rows: int = 1
+    rx_rows: int = 1
+    azimuth_deg: float = 0.0
+    elevation_deg: float = 0.0
 
     @property
     def key(self) -> str:
-        """Canonical directory name, e.g. ``Nt15_Nr15_com-10_sen5_crb0.001``."""
-        return "_".join(_PATH_PREFIX[k] + fmt_number(getattr(self, k)) for k in POINT_KEYS)
+        """Canonical directory name, e.g. ``Nt15_Nr15_com-10_sen5_crb0.001``; a planar
+        array adds ``_tx<rows>x<cols>_rx<rows>x<cols>`` (any array part but ``ula``), a
+        direction other than broadside ``_az<deg>`` and/or ``_el<deg>``, e.g.
+        ``Nt16_Nr16_com20_sen5_crb0.001_tx4x4_rx4x4_az20_el-10``."""
+        out = "_".join(_PATH_PREFIX[k] + fmt_number(getattr(self, k)) for k in POINT_KEYS)
+        if self.array != "ula":
+            tx_cols, rx_cols = self.Nt // self.tx_rows, self.Nr // self.rx_rows
+            out += f"_tx{self.tx_rows}x{tx_cols}_rx{self.rx_rows}x{rx_cols}"
+            if self.array != "upa":
+                out += f"_{self.array}"
+        if self.azimuth_deg != 0.0:
+            out += "_az" + fmt_number(self.azimuth_deg)
+        if self.elevation_deg != 0.0:
+            out += "_el" + fmt_number(self.elevation_deg)
+        return out
 
-    def as_dict(self) -> dict[str, int | float]:
-        """Built-in types in the fixed order of :data:`POINT_KEYS` (Snakemake params)."""
-        return {
+    def as_dict(self) -> dict[str, int | float | str]:
+        """Built-in types in the fixed order of :data:`POINT_KEYS` (Snakemake params),
+        then the planar fields that differ from their defaults."""
+        out: dict[str, int | float | str] = {
             "Nt": int(self.Nt),
             "Nr": int(self.Nr),
             "snr_com_db": float(self.snr_com_db),
             "snr_sen_db": float(self.snr_sen_db),
             "crb0": float(self.crb0),
         }
+        if self.array != "ula":
+            out["array"] = str(self.array)
+        for k in ("tx_rows", "rx_rows"):
+            if getattr(self, k) != 1:
+                out[k] = int(getattr(self, k))
+        for k in ("azimuth_deg", "elevation_deg"):
+            if getattr(self, k) != 0.0:
+                out[k] = float(getattr(self, k))
+        return out
+
+    def planar(self) -> bool:
+        """Whether the point is a planar-array point (an array part other than ``ula``)."""
+        return self.array != "ula"
+
+    def system_values(self) -> dict[str, int | float | str]:
+        """Every planar field as ``SystemParams`` keys (the azimuth as ``theta_deg``):
+        ``array``, ``tx_rows``, ``rx_rows``, ``theta_deg``, ``elevation_deg``."""
+        return {
+            "array": str(self.array),
+            "tx_rows": int(self.tx_rows),
+            "rx_rows": int(self.rx_rows),
+            "theta_deg": float(self.azimuth_deg),
+            "elevation_deg": float(self.elevation_deg),
+        }
 
     def system(self, system: Mapping[str, Any]) -> SystemParams:
-        """The system parameters of this point: ``system`` with the point's values."""
-        return SystemParams.from_dict({**dict(system), **self.as_dict()})
+        """The system parameters of this point: ``system`` with the point's values.
+
+        The planar fields that differ from their defaults (those of :meth:`as_dict`)
+        override ``system``'s; the others are ``system``'s, so a five-key point applies to
+        any system block. The pipeline passes ``{**system, **point.system_values()}``
+        (``workflow/rules/common.smk``), so every point's direction and arrays are its own.
+        """
+        values = {**dict(system), **self.as_dict()}
+        if "azimuth_deg" in values:
+            values["theta_deg"] = values.pop("azimuth_deg")
+        return SystemParams.from_dict(values)
+
+
+def point_system(system: Mapping[str, Any], point: Point) -> SystemParams:
+    """The complete system of a grid point: ``system`` with every value of the point,
+    the planar fields included (:meth:`Point.system_values`)."""
+    return point.system({**dict(system), **point.system_values()})
 
 
 @dataclass(frozen=True)
@@ -173,8 +267,8 @@ class ExperimentPlan:
 
     Attributes
     ----------
-    name, kind ("sweep", "mle" or "sca_audit"), tie, schemes, monte_carlo, plot (or "none"),
-    enabled.
+    name, kind ("sweep", "mle", "mle_planar" or "sca_audit"), tie, schemes, monte_carlo,
+    plot (or "none"), enabled.
     audit_drops : held-out drops per point and precoder (``kind: sca_audit``; else 0).
     precoders : the precoder axis (``precoders`` of the experiment, else the top-level
         list); a ``precoder`` dimension of the dataset when it has several.
@@ -274,7 +368,7 @@ def design_problems(cfg: Mapping[str, Any]) -> list[str]:
             continue  # reported by the grid checks
         for precoder in exp["precoders"]:
             try:
-                systems = [pt.system({**system, "precoder": precoder}) for pt in unique]
+                systems = [point_system({**system, "precoder": precoder}, pt) for pt in unique]
             except ConfigError:
                 continue  # reported by the grid checks
             where = _precoder_where(f"experiments.{name}", exp["precoders"], precoder)
@@ -605,7 +699,7 @@ def _resolve_experiment(
         "title": name,
     }
     out.update(copy.deepcopy(dict(exp)))
-    if out["kind"] == "mle" and "schemes" in exp:
+    if out["kind"] in MLE_KINDS and "schemes" in exp:
         # an MLE experiment's schemes say whose echo is simulated (a parameter of the
         # experiment, not a comparison): kept as given, whatever the top-level list
         out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
@@ -664,6 +758,12 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"{prefix}.{where}.N = {v!r}: N is only allowed with tie: Nt=Nr=N/2 (tie is {tie!r})"
         )
+    if tie != "none" and "tx_rows" in given and "rx_rows" in given:
+        where, v = given["rx_rows"]
+        problems.append(
+            f"{prefix}.{where}.rx_rows = {v!r}: rx_rows follows tx_rows with tie: {tie} "
+            "(the same array shape on both sides); remove it or use tie: none"
+        )
     return problems
 
 
@@ -692,19 +792,49 @@ def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _rows_tied(exp: Mapping[str, Any]) -> bool:
+    """Whether ``rx_rows`` follows ``tx_rows``: a tie of the antenna counts and
+    ``tx_rows`` given by the experiment (swept or fixed)."""
+    return exp["tie"] != "none" and ("tx_rows" in exp["sweep"] or "tx_rows" in exp["fixed"])
+
+
 def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
+    """The grid point of the experiment values ``values`` (swept and fixed) over ``system``.
+
+    Keys not given take ``system``'s values (the planar ones: ``array``, ``tx_rows``,
+    ``rx_rows``, ``theta_deg`` as the azimuth, ``elevation_deg``). Giving ``tx_rows`` or
+    ``rx_rows`` makes the point planar (``array = "upa"``, also with one row: the
+    ``1 x N`` array, whose results equal the ULA's, with both angles' CRBs); with a tie
+    of the antenna counts ``rx_rows`` follows ``tx_rows``.
+    """
     v = {k: system.get(k, getattr(SystemParams, k)) for k in POINT_KEYS}
     v.update({k: values[k] for k in values if k in POINT_KEYS})
     if tie == "Nr=Nt":
         v["Nr"] = v["Nt"]
     elif tie == "Nt=Nr=N/2":
         v["Nt"] = v["Nr"] = int(values["N"]) // 2
+    array = str(system.get("array", SystemParams.array))
+    if "tx_rows" in values or "rx_rows" in values:
+        array = "upa" if array == "ula" else array
+    tx_rows = int(values.get("tx_rows", system.get("tx_rows", SystemParams.tx_rows)))
+    rx_rows = int(values.get("rx_rows", system.get("rx_rows", SystemParams.rx_rows)))
+    if tie != "none" and "tx_rows" in values:
+        rx_rows = tx_rows
     return Point(
         Nt=int(v["Nt"]),
         Nr=int(v["Nr"]),
         snr_com_db=float(v["snr_com_db"]),
         snr_sen_db=float(v["snr_sen_db"]),
         crb0=float(v["crb0"]),
+        array=array,
+        tx_rows=tx_rows,
+        rx_rows=rx_rows,
+        azimuth_deg=float(
+            values.get("azimuth_deg", system.get("theta_deg", SystemParams.theta_deg))
+        ),
+        elevation_deg=float(
+            values.get("elevation_deg", system.get("elevation_deg", SystemParams.elevation_deg))
+        ),
     )
 
 
@@ -742,11 +872,93 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
             continue
         for values in _grid(exp):
             full = {**exp["fixed"], **values}
+            point = _point(cfg["system"], full, exp["tie"])
+            planar = _planar_problems(prefix, exp, values, point, cfg["system"])
+            if planar:
+                problems += planar
+                break
             try:
-                _point(cfg["system"], full, exp["tie"]).system(cfg["system"])
+                point_system(cfg["system"], point)
             except ConfigError as err:
                 problems.append(f"{prefix} at grid point {full}: {err}")
                 break
+    return list(dict.fromkeys(problems))
+
+
+def _where(prefix: str, exp: Mapping[str, Any], values: Mapping[str, Any], key: str) -> str:
+    """The key path of a grid point's value of ``key``: ``<prefix>.sweep.<key>[i] = v``,
+    ``<prefix>.fixed.<key> = v``, or the system key it comes from."""
+    if key in exp["sweep"]:
+        i = list(exp["sweep"][key]).index(values[key])
+        return f"{prefix}.sweep.{key}[{i}] = {values[key]!r}"
+    if key in exp["fixed"]:
+        return f"{prefix}.fixed.{key} = {exp['fixed'][key]!r}"
+    return f"system.{'theta_deg' if key == 'azimuth_deg' else key}"
+
+
+def _planar_problems(
+    prefix: str,
+    exp: Mapping[str, Any],
+    values: Mapping[str, Any],
+    point: Point,
+    system: Mapping[str, Any],
+) -> list[str]:
+    """The planar checks of one grid point, each naming the experiment's key path:
+    rows dividing the element counts, the direction in front of the array, a CRB form
+    naming only angles the arrays resolve, a 2-D MLE with arrays resolving both angles."""
+    full = {**exp["fixed"], **values}
+    where = functools.partial(_where, prefix, exp, full)
+    at = f" (at grid point {full})" if full else ""
+    problems: list[str] = []
+    tied = _rows_tied(exp)
+    for rows_key, n_key in (("tx_rows", "Nt"), ("rx_rows", "Nr")):
+        rows, n = getattr(point, rows_key), getattr(point, n_key)
+        if rows < 1 or n % rows == 0 or (problems and tied):
+            continue  # (tied: the receive side repeats the transmit side's problem)
+        key = "tx_rows" if rows_key == "rx_rows" and tied else rows_key
+        n_given = next(
+            (k for k in ((n_key, "N", "Nt") if n_key == "Nr" else (n_key, "N")) if k in full),
+            None,
+        )
+        if key not in full:
+            continue  # the system's rows: the grid-point check below names them
+        if key in exp["sweep"] or n_given not in exp["sweep"]:
+            problems.append(f"{where(key)}: must divide {n_key} = {n}{at}")
+        else:
+            path = where(n_given) if n_given else f"system.{n_key} = {n}"
+            problems.append(f"{path}: {n_key} = {n} must be a multiple of {rows_key} = {rows}{at}")
+    if problems:
+        return problems
+    u = math.sin(math.radians(point.azimuth_deg))
+    v = math.sin(math.radians(point.elevation_deg))
+    if not u * u + v * v < 1.0:
+        key = "elevation_deg" if "elevation_deg" in full else "azimuth_deg"
+        problems.append(
+            f"{where(key)}: the direction must lie in front of the array, "
+            f"sin^2(azimuth) + sin^2(elevation) < 1 (azimuth_deg = {point.azimuth_deg:g}, "
+            f"elevation_deg = {point.elevation_deg:g}){at}"
+        )
+        return problems
+    tx_cols, rx_cols = point.Nt // point.tx_rows, point.Nr // point.rx_rows
+    elevation = max(point.tx_rows, point.rx_rows) > 1
+    azimuth = max(tx_cols, rx_cols) > 1
+    shape = [k for k in ("tx_rows", "rx_rows", "Nt", "Nr", "N") if k in full]
+    form = system.get("crb_form", SystemParams.crb_form)
+    if form != "azimuth" and shape and not (elevation and azimuth):
+        angle = "elevation" if not elevation else "azimuth"
+        problems.append(
+            f"{where(shape[0])}: system.crb_form = {form!r} names the {angle}, which the "
+            f"arrays cannot resolve (transmit {point.tx_rows} x {tx_cols}, receive "
+            f"{point.rx_rows} x {rx_cols}){at}"
+        )
+    if exp["kind"] == "mle_planar" and not (point.planar() and elevation and azimuth):
+        path = where(shape[0]) if shape else f"{prefix}.kind = 'mle_planar'"
+        problems.append(
+            f"{path}: a mle_planar experiment estimates both angles and needs planar arrays "
+            f"resolving them (rows > 1 and columns > 1 on a side; give tx_rows; here "
+            f"transmit {point.tx_rows} x {tx_cols}, receive {point.rx_rows} x {rx_cols}, "
+            f"array {point.array!r}){at}"
+        )
     return problems
 
 
@@ -804,6 +1016,8 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             tied = {"Nr": "Nt"}
         elif tie == "Nt=Nr=N/2":
             tied = {"Nt": "N", "Nr": "N"}
+        if _rows_tied(exp):
+            tied["rx_rows"] = "tx_rows"
         points = tuple(
             (values, _point(cfg["system"], {**exp["fixed"], **values}, tie))
             for values in _grid(exp)

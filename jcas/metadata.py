@@ -109,6 +109,17 @@ VARIABLES: dict[str, VariableMeta] = {
     "sum_rate_optimal": VariableMeta("bit/s/Hz", "closed-form sum rate (15) of the exact optimum"),
     "crb_optimal": VariableMeta("rad2", "closed-form CRB (16) of the exact optimum"),
     "status_optimal": VariableMeta("1", "status of the exact optimum"),
+    # the 2-D ML estimate of a planar array (kind mle_planar), per angle
+    **{
+        f"{name}_{angle}": VariableMeta(units, f"{text} of the {angle}, 2-D ML estimate")
+        for angle in ("azimuth", "elevation")
+        for name, units, text in (
+            ("mle_mse", "rad2", "mean squared error"),
+            ("mle_mse_se", "rad2", "standard error of the mean squared error"),
+            ("mle_bias", "rad", "bias"),
+            ("crb_mc", "rad2", "mean finite-L sample-covariance CRB"),
+        )
+    },
 }
 """Metadata of the data variables of ``docs/data.md`` (and a few optional extras)."""
 
@@ -140,6 +151,8 @@ COORDINATES: dict[str, VariableMeta] = {
     "seed": VariableMeta("1", "base seed"),
     "tx_rows": VariableMeta("1", "rows of the transmit planar array"),
     "rx_rows": VariableMeta("1", "rows of the receive planar array"),
+    "azimuth_deg": VariableMeta("degree", "target azimuth, measured from the array axes"),
+    "elevation_deg": VariableMeta("degree", "target elevation, measured from the array axes"),
 }
 """Metadata of the coordinates (swept parameters are named after their config key)."""
 

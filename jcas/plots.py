@@ -46,18 +46,21 @@ from jcas.provenance import dataset_config
 from jcas.stats import drop_mean, failure_count, success_mask
 
 __all__ = [
+    "crb_map",
     "crb_mc",
     "crb_mc_precoders",
     "failure_note",
     "fig1",
     "fig2",
     "fig3",
+    "mle_planar",
     "pareto",
     "precoder_frontier",
     "precoders",
     "save_figure",
     "sca_audit",
     "scheme_labels",
+    "ula_vs_upa",
 ]
 
 _SCHEME_ORDER: Final = ("sca", "optimal", "equal", "equal_full")
@@ -865,3 +868,137 @@ def save_figure(
 
         out.append(atomic_write(path, write))
     return out[0], out[1]
+
+
+# --------------------------------------------------------------------------- planar arrays
+ANGLES: Final = ("azimuth", "elevation")
+"""The two angles of a planar array, as in the variable names (``crb_azimuth``, ...)."""
+
+
+def _shape_label(rows: int) -> str:
+    """``ULA`` for one row, else ``UPA rows x cols`` (of the transmit array)."""
+    return "ULA" if rows == 1 else f"UPA {rows} x N/{rows}"
+
+
+def ula_vs_upa(ds: xr.Dataset) -> Figure:
+    """ULA vs UPA with the same element count: sum rate and both angles' CRBs vs ``Nt``.
+
+    Dimensions ``Nt`` and ``tx_rows`` (``Nr``, ``rx_rows`` tied or fixed); one colour per
+    scheme, one line style per array shape. Left: mean closed-form sum rate (15) over the
+    successful drops (``gid = "rate:<scheme>:<rows>"``); middle and right: the mean CRB of
+    the azimuth and of the elevation (``gid = "crb_<angle>:<scheme>:<rows>"``; a ULA has
+    no elevation information, CRB ``inf``, not drawn).
+    """
+    ds = _reduce_to(ds, ("Nt", "tx_rows", "scheme", "drop", "user"))
+    schemes, labels = _schemes(ds), scheme_labels(ds)
+    x = ds["Nt"].values
+    ok = success_mask(ds)
+    rate, _, _ = drop_mean(ds, "sum_rate", mask=ok)
+    with _style():
+        fig, axes = _new_figure(3, width=4.0)
+        for scheme in schemes:
+            colour = _colour(scheme, schemes)
+            for j, rows in enumerate(ds["tx_rows"].values.tolist()):
+                style = _LINESTYLES[j % len(_LINESTYLES)]
+                shape = _shape_label(int(rows))
+                sel = {"scheme": scheme, "tx_rows": rows}
+                axes[0].plot(
+                    x,
+                    rate.sel(sel).values,
+                    style,
+                    marker=_MARKERS.get(scheme, "o"),
+                    color=colour,
+                    label=f"{labels[scheme]}, {shape}",
+                    gid=f"rate:{scheme}:{rows}",
+                )
+                for k, angle in enumerate(ANGLES, start=1):
+                    crb, _, _ = drop_mean(ds, f"crb_{angle}", mask=ok)
+                    y = crb.sel(sel).values
+                    if np.isfinite(y).any():
+                        axes[k].plot(
+                            x,
+                            np.where(np.isfinite(y), y, np.nan),
+                            style,
+                            marker=_MARKERS.get(scheme, "o"),
+                            color=colour,
+                            label=f"{labels[scheme]}, {shape}",
+                            gid=f"crb_{angle}:{scheme}:{rows}",
+                        )
+        axes[0].set_ylabel(LABEL_SUM_RATE)
+        for k, angle in enumerate(ANGLES, start=1):
+            axes[k].set_yscale("log")
+            axes[k].set_ylabel(f"CRB of the {angle} (rad$^2$)")
+        axes[2].text(
+            0.02, 0.02, "ULA: no elevation information", transform=axes[2].transAxes,
+            fontsize="x-small",
+        )  # fmt: skip
+        for ax in axes:
+            ax.set_xlabel("elements per side $N_t = N_r$")
+        axes[0].legend(fontsize="x-small")
+        _title(fig, "ULA vs UPA with the same element count", ds)
+    return fig
+
+
+def crb_map(ds: xr.Dataset, *, scheme: str | None = None) -> Figure:
+    """Each angle's CRB over a map of target directions (heat maps, log10 of rad^2).
+
+    Dimensions ``azimuth_deg`` and ``elevation_deg``; the mean over the successful drops
+    of ``crb_azimuth`` and ``crb_elevation`` of ``scheme`` (default ``equal_full``, the
+    fixed half-and-half split, if present, else the first scheme). The images carry
+    ``gid = "crb_map_<angle>"``; their arrays are ``(elevation, azimuth)``.
+    """
+    ds = _reduce_to(ds, ("azimuth_deg", "elevation_deg", "scheme", "drop", "user"))
+    have = _schemes(ds)
+    scheme = scheme or ("equal_full" if "equal_full" in have else have[0])
+    one = ds.sel(scheme=scheme)
+    ok = success_mask(one)
+    az, el = ds["azimuth_deg"].values, ds["elevation_deg"].values
+    with _style():
+        fig, axes = _new_figure(2, width=4.4)
+        for ax, angle in zip(axes, ANGLES, strict=True):
+            crb, _, _ = drop_mean(one, f"crb_{angle}", mask=ok)
+            values = np.log10(crb.transpose("elevation_deg", "azimuth_deg").values)
+            mesh = ax.pcolormesh(az, el, values, shading="nearest", cmap="viridis")
+            mesh.set_gid(f"crb_map_{angle}")
+            fig.colorbar(mesh, ax=ax, label=f"log$_{{10}}$ CRB of the {angle} (rad$^2$)")
+            ax.set_xlabel("azimuth (deg)")
+            ax.set_ylabel("elevation (deg)")
+            ax.set_aspect("equal")
+        labels = scheme_labels(ds)
+        _title(fig, f"CRB over target directions ({labels.get(scheme, scheme)})", ds)
+    return fig
+
+
+def mle_planar(ds: xr.Dataset) -> Figure:
+    """RMSE of the 2-D ML estimate of each angle vs sqrt(CRB) over SNR_sen (log y).
+
+    Per angle (colour): ``sqrt(mean mle_mse_<angle>)`` (``gid = "mle_<angle>"``),
+    ``sqrt(mean crb_<angle>)`` (closed form, ``gid = "crb_<angle>"``) and
+    ``sqrt(mean crb_mc_<angle>)`` (finite L, ``gid = "crb_mc_<angle>"``); the first scheme.
+    """
+    ds = _reduce_to(ds, ("snr_sen_db", "scheme", "drop", "user"))
+    ds = ds.isel(scheme=0)
+    x = ds["snr_sen_db"].values
+    ok = success_mask(ds)
+    palette = sns.color_palette("colorblind", 2)
+    with _style():
+        fig, axes = _new_figure(1, width=5.5, height=4.0)
+        ax = axes[0]
+        for colour, angle in zip(palette, ANGLES, strict=True):
+            mse, _, _ = drop_mean(ds, f"mle_mse_{angle}", mask=ok)
+            crb, _, _ = drop_mean(ds, f"crb_{angle}", mask=ok)
+            crb_mc, _, _ = drop_mean(ds, f"crb_mc_{angle}", mask=ok)
+            ax.plot(x, np.sqrt(mse.values), "o-", color=colour, ms=4,
+                    label=f"RMSE of the ML {angle}", gid=f"mle_{angle}")  # fmt: skip
+            ax.plot(x, np.sqrt(crb.values), "--", marker="x", color=colour, ms=4,
+                    label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ {angle}, closed form",
+                    gid=f"crb_{angle}")  # fmt: skip
+            ax.plot(x, np.sqrt(crb_mc.values), ":", marker="+", color=colour, ms=5,
+                    label=f"$\\sqrt{{\\mathrm{{CRB}}}}$ {angle}, finite L",
+                    gid=f"crb_mc_{angle}")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xlabel(LABEL_SNR_SEN)
+        ax.set_ylabel("RMSE (rad)")
+        ax.legend(fontsize="x-small")
+        _title(fig, "2-D ML estimation of azimuth and elevation vs the CRBs", ds)
+    return fig

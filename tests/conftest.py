@@ -219,6 +219,9 @@ TOY_DISABLED = (
     "precoder_frontier",
     "crb_mc_precoders",
     "sca_audit",
+    "ula_vs_upa",
+    "crb_map",
+    "mle_planar",
 )
 """The default config's experiments that :func:`toy_config` switches off."""
 

@@ -27,7 +27,12 @@ SCA (:func:`sca_planar`): each iteration maximises the concave minoriser of the 
 rate obtained by linearising the concave ``-ln(1 + h_k T)`` in
 ``ln(1 + SINR_k) = ln(1 + h_k T + g_k u_k) - ln(1 + h_k T)`` (``T = sum u + v``, fractions
 of ``p``) under the budget and the constraint of the form, kept exact (linear per
-angle, ``inv_pos`` for the sum); the sum rate never decreases.
+angle, ``inv_pos`` for the sum); the sum rate never decreases. The robustness fixes of
+:func:`jcas.allocation.sca.sca` apply unchanged, since both constraint forms depend on
+the users' powers only through ``sum u`` (``docs/theory.md`` §3): the extrapolation of
+the users' split along the step and the water-filling polish at the stop move the split
+at fixed ``(sum u, v)``, and the active set freezes vanishing users at 0 (a constraint
+``u_k <= on_k`` of the convex program) and re-activates them per KKT.
 """
 
 from __future__ import annotations
@@ -44,7 +49,14 @@ from jcas.allocation._types import Allocation, timed
 from jcas.arrays.upa import as_planar
 from jcas.fisher import mrt_fisher_coefficients
 from jcas.params import SystemParams
-from jcas.registry import SCA_MAX_ITERATIONS, SCA_TOLERANCE, design
+from jcas.registry import (
+    SCA_ACCELERATE,
+    SCA_ACTIVE_SET,
+    SCA_MAX_ITERATIONS,
+    SCA_POLISH,
+    SCA_TOLERANCE,
+    design,
+)
 
 __all__ = [
     "allocation_crbs",
@@ -201,6 +213,10 @@ def sca_planar(
     tol: float = SCA_TOLERANCE,
     max_iterations: int = SCA_MAX_ITERATIONS,
     batch_size: int = 50,
+    active_set: bool = SCA_ACTIVE_SET,
+    accelerate: bool = SCA_ACCELERATE,
+    polish: bool = SCA_POLISH,
+    off_threshold: float = 1e-5,
     **_: Any,
 ) -> Allocation:
     """SCA for the ``per_angle`` and ``sum`` forms (module docstring), batched.
@@ -210,8 +226,18 @@ def sca_planar(
     change is below ``tol`` (status ``converged``) or after ``max_iterations``
     (``max_iterations``); ``infeasible`` (NaN) when no split meets the constraint,
     ``solver_error`` when the convex program fails.
+
+    ``active_set``, ``accelerate``, ``polish`` (defaults of :mod:`jcas.registry`, the
+    config's ``allocation.sca_*``) are the fixes of :func:`jcas.allocation.sca.sca`: users
+    below ``off_threshold`` (fraction of the budget) whose power fell are switched off when
+    that does not lower the rate, and back on at a stop where the KKT conditions ask for
+    it; the users' split is extrapolated along each step (kept only if the rate rises);
+    at a stop the split is water-filled at fixed ``(sum u, v)``, and a drop it raises by
+    more than ``tol`` keeps iterating. All three off is the plain SCA above.
     """
     import cvxpy as cp
+
+    from jcas.allocation.sca import SCAState, _extrapolate, _polish, _switch_off, _switch_on
 
     start = time.perf_counter()
     beta = np.asarray(beta, dtype=float)
@@ -250,9 +276,10 @@ def sca_planar(
         total = cp.sum(u_var, axis=1) + v_var
         t_mat = cp.reshape(total, (nb, 1), order="C") @ np.ones((1, n_users))
         weight = cp.Parameter((nb, n_users), nonneg=True)  # 1 / current sum rate (scaling)
+        on_par = cp.Parameter((nb, n_users), nonneg=True)  # 1: active user, 0: frozen at 0
         logs = cp.log(1 + cp.multiply(h_par, t_mat) + cp.multiply(g_par, u_var))
         objective = cp.sum(cp.multiply(weight, logs) - cp.multiply(lin, t_mat))
-        cons = [total <= 1]
+        cons = [total <= 1, u_var <= on_par]
         comm = cp.sum(u_var, axis=1)
         # a margin of _MARGIN keeps solver tolerances from violating the constraint
         if params.crb_form == "per_angle":
@@ -267,9 +294,13 @@ def sca_planar(
         v = np.full(nb, v0)
         rate = _sum_rate(u, v, g[rows], h[rows])
         active = np.ones(nb, bool)
+        on = np.ones((nb, n_users), bool)  # the active set of each drop
+        reactivations = np.zeros(nb, np.int64)
         done_status = np.full(nb, "max_iterations", dtype=object)
         its = np.zeros(nb, np.int64)
+        gr, hr = g[rows], h[rows]
         for _it in range(max_iterations):
+            on_par.value = on.astype(float)
             t0 = u.sum(axis=1) + v
             scale = 1.0 / np.maximum(rate, 1e-300)
             weight.value = np.broadcast_to(scale[:, None], (nb, n_users)).copy()
@@ -288,15 +319,39 @@ def sca_planar(
             if not ok or u_var.value is None:
                 done_status[active] = "solver_error"
                 break
-            u_new = np.maximum(np.asarray(u_var.value), 0.0)
+            u_new = np.where(on, np.maximum(np.asarray(u_var.value), 0.0), 0.0)
             v_new = np.maximum(np.asarray(v_var.value), 0.0)
-            rate_new = _sum_rate(u_new, v_new, g[rows], h[rows])
+            rate_new = _sum_rate(u_new, v_new, gr, hr)
             better = active & (rate_new >= rate)
-            change = np.abs(rate_new - rate) / np.maximum(np.abs(rate_new), 1e-300)
+            u_old, rate_old = u.copy(), rate.copy()
             u[better], v[better] = u_new[better], v_new[better]
-            its[active] += 1
             rate = np.where(better, rate_new, rate)
+            if accelerate and better.any():  # the split along the step, at fixed (sum u, v)
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs] = _extrapolate(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs]
+                )
+            if active_set and better.any():
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs], on[rs] = _switch_off(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs], off_threshold
+                )
+            change = np.abs(rate - rate_old) / np.maximum(np.abs(rate), 1e-300)
+            its[active] += 1
             stop = active & ((change < tol) | ~better)
+            if polish and stop.any():  # water-filling at fixed (sum u, v); > tol: go on
+                rs = np.flatnonzero(stop)
+                u_p, r_p, gained = _polish(u[rs], v[rs], gr[rs], hr[rs])
+                up = r_p > rate[rs]
+                u[rs[up]], rate[rs[up]] = u_p[up], r_p[up]
+                if active_set:  # the users with power (water-filling may switch some on)
+                    on[rs[up]] = (u_p[up] > 0) | (on[rs[up]] & (gr[rs[up]] <= 0))
+                stop[rs[up & (gained > tol)]] = False
+            if active_set and stop.any():  # KKT: switched-off users that want power
+                rs = np.flatnonzero(stop)
+                state = SCAState(u=u, v=v, active=on, rate=rate)
+                back = _switch_on(state, rs, gr, hr, reactivations)
+                stop[back] = False
             done_status[stop] = "converged"
             active &= ~stop
             if not active.any():

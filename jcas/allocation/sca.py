@@ -394,7 +394,16 @@ def sca(
         from jcas.allocation.planar import sca_planar
 
         return sca_planar(
-            beta, xi, params, tol=tol, max_iterations=max_iterations, batch_size=batch_size
+            beta,
+            xi,
+            params,
+            tol=tol,
+            max_iterations=max_iterations,
+            batch_size=batch_size,
+            active_set=active_set,
+            accelerate=accelerate,
+            polish=polish,
+            off_threshold=off_threshold,
         )
     if stopping not in ("aitken", "change"):
         raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")

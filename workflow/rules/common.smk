@@ -28,6 +28,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from jcas.config import (  # noqa: E402
+    MLE_KINDS,
     SCHEMES,
     block_key,
     drop_blocks,
@@ -92,8 +93,17 @@ def system_of(keys):
 
 
 def job_system(keys):
-    """Params function: :func:`system_of` with the precoder of the job's key."""
-    return lambda wc: {**system_of(keys), "precoder": PRECODER_OF[wc.point]}
+    """Params function: :func:`system_of` with the precoder of the job's key, and the
+    point's own planar values (jcas.config.Point.system_values: its array, rows and
+    direction) for the listed keys; a ULA point at broadside has the system's values,
+    so its params are unchanged."""
+
+    def params(wc):
+        planar = POINTS[wc.point].system_values()
+        own = {k: v for k, v in planar.items() if k in keys}
+        return {**system_of(keys), **own, "precoder": PRECODER_OF[wc.point]}
+
+    return params
 
 
 # --------------------------------------------------------------------------- job layout
@@ -122,10 +132,12 @@ def _point_needs():
             (p, c) for p in plan.unique_points for c in plan.precoders
         ):
             key = JOB_KEYS[pt, precoder]
-            need = needs.setdefault(key, {"alloc": set(), "mc": set(), "mle": set()})
+            need = needs.setdefault(
+                key, {"alloc": set(), "mc": set(), "mle": set(), "mle_planar": set()}
+            )
             need["alloc"].update(plan.schemes)
-            if plan.kind == "mle":
-                need["mle"].update(plan.schemes)
+            if plan.kind in MLE_KINDS:
+                need[plan.kind].update(plan.schemes)
             elif plan.monte_carlo:
                 need["mc"].update(plan.schemes)
     return {
@@ -151,6 +163,14 @@ def mle_drops():
 MLE_BLOCKS = [b for b in BLOCKS if BLOCK_RANGE[b][0] < mle_drops()]
 
 
+def planar_mle_drops():
+    """Drops 0 .. n-1 used by the 2-D MLE experiments (kind mle_planar)."""
+    return min(int(CFG["mc"]["planar_mle_drops"]), int(CFG["drops"]))
+
+
+PLANAR_MLE_BLOCKS = [b for b in BLOCKS if BLOCK_RANGE[b][0] < planar_mle_drops()]
+
+
 def experiment_config(name):
     """The part of the config experiment ``name`` depends on (its provenance)."""
     plan = PLANS[name]
@@ -165,6 +185,11 @@ def experiment_config(name):
         out["mc"] = {k: CFG["mc"][k] for k in ("realizations", "frames")}
     if plan.kind == "mle":
         out["mc"] = {"mle_trials": CFG["mc"]["mle_trials"], "mle_drops": mle_drops()}
+    if plan.kind == "mle_planar":
+        out["mc"] = {
+            "planar_mle_trials": CFG["mc"]["planar_mle_trials"],
+            "planar_mle_drops": planar_mle_drops(),
+        }
     out["experiments"] = {name: CFG["experiments"][name]}
     return out
 
@@ -208,6 +233,10 @@ AUDIT_OPTIONS = {
 }
 
 
+def mle_planar_path(point, scheme):
+    return f"{CACHE}/mle_planar/{point}/{scheme}.nc"
+
+
 def _experiment_inputs(plan):
     """Per-job files of one experiment: every point x family (x block), or x scheme."""
     files = []
@@ -218,6 +247,9 @@ def _experiment_inputs(plan):
             continue
         if plan.kind == "sca_audit":
             files.append(audit_path(key, *audit_range(plan)))
+            continue
+        if plan.kind == "mle_planar":
+            files += [mle_planar_path(key, s) for s in plan.schemes]
             continue
         families = [f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)]
         for fam in families:
@@ -380,6 +412,7 @@ def job_sources(stage):
 
 wildcard_constraints:
     point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+"
+    + r"(_tx\d+x\d+_rx\d+x\d+)?(_az[-0-9.e+]+)?(_el[-0-9.e+]+)?"
     + "(_("
     + "|".join(list(PRECODERS)[1:])
     + "))?",

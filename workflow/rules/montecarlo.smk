@@ -56,3 +56,34 @@ rule mle:
         n_drops=mle_drops(),
     script:
         "../scripts/mle.py"
+
+
+rule mle_planar:
+    input:
+        allocs=lambda wc: [
+            alloc_path(wc.point, family_of(wc.scheme), b) for b in PLANAR_MLE_BLOCKS
+        ],
+        sources=job_sources("montecarlo"),
+    output:
+        f"{CACHE}/mle_planar/{{point}}/{{scheme}}.nc",
+    log:
+        f"{LOGS}/mle_planar/{{point}}/{{scheme}}.log",
+    benchmark:
+        f"{BENCH}/mle_planar/{{point}}/{{scheme}}.tsv"
+    conda:
+        "../envs/jcas.yaml"
+    threads: 1
+    resources:
+        # mc.planar_mle_drops drops x mc.planar_mle_trials echoes: a 2-D FFT grid over
+        # both arrays (blocks of jcas.montecarlo.planar.GRID_BYTES), then a local search
+        mem_mb=lambda wc, attempt: (1000 + 5 * antennas(wc)) * attempt,
+        runtime=lambda wc, attempt: (10 + antennas(wc) // 5) * attempt,
+    params:
+        system=job_system(SENSING_KEYS),
+        point=lambda wc: POINTS[wc.point].as_dict(),
+        scheme=lambda wc: wc.scheme,
+        mc={"planar_mle_trials": CFG["mc"]["planar_mle_trials"]},
+        seed=CFG["seed"],
+        n_drops=planar_mle_drops(),
+    script:
+        "../scripts/mle_planar.py"

@@ -240,3 +240,31 @@ def run_sca_audit_aggregate(
     log.info(
         "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
     )
+
+
+def run_mle_planar(
+    allocs: Sequence[str],
+    output: str,
+    *,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    scheme: str,
+    mc: Mapping[str, Any],
+    seed: int,
+    n_drops: int,
+) -> None:
+    """Job ``mle_planar``: drops 0 .. ``n_drops``-1 of one scheme's allocation blocks,
+    2-D MLE of (azimuth, elevation) vs their CRBs
+    (:func:`jcas.experiment.compute_mle_planar`)."""
+    alloc = experiment.read_blocks(allocs).sel(scheme=[scheme])
+    alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
+    ds = experiment.compute_mle_planar(alloc, system, point, mc, seed)
+    params = {
+        "system": dict(system),
+        "point": dict(point),
+        "scheme": scheme,
+        "mc": dict(mc),
+        "seed": seed,
+        "n_drops": n_drops,
+    }
+    _write(ds, output, params, f"2-D MLE at {experiment.Point(**point).key}")
