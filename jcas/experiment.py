@@ -654,6 +654,17 @@ def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, A
     return out
 
 
+def _without_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the attributes of the dataset and of every variable (a shallow copy:
+    the data are shared). The same result as ``Dataset.drop_attrs()``, which rebuilds the
+    dataset variable by variable and costs most of an aggregation's time."""
+    out = ds.copy(deep=False)
+    out.attrs = {}
+    for var in out.variables.values():
+        var.attrs = {}
+    return out
+
+
 def aggregate(
     plan: ExperimentPlan,
     pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
@@ -691,7 +702,7 @@ def aggregate(
                     groups.setdefault(key, []).append(ds.isel(scheme=[i]))
         for _key, group in sorted(groups.items()):
             merged = xr.merge(
-                [g.drop_attrs() for g in group],
+                [_without_attrs(g) for g in group],
                 join="exact",
                 compat="no_conflicts",
                 combine_attrs="drop",

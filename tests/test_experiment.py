@@ -244,3 +244,22 @@ def test_jobs_import_only_what_they_need(cfg: dict, code: str, absent: tuple[str
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_without_attrs_equals_drop_attrs_and_leaves_the_input_alone():
+    """The aggregation's cheap attribute drop gives what ``Dataset.drop_attrs`` gives, and
+    the dataset it was given keeps its attributes (the copy is shallow, the attrs are not
+    shared)."""
+    import xarray as xr
+
+    from jcas.experiment import _without_attrs
+
+    ds = xr.Dataset(
+        {"rate": (("drop", "user"), np.ones((3, 2)), {"units": "bit/s/Hz"})},
+        coords={"drop": ("drop", np.arange(3), {"long_name": "drop index"})},
+        attrs={"title": "t"},
+    )
+    out = _without_attrs(ds)
+    xr.testing.assert_identical(out, ds.drop_attrs())
+    assert ds.attrs == {"title": "t"} and ds["rate"].attrs == {"units": "bit/s/Hz"}
+    assert ds["drop"].attrs == {"long_name": "drop index"}
