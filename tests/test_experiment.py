@@ -261,5 +261,6 @@ def test_without_attrs_equals_drop_attrs_and_leaves_the_input_alone():
     )
     out = _without_attrs(ds)
     xr.testing.assert_identical(out, ds.drop_attrs())
-    assert ds.attrs == {"title": "t"} and ds["rate"].attrs == {"units": "bit/s/Hz"}
+    assert ds.attrs == {"title": "t"}
+    assert ds["rate"].attrs == {"units": "bit/s/Hz"}
     assert ds["drop"].attrs == {"long_name": "drop index"}
