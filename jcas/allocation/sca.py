@@ -557,7 +557,9 @@ class _Runner:
         ctot_s = cs.sum(axis=1)
         u0_eff = np.where(on, u0, 0.0)
         # trust region on the multiplicative step (inactive at a fixed point, w = 1)
-        wmax = np.where(on & (u0 > 0), np.minimum(1.0 / np.where(u0 > 0, u0, 1.0), _W_MAX), 1.0)
+        with np.errstate(over="ignore"):  # 1 / u0 of a subnormal u0 is inf, capped at _W_MAX
+            inv_u0 = 1.0 / np.where(u0 > 0, u0, 1.0)
+        wmax = np.where(on & (u0 > 0), np.minimum(inv_u0, _W_MAX), 1.0)
         t1, t2, t3, beta, phi0 = _balanced_model(self.model, u0, v0)
         pad = n_slots - n
 
