@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -579,40 +579,64 @@ def compute_mle(
     """
     from jcas.montecarlo.sensing import mle_angle
 
+    def one_scheme(params: SystemParams, beta: Any, gamma: Any, eta: Any, drops: Any) -> dict:
+        est = mle_angle(
+            params, beta, gamma, eta, seed=seed, drops=drops, n_trials=int(mc["mle_trials"])
+        )
+        return {
+            "mle_mse": est.mse,
+            "mle_mse_se": est.mse_se,
+            "mle_bias": est.bias,
+            "crb_mc": est.crb,
+        }
+
+    names = ("mle_mse", "mle_mse_se", "mle_bias", "crb_mc")
+    return _per_scheme_estimates(alloc, system, point, names, one_scheme, "MLE", ("crb",))
+
+
+def _per_scheme_estimates(
+    alloc: xr.Dataset,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    names: Sequence[str],
+    one_scheme: Callable[..., Mapping[str, Any]],
+    what: str,
+    copied: Sequence[str],
+) -> xr.Dataset:
+    """Run an estimator on each scheme of an allocation dataset (the MLE experiments).
+
+    ``one_scheme(params, beta, gamma, eta, drops)`` returns the variables ``names``, each of
+    shape ``(D,)``, for one scheme; an exception is logged and recorded in ``errors`` (the
+    scheme's variables stay NaN), never raised. The result has ``names`` (scheme, drop),
+    the allocation's variables ``copied`` that it has, ``status`` and ``beta``, and the
+    allocation's coordinates but ``user``.
+    """
     t0 = time.perf_counter()
     params = Point(**point).system(system)
     beta = np.asarray(alloc["beta"].values, dtype=float)
     drops = [int(d) for d in alloc["drop"].values]
     n_schemes = alloc.sizes["scheme"]
-    names = ("mle_mse", "mle_mse_se", "mle_bias", "crb_mc")
     out = {name: np.full((n_schemes, len(drops)), np.nan) for name in names}
     errors: list[str] = []
     for i in range(n_schemes):
         try:
-            est = mle_angle(
-                params,
-                beta,
-                alloc["gamma"].values[i],
-                alloc["eta"].values[i],
-                seed=seed,
-                drops=drops,
-                n_trials=int(mc["mle_trials"]),
+            values = one_scheme(
+                params, beta, alloc["gamma"].values[i], alloc["eta"].values[i], drops
             )
-            out["mle_mse"][i] = est.mse
-            out["mle_mse_se"][i] = est.mse_se
-            out["mle_bias"][i] = est.bias
-            out["crb_mc"][i] = est.crb
         except Exception as err:  # recorded, never raised
-            log.exception("MLE failed")
+            log.exception("%s failed", what)
             errors.append(_error_text(err))
+            continue
+        for name in names:
+            out[name][i] = values[name]
     s = ("scheme", "drop")
     ds = xr.Dataset(
         {name: (s, out[name]) for name in names},
         coords={k: v for k, v in alloc.coords.items() if k != "user"},
     )
-    ds["crb"] = alloc["crb"]
-    ds["status"] = alloc["status"]
-    ds["beta"] = alloc["beta"]
+    for name in (*copied, "status", "beta"):
+        if name in alloc:
+            ds[name] = alloc[name]
     ds.attrs["errors"] = "\n".join(errors)
     ds.attrs["compute_time_s"] = time.perf_counter() - t0
     return ds
@@ -954,41 +978,25 @@ def compute_mle_planar(
     """
     from jcas.montecarlo.planar import mle_planar
 
-    t0 = time.perf_counter()
-    params = Point(**point).system(system)
-    beta = np.asarray(alloc["beta"].values, dtype=float)
-    drops = [int(d) for d in alloc["drop"].values]
-    n_schemes = alloc.sizes["scheme"]
-    out = {name: np.full((n_schemes, len(drops)), np.nan) for name in PLANAR_MLE_VARIABLES}
-    errors: list[str] = []
-    for i in range(n_schemes):
-        try:
-            est = mle_planar(
-                params,
-                beta,
-                alloc["gamma"].values[i],
-                alloc["eta"].values[i],
-                seed=seed,
-                drops=drops,
-                n_trials=int(mc["planar_mle_trials"]),
-            )
-        except Exception as err:  # recorded, never raised
-            log.exception("2-D MLE failed")
-            errors.append(_error_text(err))
-            continue
+    def one_scheme(params: SystemParams, beta: Any, gamma: Any, eta: Any, drops: Any) -> dict:
+        est = mle_planar(
+            params,
+            beta,
+            gamma,
+            eta,
+            seed=seed,
+            drops=drops,
+            n_trials=int(mc["planar_mle_trials"]),
+        )
+        out = {}
         for j, angle in enumerate(("azimuth", "elevation")):
-            out[f"mle_mse_{angle}"][i] = est.mse[:, j]
-            out[f"mle_mse_se_{angle}"][i] = est.mse_se[:, j]
-            out[f"mle_bias_{angle}"][i] = est.bias[:, j]
-            out[f"crb_mc_{angle}"][i] = est.crb[:, j]
-    s = ("scheme", "drop")
-    ds = xr.Dataset(
-        {name: (s, out[name]) for name in PLANAR_MLE_VARIABLES},
-        coords={k: v for k, v in alloc.coords.items() if k != "user"},
+            out[f"mle_mse_{angle}"] = est.mse[:, j]
+            out[f"mle_mse_se_{angle}"] = est.mse_se[:, j]
+            out[f"mle_bias_{angle}"] = est.bias[:, j]
+            out[f"crb_mc_{angle}"] = est.crb[:, j]
+        return out
+
+    copied = ("crb_azimuth", "crb_elevation", "crb")
+    return _per_scheme_estimates(
+        alloc, system, point, PLANAR_MLE_VARIABLES, one_scheme, "2-D MLE", copied
     )
-    for name in ("crb_azimuth", "crb_elevation", "crb", "status", "beta"):
-        if name in alloc:
-            ds[name] = alloc[name]
-    ds.attrs["errors"] = "\n".join(errors)
-    ds.attrs["compute_time_s"] = time.perf_counter() - t0
-    return ds

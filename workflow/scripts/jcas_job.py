@@ -125,11 +125,16 @@ def run_mle(
     mc: Mapping[str, Any],
     seed: int,
     n_drops: int,
+    planar: bool = False,
 ) -> None:
-    """Job ``mle``: drops 0 .. ``n_drops``-1 of one scheme's allocation blocks, MLE vs CRB."""
+    """Jobs ``mle`` and (``planar``) ``mle_planar``: drops 0 .. ``n_drops``-1 of one
+    scheme's allocation blocks, the ML estimate of the angle vs its CRB
+    (:func:`jcas.experiment.compute_mle`), or of (azimuth, elevation) vs theirs
+    (:func:`jcas.experiment.compute_mle_planar`)."""
     alloc = experiment.read_blocks(allocs).sel(scheme=[scheme])
     alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
-    ds = experiment.compute_mle(alloc, system, point, mc, seed)
+    compute = experiment.compute_mle_planar if planar else experiment.compute_mle
+    ds = compute(alloc, system, point, mc, seed)
     params = {
         "system": dict(system),
         "point": dict(point),
@@ -138,7 +143,8 @@ def run_mle(
         "seed": seed,
         "n_drops": n_drops,
     }
-    _write(ds, output, params, f"MLE at {experiment.Point(**point).key}")
+    what = "2-D MLE" if planar else "MLE"
+    _write(ds, output, params, f"{what} at {experiment.Point(**point).key}")
 
 
 def run_aggregate(
@@ -240,31 +246,3 @@ def run_sca_audit_aggregate(
     log.info(
         "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
     )
-
-
-def run_mle_planar(
-    allocs: Sequence[str],
-    output: str,
-    *,
-    system: Mapping[str, Any],
-    point: Mapping[str, Any],
-    scheme: str,
-    mc: Mapping[str, Any],
-    seed: int,
-    n_drops: int,
-) -> None:
-    """Job ``mle_planar``: drops 0 .. ``n_drops``-1 of one scheme's allocation blocks,
-    2-D MLE of (azimuth, elevation) vs their CRBs
-    (:func:`jcas.experiment.compute_mle_planar`)."""
-    alloc = experiment.read_blocks(allocs).sel(scheme=[scheme])
-    alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
-    ds = experiment.compute_mle_planar(alloc, system, point, mc, seed)
-    params = {
-        "system": dict(system),
-        "point": dict(point),
-        "scheme": scheme,
-        "mc": dict(mc),
-        "seed": seed,
-        "n_drops": n_drops,
-    }
-    _write(ds, output, params, f"2-D MLE at {experiment.Point(**point).key}")

@@ -4,6 +4,9 @@ one grid point and scheme (jcas_job)."""
 import jcas_job
 
 with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_mle_planar(
-        list(snakemake.input.allocs), snakemake.output[0], **dict(snakemake.params.items())
+    jcas_job.run_mle(
+        list(snakemake.input.allocs),
+        snakemake.output[0],
+        planar=True,
+        **dict(snakemake.params.items()),
     )
