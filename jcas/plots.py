@@ -885,23 +885,16 @@ def sca_audit(ds: xr.Dataset) -> Figure:
             top, bottom = axes[0, col], axes[1, col]
             for i, v in enumerate(variants):
                 c, m = palette[i % len(palette)], markers[i % len(markers)]
-                g, n = get(gap, p, v), get(its, p, v)
-                top.plot(
-                    x, g.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
-                    label=labels[v], gid=f"gap_median:{p}:{v}",
-                )  # fmt: skip
-                top.plot(
-                    x, g.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
-                    mfc="none", gid=f"gap_max:{p}:{v}",
-                )  # fmt: skip
-                bottom.plot(
-                    x, n.median("drop", skipna=True).values, "-", color=c, marker=m, ms=4,
-                    label=labels[v], gid=f"iterations_median:{p}:{v}",
-                )  # fmt: skip
-                bottom.plot(
-                    x, n.max("drop", skipna=True).values, ":", color=c, marker=m, ms=5,
-                    mfc="none", gid=f"iterations_max:{p}:{v}",
-                )  # fmt: skip
+                for ax, values, name in ((top, gap, "gap"), (bottom, its, "iterations")):
+                    data = get(values, p, v)
+                    ax.plot(
+                        x, data.median("drop", skipna=True).values, "-", color=c, marker=m,
+                        ms=4, label=labels[v], gid=f"{name}_median:{p}:{v}",
+                    )  # fmt: skip
+                    ax.plot(
+                        x, data.max("drop", skipna=True).values, ":", color=c, marker=m,
+                        ms=5, mfc="none", gid=f"{name}_max:{p}:{v}",
+                    )  # fmt: skip
             top.set_yscale("log")
             top.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
             top.set_ylabel("gap to the optimum, (opt - sca) / opt")
