@@ -201,6 +201,8 @@ def audit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
+@pytest.mark.slow
+@pytest.mark.pipeline
 def test_pipeline_sca_audit(audit_run: Path) -> None:
     from jcas import plots
     from jcas.results import read_netcdf
@@ -232,6 +234,8 @@ def test_pipeline_sca_audit(audit_run: Path) -> None:
     assert legend[-1].startswith("default:")
 
 
+@pytest.mark.slow
+@pytest.mark.pipeline
 def test_pipeline_precoder_frontier(audit_run: Path) -> None:
     """The frontier per precoder: optimal's sum rate grows with CRB0 and its CRB meets it
     (binds inside the range); ZF = PZF where CRB0 is free; the figure draws each."""
@@ -263,6 +267,8 @@ def test_pipeline_precoder_frontier(audit_run: Path) -> None:
     assert (audit_run / "results" / "figures" / "precoder_frontier.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+@pytest.mark.pipeline
 def test_pipeline_crb_mc_precoders(audit_run: Path) -> None:
     """The MLE experiment runs for each precoder; at a high SNR_sen the ML estimate's
     median RMSE is within a factor 2 of sqrt(CRB) for each (few trials: loose)."""
@@ -280,6 +286,8 @@ def test_pipeline_crb_mc_precoders(audit_run: Path) -> None:
     assert (audit_run / "results" / "figures" / "crb_mc_precoders.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+@pytest.mark.pipeline
 def test_pipeline_files_have_no_cf_errors_or_warnings(audit_run: Path, tmp_path: Path) -> None:
     """The new experiments' files and their per-job files pass the CF-1.10 checker."""
     from test_cf_compliance import failures, run_checker, sample_files
