@@ -349,3 +349,22 @@ def test_sca_planar_fixes_switch_off_the_users_the_optimum_drops(form: str) -> N
         assert np.all(np.abs(gap) < 1e-6), gap
     assert np.all(fixed.gamma[off] == 0.0)
     assert np.max(xi[off] * plain.gamma[off]) > 0.0
+
+
+@pytest.mark.pipeline
+@pytest.mark.slow
+def test_planar_files_have_no_cf_errors_or_warnings(planar_run: Path, tmp_path: Path) -> None:
+    """The planar experiments' files and their per-job files pass the CF-1.10 checker."""
+    from test_cf_compliance import failures, run_checker, sample_files
+
+    files = sample_files(planar_run / "results")
+    for name in ("ula_vs_upa", "crb_map", "mle_planar"):
+        assert planar_run / "results" / f"{name}.nc" in files
+    report, text = run_checker(files, tmp_path / "cf")
+    problems = {
+        name: failures(one, "high") + failures(one, "medium")
+        for name, one in report.items()
+        if failures(one, "high") or failures(one, "medium")
+    }
+    assert not problems, text
+    assert "exceptions occurred" not in text, text
