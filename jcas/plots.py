@@ -885,15 +885,18 @@ def sca_audit(ds: xr.Dataset) -> Figure:
             top, bottom = axes[0, col], axes[1, col]
             for i, v in enumerate(variants):
                 c, m = palette[i % len(palette)], markers[i % len(markers)]
+                # the printed algorithm as a wide band underneath: a single fix that changes
+                # nothing (the active set here) is drawn on top of it and both stay visible
+                wide = {"lw": 3.5, "zorder": 1.5, "ms": 7} if v == "printed" else {"ms": 4}
                 for ax, values, name in ((top, gap, "gap"), (bottom, its, "iterations")):
                     data = get(values, p, v)
                     ax.plot(
                         x, data.median("drop", skipna=True).values, "-", color=c, marker=m,
-                        ms=4, label=labels[v], gid=f"{name}_median:{p}:{v}",
+                        label=labels[v], gid=f"{name}_median:{p}:{v}", **wide,
                     )  # fmt: skip
                     ax.plot(
                         x, data.max("drop", skipna=True).values, ":", color=c, marker=m,
-                        ms=5, mfc="none", gid=f"{name}_max:{p}:{v}",
+                        mfc="none", gid=f"{name}_max:{p}:{v}", **{**wide, "ms": wide["ms"] + 1},
                     )  # fmt: skip
             top.set_yscale("log")
             top.set_title(PRECODER_LABELS.get(p, p), fontsize="medium")
