@@ -55,6 +55,7 @@ from jcas.params import SystemParams
 
 __all__ = [
     "MC_VARIABLES",
+    "PLANAR_MC_VARIABLES",
     "Point",
     "aggregate",
     "compute_allocation",
@@ -74,6 +75,10 @@ __all__ = [
 log = logging.getLogger("jcas.experiment")
 
 MC_VARIABLES = ("sum_rate_mc", "sum_rate_mc_se", "crb_mc")
+PLANAR_MC_VARIABLES = ("crb_mc_azimuth", "crb_mc_elevation")
+"""Monte-Carlo variables of a planar-array point besides :data:`MC_VARIABLES`: the mean
+finite-L CRB of each angle with both angles unknown (``crb_mc`` is the azimuth's with the
+elevation known)."""
 """Monte-Carlo variables (NaN in experiments without ``monte_carlo``)."""
 
 
@@ -492,7 +497,9 @@ def compute_monte_carlo(
     Every scheme of ``alloc`` is simulated on the same streams: drop ``d`` uses
     ``rng_for(seed, STREAM_MC_*, d)`` (independent of the batching and of the other
     schemes). Variables ``sum_rate_mc``, ``sum_rate_mc_se``, ``crb_mc`` (scheme, drop)
-    and ``mc_status`` (``ok`` or ``error``, per scheme).
+    and ``mc_status`` (``ok`` or ``error``, per scheme); at a planar-array point also
+    ``crb_mc_azimuth`` and ``crb_mc_elevation`` (rad2: the two-angle CRBs of the same
+    frames, :func:`jcas.montecarlo.planar.mc_crb_planar`, one call per scheme).
 
     With ``share_draws`` (default) each estimator is called once with the allocations
     of all schemes (``gamma``, ``eta`` of shape ``(S, D, K)``), so each drop's channels,
@@ -502,18 +509,23 @@ def compute_monte_carlo(
     runs one call per scheme from the start (the reference for ``benchmarks/mc_rate.py``).
     """
     from jcas.montecarlo import mc_rate
+    from jcas.montecarlo.planar import mc_crb_planar
     from jcas.montecarlo.sensing import mc_crb
 
     t0 = time.perf_counter()
     params = Point(**point).system(system)
+    planar = params.array == "upa"
+    variables = (*MC_VARIABLES, *PLANAR_MC_VARIABLES) if planar else MC_VARIABLES
     beta = np.asarray(alloc["beta"].values, dtype=float)
     drops = [int(d) for d in alloc["drop"].values]
     n_schemes, n = alloc.sizes["scheme"], len(drops)
     gamma = np.asarray(alloc["gamma"].values, dtype=float)
     eta = np.asarray(alloc["eta"].values, dtype=float)
-    out = {name: np.full((n_schemes, n), np.nan) for name in MC_VARIABLES}
+    out = {name: np.full((n_schemes, n), np.nan) for name in variables}
     status = np.full((n_schemes, n), "ok", dtype=object)
-    errors: dict[str, list[str]] = {"rate": [""] * n_schemes, "crb": [""] * n_schemes}
+    errors: dict[str, list[str]] = {
+        what: [""] * n_schemes for what in ("rate", "crb", "crb_planar")
+    }
 
     def rate(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         est = mc_rate(
@@ -525,12 +537,24 @@ def compute_monte_carlo(
         est = mc_crb(params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["frames"]))
         return (np.asarray(est.crb, dtype=float),)
 
-    estimators = (
-        ("rate", rate, ("sum_rate_mc", "sum_rate_mc_se"), "Monte-Carlo rate failed"),
-        ("crb", crb, ("crb_mc",), "Monte-Carlo CRB failed"),
-    )
-    for what, estimate, names, message in estimators:
-        if share_draws and n_schemes:
+    def crb_planar(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        est = mc_crb_planar(
+            params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["frames"])
+        )
+        crbs = np.asarray(est.crb, dtype=float)
+        return crbs[:, 0], crbs[:, 1]
+
+    # (what, estimator, its variables, failure message, takes all schemes at once)
+    estimators: list[tuple[str, Callable[..., tuple[np.ndarray, ...]], tuple[str, ...], str, bool]]
+    estimators = [
+        ("rate", rate, ("sum_rate_mc", "sum_rate_mc_se"), "Monte-Carlo rate failed", True),
+        ("crb", crb, ("crb_mc",), "Monte-Carlo CRB failed", True),
+    ]
+    if planar:  # the same frames' two-angle CRBs, one scheme at a time
+        message = "Monte-Carlo two-angle CRB failed"
+        estimators.append(("crb_planar", crb_planar, PLANAR_MC_VARIABLES, message, False))
+    for what, estimate, names, message, shared in estimators:
+        if share_draws and shared and n_schemes:
             try:
                 values = estimate(gamma, eta)
             except Exception:  # retried per scheme below, where the error is recorded
@@ -551,13 +575,16 @@ def compute_monte_carlo(
                 out[name][i] = value
     s = ("scheme", "drop")
     ds = xr.Dataset(
-        {name: (s, out[name]) for name in MC_VARIABLES},
+        {name: (s, out[name]) for name in variables},
         coords={k: v for k, v in alloc.coords.items() if k != "user"},
     )
     ds["mc_status"] = (s, status.astype(str))
     ds["mc_status"].attrs = {"units": "1", "long_name": "Monte-Carlo status (ok, error)"}
     ds.attrs["errors"] = "\n".join(
-        e for i in range(n_schemes) for e in (errors["rate"][i], errors["crb"][i]) if e
+        e
+        for i in range(n_schemes)
+        for what in ("rate", "crb", "crb_planar")
+        if (e := errors[what][i])
     )
     ds.attrs["compute_time_s"] = time.perf_counter() - t0
     return ds

@@ -117,8 +117,14 @@ VARIABLES: dict[str, VariableMeta] = {
             ("mle_mse", "rad2", "mean squared error"),
             ("mle_mse_se", "rad2", "standard error of the mean squared error"),
             ("mle_bias", "rad", "bias"),
-            ("crb_mc", "rad2", "mean finite-L sample-covariance CRB"),
         )
+    },
+    # both angles' finite-L CRBs (mle_planar, and Monte-Carlo sweeps at planar points)
+    **{
+        f"crb_mc_{angle}": VariableMeta(
+            "rad2", f"mean finite-L sample-covariance CRB of the {angle}, both angles unknown"
+        )
+        for angle in ("azimuth", "elevation")
     },
 }
 """Metadata of the data variables of ``docs/data.md`` (and a few optional extras)."""

@@ -217,6 +217,15 @@ def test_planar_run_writes_the_three_datasets_and_figures(planar_run: Path) -> N
     assert shapes["azimuth_deg"].attrs["units"] == "degree"
     for angle in ("azimuth", "elevation"):
         assert shapes[f"crb_{angle}"].attrs["units"] == "rad2"
+        # monte_carlo: true at planar points: both angles' finite-L CRBs as well
+        assert shapes[f"crb_mc_{angle}"].attrs["units"] == "rad2"
+        assert shapes[f"crb_mc_{angle}"].dims == shapes["crb_mc"].dims
+    # the azimuth's CRB with the elevation unknown is never below the one with it known
+    both = np.isfinite(shapes["crb_mc_azimuth"].values)
+    assert both.any()
+    assert np.all(
+        shapes["crb_mc_azimuth"].values[both] >= shapes["crb_mc"].values[both] * (1 - 1e-12)
+    )
     # the ULA (one row) has no elevation information; its azimuth CRB is (16)
     ula = shapes.sel(tx_rows=1)
     assert np.all(np.isinf(ula["crb_elevation"].values[np.isfinite(ula["crb"].values)]))
