@@ -196,6 +196,21 @@ def assert_same_results(ref: Path, other: Path) -> None:
 
 from jcas.params import SystemParams  # noqa: E402
 
+PLANAR_SYSTEM = SystemParams(
+    K=4,
+    Nt=16,
+    Nr=12,
+    array="upa",
+    tx_rows=4,
+    rx_rows=3,
+    theta_deg=20.0,
+    elevation_deg=-10.0,
+    crb_form="sum",
+    crb0=1.0,
+)
+"""A planar system of the UPA tests: 4 x 4 transmit and 4 x 3 receive arrays, the target
+at azimuth 20 deg and elevation -10 deg, the sum form of the CRB constraint (loose)."""
+
 
 def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     """``(beta, xi)`` of drops ``0 .. n-1`` of ``seed`` (shape ``(n, K)`` each): the

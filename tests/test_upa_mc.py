@@ -7,6 +7,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import PLANAR_SYSTEM as PLANAR
 
 from jcas.allocation import allocate
 from jcas.allocation.planar import crb_pair
@@ -18,19 +19,6 @@ from jcas.montecarlo.planar import frame_crb_planar, mc_crb_planar, ml_estimate_
 from jcas.montecarlo.sensing import mc_crb
 from jcas.params import SystemParams
 from jcas.registry import design
-
-PLANAR = SystemParams(
-    K=4,
-    Nt=16,
-    Nr=12,
-    array="upa",
-    tx_rows=4,
-    rx_rows=3,
-    theta_deg=20.0,
-    elevation_deg=-10.0,
-    crb_form="sum",
-    crb0=1.0,
-)
 
 
 def _allocation(params: SystemParams, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
