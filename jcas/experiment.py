@@ -376,6 +376,26 @@ def _allocation_dataset(
     return ds
 
 
+def _scheme_metrics(
+    inputs: _DropInputs,
+    params: SystemParams,
+    scheme: str,
+    options: Mapping[str, Any],
+    reference: Any,
+    where: str,
+) -> tuple[_SchemeResult, dict[str, np.ndarray]]:
+    """Run one scheme (:func:`_run_scheme`) and compute its closed-form metrics
+    (:func:`_closed_form_metrics`), NaN on every drop where it did not succeed."""
+    from jcas.allocation import is_success
+
+    result = _run_scheme(inputs, params, scheme, options, reference, where)
+    values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
+    failed = ~np.asarray(is_success(result.status))
+    for arr in values.values():
+        arr[failed] = np.nan
+    return result, values
+
+
 def _allocation(
     drops: xr.Dataset,
     inputs: _DropInputs,
@@ -386,13 +406,7 @@ def _allocation(
     reference: Any = None,
 ) -> tuple[xr.Dataset, _SchemeResult]:
     """One scheme: run it, compute its metrics (NaN where it failed), build its dataset."""
-    result = _run_scheme(inputs, params, scheme, options, reference, point.key)
-    values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
-    from jcas.allocation import is_success
-
-    failed = ~np.asarray(is_success(result.status))
-    for arr in values.values():
-        arr[failed] = np.nan
+    result, values = _scheme_metrics(inputs, params, scheme, options, reference, point.key)
     ds = _allocation_dataset(drops, inputs, point, scheme, result, values)
     if params.array == "upa":
         ds = ds.assign_coords(tx_rows=np.int64(params.tx_rows), rx_rows=np.int64(params.rx_rows))
@@ -867,8 +881,7 @@ def compute_sca_audit(
     """
     import json
 
-    import jcas.allocation.sca  # noqa: F401  (cvxpy: imported before the clock starts)
-    from jcas.allocation import is_success
+    import jcas.allocation.sca  # noqa: F401  (Clarabel, scipy.sparse: imported before the clock)
     from jcas.registry import SCA_VARIANTS, sca_variant
 
     chosen = list(SCA_VARIANTS) if variants is None else [sca_variant(v) for v in variants]
@@ -879,13 +892,9 @@ def compute_sca_audit(
     inputs = _validate_drops(drops, params, pt.key)
 
     def run(scheme: str, opts: Mapping[str, Any]) -> tuple[_SchemeResult, dict[str, np.ndarray]]:
-        result = _run_scheme(inputs, params, scheme, opts, None, pt.key)
-        values = _closed_form_metrics(result.gamma, result.eta, inputs.xi, inputs.beta, params)
-        ok = np.asarray(is_success(result.status))
-        return result, {
-            "sum_rate": np.where(ok, values["rate"].sum(axis=-1), np.nan),
-            "crb": np.where(ok, values["crb"], np.nan),
-        }
+        result, values = _scheme_metrics(inputs, params, scheme, opts, None, pt.key)
+        # NaN where the scheme failed: its rates are NaN there
+        return result, {"sum_rate": values["rate"].sum(axis=-1), "crb": values["crb"]}
 
     opt, opt_values = run("optimal", {})
     ref = opt_values["sum_rate"]
