@@ -83,9 +83,10 @@ elevation known)."""
 
 
 # --------------------------------------------------------------------------- helpers
-def _point_coords(point: Point) -> dict[str, Any]:
-    """The point's scalar coordinates: the five of every point; a planar point's rows and
-    direction (degrees); a ULA point's direction only where it is not broadside."""
+def _point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
+    """The point's scalar coordinates: the five of every point; the arrays' rows where
+    the point's system (``params``) has a planar array; a planar point's direction
+    (degrees); a ULA point's direction only where it is not broadside."""
     out = {
         "Nt": np.int64(point.Nt),
         "Nr": np.int64(point.Nr),
@@ -93,8 +94,8 @@ def _point_coords(point: Point) -> dict[str, Any]:
         "snr_sen_db": np.float64(point.snr_sen_db),
         "crb0": np.float64(point.crb0),
     }
-    if point.planar():
-        out["tx_rows"], out["rx_rows"] = np.int64(point.tx_rows), np.int64(point.rx_rows)
+    if params.array == "upa":
+        out["tx_rows"], out["rx_rows"] = np.int64(params.tx_rows), np.int64(params.rx_rows)
     for k in ("azimuth_deg", "elevation_deg"):
         if point.planar() or getattr(point, k) != 0.0:
             out[k] = np.float64(getattr(point, k))
@@ -334,6 +335,7 @@ def _allocation_dataset(
     drops: xr.Dataset,
     inputs: _DropInputs,
     point: Point,
+    params: SystemParams,
     scheme: str,
     result: _SchemeResult,
     values: Mapping[str, np.ndarray],
@@ -369,7 +371,7 @@ def _allocation_dataset(
         coords={
             "scheme": np.asarray([scheme]),
             **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
-            **_point_coords(point),
+            **_point_coords(point, params),
         },
     )
     ds.attrs["errors"] = "\n".join(result.errors)
@@ -407,9 +409,7 @@ def _allocation(
 ) -> tuple[xr.Dataset, _SchemeResult]:
     """One scheme: run it, compute its metrics (NaN where it failed), build its dataset."""
     result, values = _scheme_metrics(inputs, params, scheme, options, reference, point.key)
-    ds = _allocation_dataset(drops, inputs, point, scheme, result, values)
-    if params.array == "upa":
-        ds = ds.assign_coords(tx_rows=np.int64(params.tx_rows), rx_rows=np.int64(params.rx_rows))
+    ds = _allocation_dataset(drops, inputs, point, params, scheme, result, values)
     return ds, result
 
 
@@ -924,7 +924,7 @@ def compute_sca_audit(
         coords={
             "variant": np.asarray([v.name for v in chosen]),
             **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
-            **_point_coords(pt),
+            **_point_coords(pt, params),
             "precoder": np.asarray(params.precoder),
         },
     )
