@@ -749,11 +749,14 @@ def aggregate(
     swept keys become dimensions, and all pieces are combined by coordinates
     with :func:`jcas.results.combine_datasets` (explicit ``combine_by_coords``
     arguments; duplicated or missing entries raise). Experiments without
-    Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc``.
+    Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc``. An experiment
+    of kind ``sca_audit`` is combined by :func:`aggregate_sca_audit`.
     """
     from jcas.results import combine_datasets
     from jcas.stats import failure_count
 
+    if plan.kind == "sca_audit":
+        return aggregate_sca_audit(plan, pieces)
     out: list[xr.Dataset] = []
     for values, datasets in pieces:
         groups: dict[tuple[str, str, int], list[xr.Dataset]] = {}
@@ -938,15 +941,16 @@ def compute_sca_audit(
 
 
 def aggregate_sca_audit(
-    plan: ExperimentPlan, pieces: Sequence[tuple[Mapping[str, Any], xr.Dataset]]
+    plan: ExperimentPlan,
+    pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
 ) -> xr.Dataset:
     """Combine the per-job datasets of an ``sca_audit`` experiment into ``results/<name>.nc``.
 
     Parameters
     ----------
     plan : the experiment's grid (``kind: sca_audit``).
-    pieces : ``(swept values, dataset)`` for every grid point and precoder of the plan
-        (:func:`compute_sca_audit`).
+    pieces : for each grid point of the plan (its swept values), its per-job datasets,
+        one per precoder (:func:`compute_sca_audit`).
 
     The swept keys (and ``precoder``, with several precoders) become dimensions, as in
     :func:`aggregate`; dims in the order ``<swept>``, ``precoder``, ``variant``, ``drop``,
@@ -956,8 +960,9 @@ def aggregate_sca_audit(
     from jcas.results import combine_datasets
     from jcas.stats import failure_count
 
-    variants = pieces[0][1].attrs.get("variants", "{}") if pieces else "{}"
-    combined = combine_datasets([_as_point_piece(ds, plan, values) for values, ds in pieces])
+    flat = [(values, ds) for values, datasets in pieces for ds in datasets]
+    variants = flat[0][1].attrs.get("variants", "{}") if flat else "{}"
+    combined = combine_datasets([_as_point_piece(ds, plan, values) for values, ds in flat])
     if "precoder" in combined.dims:
         combined = combined.sel(precoder=list(plan.precoders))
     order = [*plan.dims, "precoder", "variant", "drop", "user"]

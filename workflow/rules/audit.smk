@@ -31,32 +31,3 @@ rule sca_audit:
         options=AUDIT_OPTIONS,
     script:
         "../scripts/sca_audit.py"
-
-
-rule aggregate_audit:
-    input:
-        data=lambda wc: EXPERIMENT_INPUTS[wc.experiment],
-        sources=sources("aggregate"),
-    output:
-        f"{RESULTS}/{{experiment}}.nc",
-    log:
-        f"{LOGS}/aggregate/{{experiment}}.log",
-    benchmark:
-        f"{BENCH}/aggregate/{{experiment}}.tsv"
-    wildcard_constraints:
-        experiment="|".join(AUDIT_EXPERIMENTS) or "(?!)",
-    conda:
-        "../envs/jcas.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: (1500 + 3 * input_mb(input)) * attempt,
-        runtime=lambda wc, input, attempt: (10 + input_mb(input) // 100) * attempt,
-    params:
-        name=lambda wc: wc.experiment,
-        config=lambda wc: experiment_config(wc.experiment),
-        point_keys=lambda wc: aggregate_keys(wc.experiment),
-    script:
-        "../scripts/sca_audit_aggregate.py"
-
-
-ruleorder: aggregate_audit > aggregate

@@ -223,7 +223,6 @@ def block_range(block):
     return int(start), int(stop)
 
 
-AUDIT_EXPERIMENTS = [n for n, plan in PLANS.items() if plan.kind == "sca_audit"]
 # the sca options of the config that no variant sets (tol, max_iterations, batch_size):
 # changing a feature flag of the pipeline's sca reruns no audit job
 AUDIT_OPTIONS = {

@@ -219,30 +219,3 @@ def run_sca_audit(
             float(np.nanmedian(ds["gap"].sel(variant=name).values)),
             dict(zip(names.tolist(), counts.tolist(), strict=True)),
         )
-
-
-def run_sca_audit_aggregate(
-    inputs: Sequence[str],
-    output: str,
-    *,
-    name: str,
-    config: Mapping[str, Any],
-    point_keys: Mapping[str, str],
-) -> None:
-    """Job ``aggregate_audit``: combine the per-job files of ``sca_audit`` experiment
-    ``name`` (``.../audit/<job key>/sca_audit.nc``; ``point_keys`` maps each job key to
-    its point key)."""
-    plan = experiment.plan(config, name)
-    keys = dict(point_keys)
-    by_key: dict[str, list[xr.Dataset]] = {}
-    for path in inputs:
-        key = next(part for part in Path(path).parts if part in keys)
-        by_key.setdefault(keys[key], []).append(experiment.read(path))
-    t0 = time.perf_counter()
-    pieces = [(values, ds) for values, p in plan.points for ds in by_key[p.key]]
-    ds = experiment.aggregate_sca_audit(plan, pieces)
-    _compute_time(time.perf_counter() - t0)
-    experiment.write(ds, output, config=config, title=plan.title or name)
-    log.info(
-        "%s: %d of %d entries failed", name, ds.attrs["failed_entries"], ds.attrs["total_entries"]
-    )
