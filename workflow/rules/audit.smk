@@ -26,8 +26,8 @@ rule sca_audit:
         system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         seed=CFG["seed"],
-        start=lambda wc: block_range(wc.block)[0],
-        stop=lambda wc: block_range(wc.block)[1],
+        start=lambda wc: AUDIT_RANGE[wc.block][0],
+        stop=lambda wc: AUDIT_RANGE[wc.block][1],
         options=AUDIT_OPTIONS,
     script:
         "../scripts/sca_audit.py"

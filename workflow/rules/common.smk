@@ -217,10 +217,13 @@ def audit_range(plan):
     return int(CFG["drops"]), int(CFG["drops"]) + int(plan.audit_drops)
 
 
-def block_range(block):
-    """``(start, stop)`` of a block key ``d<start>-<stop>``."""
-    start, stop = block[1:].split("-")
-    return int(start), int(stop)
+# (start, stop) of the held-out block of every sca_audit experiment, by block key: a
+# look-up like BLOCK_RANGE (no wildcard text is parsed)
+AUDIT_RANGE = {
+    block_key(*audit_range(plan)): audit_range(plan)
+    for plan in PLANS.values()
+    if plan.kind == "sca_audit"
+}
 
 
 # the sca options of the config that no variant sets (tol, max_iterations, batch_size):
@@ -308,7 +311,7 @@ def n_drops(wc):
 
 def audit_work(wc):
     """Held-out drops x (Nt + Nr) of an sca_audit job."""
-    start, stop = block_range(wc.block)
+    start, stop = AUDIT_RANGE[wc.block]
     return (stop - start) * antennas(wc)
 
 
