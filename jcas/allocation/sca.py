@@ -172,10 +172,7 @@ def _den(u: Float, v: Float, h: Float) -> Float:
 
 def _sinr(u: Float, v: Float, g: Float, h: Float) -> Float:
     """``SINR_k = g_k u_k / (h_k T + 1)``, ``T = sum u + v``; (n, K) (split form: :func:`_den`)."""
-    if h.ndim != u.ndim:
-        return g * u / _den(u, v, h)
-    total = np.sum(u, axis=-1, keepdims=True) + v[..., None]
-    return g * u / (h * total + 1.0)
+    return g * u / _den(u, v, h)
 
 
 def _rate_nats(u: Float, v: Float, g: Float, h: Float) -> Float:
