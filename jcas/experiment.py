@@ -42,16 +42,19 @@ import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 from numpy.typing import ArrayLike
 
 from jcas import channel, metrics
 from jcas.config import INTEGER_KEYS, ExperimentPlan, Point
 from jcas.drops import large_scale_fading
+from jcas.fields import Fields, Variable, concat, read_fields, read_many, write_fields
 from jcas.params import SystemParams
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "MC_VARIABLES",
@@ -109,8 +112,15 @@ def _drop_coords(drops: ArrayLike, n_users: int) -> dict[str, Any]:
     }
 
 
-def write(ds: xr.Dataset, path: str | Path, *, config: Mapping[str, Any], title: str) -> None:
-    """Write a dataset atomically with provenance (:func:`jcas.results.write_netcdf`)."""
+def write(
+    ds: xr.Dataset | Fields, path: str | Path, *, config: Mapping[str, Any], title: str
+) -> None:
+    """Write a dataset atomically with provenance (:func:`jcas.results.write_netcdf`;
+    :class:`jcas.fields.Fields` by :func:`jcas.fields.write_fields`, the same file
+    without importing xarray)."""
+    if isinstance(ds, Fields):
+        write_fields(ds, path, config=config, title=title)
+        return
     from jcas.results import write_netcdf
 
     write_netcdf(ds, path, config=config, title=title)
@@ -131,12 +141,29 @@ def read_blocks(paths: Sequence[str | Path]) -> xr.Dataset:
     return combine_datasets([read(p) for p in paths])
 
 
+def read_job(path: str | Path) -> Fields:
+    """Load a per-job file as :class:`jcas.fields.Fields` (:func:`jcas.fields.read_fields`:
+    no xarray; a damaged file raises :class:`jcas.fields.ResultFileError` naming it)."""
+    return read_fields(path)
+
+
+def read_job_blocks(paths: Sequence[str | Path]) -> Fields:
+    """Per-job files of one grid point as :class:`jcas.fields.Fields`, joined along
+    ``drop`` in drop order (:func:`jcas.fields.read_many`)."""
+    return read_many(paths, "drop")
+
+
 def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
 # --------------------------------------------------------------------------- drops
 def compute_drops(system: Mapping[str, Any], seed: int, start: int, stop: int) -> xr.Dataset:
+    """:func:`drops_fields` as an ``xarray.Dataset``."""
+    return drops_fields(system, seed, start, stop).to_xarray()
+
+
+def drops_fields(system: Mapping[str, Any], seed: int, start: int, stop: int) -> Fields:
     """User drops ``start .. stop-1`` of base seed ``seed``: ``beta``, ``distance`` (drop, user).
 
     Uses only the drop geometry of ``system`` (K, r_min_m, r_max_m,
@@ -146,7 +173,7 @@ def compute_drops(system: Mapping[str, Any], seed: int, start: int, stop: int) -
     params = SystemParams.from_dict(system)
     drops = np.arange(int(start), int(stop), dtype=np.int64)
     beta, distance = large_scale_fading(params, int(seed), drops)
-    ds = xr.Dataset(
+    ds = Fields.build(
         {
             "beta": (("drop", "user"), beta),
             "distance": (("drop", "user"), distance),
@@ -210,18 +237,18 @@ class _DropInputs:
     errors: tuple[str, ...]
 
 
-def _validate_drops(drops: xr.Dataset, params: SystemParams, where: str) -> _DropInputs:
+def _validate_drops(drops: Fields, params: SystemParams, where: str) -> _DropInputs:
     """Estimate variance (7) of every drop and the mask of valid drops.
 
     A degenerate drop (non-finite or negative ``beta`` or ``xi``) is recorded as
     ``invalid_input`` and kept out of the solver, so it cannot fail the other drops of
     the block.
     """
-    beta = np.asarray(drops["beta"].values, dtype=float)
+    beta = np.asarray(drops["beta"], dtype=float)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         xi = channel.estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
     valid = np.all(np.isfinite(beta) & (beta >= 0) & np.isfinite(xi) & (xi >= 0), axis=-1)
-    index = np.asarray(drops["drop"].values, dtype=np.int64)
+    index = np.asarray(drops["drop"], dtype=np.int64)
     errors: tuple[str, ...] = ()
     if not valid.all():
         bad = index[~valid].tolist()
@@ -332,24 +359,24 @@ def _closed_form_metrics(
 
 
 def _allocation_dataset(
-    drops: xr.Dataset,
+    drops: Fields,
     inputs: _DropInputs,
     point: Point,
     params: SystemParams,
     scheme: str,
     result: _SchemeResult,
     values: Mapping[str, np.ndarray],
-) -> xr.Dataset:
+) -> Fields:
     """The per-job allocation dataset of one scheme (``docs/data.md``)."""
     from jcas.allocation import is_success
 
     ok = np.asarray(is_success(result.status))
     s = ("scheme", "drop")
     su = ("scheme", "drop", "user")
-    ds = xr.Dataset(
+    ds = Fields.build(
         {
             "beta": (("drop", "user"), inputs.beta),
-            "distance": (("drop", "user"), np.asarray(drops["distance"].values, dtype=float)),
+            "distance": (("drop", "user"), np.asarray(drops["distance"], dtype=float)),
             "xi": (("drop", "user"), inputs.xi),
             "gamma": (su, result.gamma[None]),
             "eta": (su, result.eta[None]),
@@ -370,7 +397,7 @@ def _allocation_dataset(
         },
         coords={
             "scheme": np.asarray([scheme]),
-            **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
+            **_drop_coords(drops["drop"], inputs.beta.shape[1]),
             **_point_coords(point, params),
         },
     )
@@ -399,14 +426,14 @@ def _scheme_metrics(
 
 
 def _allocation(
-    drops: xr.Dataset,
+    drops: Fields,
     inputs: _DropInputs,
     point: Point,
     params: SystemParams,
     scheme: str,
     options: Mapping[str, Any],
     reference: Any = None,
-) -> tuple[xr.Dataset, _SchemeResult]:
+) -> tuple[Fields, _SchemeResult]:
     """One scheme: run it, compute its metrics (NaN where it failed), build its dataset."""
     result, values = _scheme_metrics(inputs, params, scheme, options, reference, point.key)
     ds = _allocation_dataset(drops, inputs, point, params, scheme, result, values)
@@ -414,7 +441,7 @@ def _allocation(
 
 
 def compute_allocation(
-    drops: xr.Dataset,
+    drops: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     scheme: str,
@@ -442,12 +469,23 @@ def compute_allocation(
 
 
 def compute_allocations(
-    drops: xr.Dataset,
+    drops: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     schemes: Sequence[str],
     options: Mapping[str, Mapping[str, Any]],
 ) -> xr.Dataset:
+    """:func:`allocations_fields` as an ``xarray.Dataset``."""
+    return allocations_fields(drops, system, point, schemes, options).to_xarray()
+
+
+def allocations_fields(
+    drops: xr.Dataset | Fields,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    schemes: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+) -> Fields:
     """Allocate power with several schemes at one grid point for a block of drops.
 
     As :func:`compute_allocation` for each scheme, in one dataset with dims ``scheme``
@@ -459,10 +497,11 @@ def compute_allocations(
     if "sca" in schemes:
         import jcas.allocation.sca  # noqa: F401  (Clarabel, scipy.sparse: imported before the clock)
     t0 = time.perf_counter()
+    drops = Fields.from_xarray(drops)
     pt = Point(**point)
     params = pt.system(system)
     inputs = _validate_drops(drops, params, pt.key)
-    datasets: dict[str, xr.Dataset] = {}
+    datasets: dict[str, Fields] = {}
     reference = None
     for scheme in sorted(schemes, key=lambda s: s != "optimal"):  # optimal first
         ds, result = _allocation(
@@ -480,25 +519,17 @@ def compute_allocations(
     if len(schemes) == 1:
         out = datasets[schemes[0]]
     else:
-        out = xr.concat(
-            [datasets[s] for s in schemes],
-            dim="scheme",
-            data_vars="minimal",
-            coords="minimal",
-            compat="equals",
-            join="exact",
-            combine_attrs="drop",
-        )
+        out = concat([datasets[s] for s in schemes], "scheme")
         errors = [(s, datasets[s].attrs["errors"]) for s in schemes]
         out.attrs["errors"] = "\n".join(f"{s}: {e}" for s, e in errors if e)
-    out = out.assign_coords(precoder=np.asarray(params.precoder))
+    out.coords["precoder"] = Variable((), np.asarray(params.precoder))
     out.attrs["compute_time_s"] = time.perf_counter() - t0
     return out
 
 
 # --------------------------------------------------------------------------- Monte-Carlo
 def compute_monte_carlo(
-    alloc: xr.Dataset,
+    alloc: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     mc: Mapping[str, Any],
@@ -506,6 +537,19 @@ def compute_monte_carlo(
     *,
     share_draws: bool = True,
 ) -> xr.Dataset:
+    """:func:`monte_carlo_fields` as an ``xarray.Dataset``."""
+    return monte_carlo_fields(alloc, system, point, mc, seed, share_draws=share_draws).to_xarray()
+
+
+def monte_carlo_fields(
+    alloc: xr.Dataset | Fields,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    mc: Mapping[str, Any],
+    seed: int,
+    *,
+    share_draws: bool = True,
+) -> Fields:
     """Monte-Carlo sum rate (14) and finite-L CRB (36) of an allocation dataset.
 
     Every scheme of ``alloc`` is simulated on the same streams: drop ``d`` uses
@@ -527,14 +571,15 @@ def compute_monte_carlo(
     from jcas.montecarlo.sensing import mc_crb
 
     t0 = time.perf_counter()
+    alloc = Fields.from_xarray(alloc)
     params = Point(**point).system(system)
     planar = params.array == "upa"
     variables = (*MC_VARIABLES, *PLANAR_MC_VARIABLES) if planar else MC_VARIABLES
-    beta = np.asarray(alloc["beta"].values, dtype=float)
-    drops = [int(d) for d in alloc["drop"].values]
+    beta = np.asarray(alloc["beta"], dtype=float)
+    drops = [int(d) for d in alloc["drop"]]
     n_schemes, n = alloc.sizes["scheme"], len(drops)
-    gamma = np.asarray(alloc["gamma"].values, dtype=float)
-    eta = np.asarray(alloc["eta"].values, dtype=float)
+    gamma = np.asarray(alloc["gamma"], dtype=float)
+    eta = np.asarray(alloc["eta"], dtype=float)
     out = {name: np.full((n_schemes, n), np.nan) for name in variables}
     status = np.full((n_schemes, n), "ok", dtype=object)
     errors: dict[str, list[str]] = {
@@ -588,12 +633,14 @@ def compute_monte_carlo(
             for name, value in zip(names, values, strict=True):
                 out[name][i] = value
     s = ("scheme", "drop")
-    ds = xr.Dataset(
-        {name: (s, out[name]) for name in variables},
+    mc_status = {"units": "1", "long_name": "Monte-Carlo status (ok, error)"}
+    ds = Fields.build(
+        {
+            **{name: (s, out[name]) for name in variables},
+            "mc_status": (s, status.astype(str), mc_status),
+        },
         coords={k: v for k, v in alloc.coords.items() if k != "user"},
     )
-    ds["mc_status"] = (s, status.astype(str))
-    ds["mc_status"].attrs = {"units": "1", "long_name": "Monte-Carlo status (ok, error)"}
     ds.attrs["errors"] = "\n".join(
         e
         for i in range(n_schemes)
@@ -606,12 +653,23 @@ def compute_monte_carlo(
 
 # --------------------------------------------------------------------------- MLE
 def compute_mle(
-    alloc: xr.Dataset,
+    alloc: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     mc: Mapping[str, Any],
     seed: int,
 ) -> xr.Dataset:
+    """:func:`mle_fields` as an ``xarray.Dataset``."""
+    return mle_fields(alloc, system, point, mc, seed).to_xarray()
+
+
+def mle_fields(
+    alloc: xr.Dataset | Fields,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    mc: Mapping[str, Any],
+    seed: int,
+) -> Fields:
     """ML angle estimation vs CRB for the drops of an allocation dataset.
 
     Variables (scheme, drop): ``mle_mse``, ``mle_mse_se`` (rad2), ``mle_bias`` (rad),
@@ -636,14 +694,14 @@ def compute_mle(
 
 
 def _per_scheme_estimates(
-    alloc: xr.Dataset,
+    alloc: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     names: Sequence[str],
     one_scheme: Callable[..., Mapping[str, Any]],
     what: str,
     copied: Sequence[str],
-) -> xr.Dataset:
+) -> Fields:
     """Run an estimator on each scheme of an allocation dataset (the MLE experiments).
 
     ``one_scheme(params, beta, gamma, eta, drops)`` returns the variables ``names``, each of
@@ -653,17 +711,16 @@ def _per_scheme_estimates(
     allocation's coordinates but ``user``.
     """
     t0 = time.perf_counter()
+    alloc = Fields.from_xarray(alloc)
     params = Point(**point).system(system)
-    beta = np.asarray(alloc["beta"].values, dtype=float)
-    drops = [int(d) for d in alloc["drop"].values]
+    beta = np.asarray(alloc["beta"], dtype=float)
+    drops = [int(d) for d in alloc["drop"]]
     n_schemes = alloc.sizes["scheme"]
     out = {name: np.full((n_schemes, len(drops)), np.nan) for name in names}
     errors: list[str] = []
     for i in range(n_schemes):
         try:
-            values = one_scheme(
-                params, beta, alloc["gamma"].values[i], alloc["eta"].values[i], drops
-            )
+            values = one_scheme(params, beta, alloc["gamma"][i], alloc["eta"][i], drops)
         except Exception as err:  # recorded, never raised
             log.exception("%s failed", what)
             errors.append(_error_text(err))
@@ -671,13 +728,16 @@ def _per_scheme_estimates(
         for name in names:
             out[name][i] = values[name]
     s = ("scheme", "drop")
-    ds = xr.Dataset(
-        {name: (s, out[name]) for name in names},
-        coords={k: v for k, v in alloc.coords.items() if k != "user"},
+    kept = [name for name in (*copied, "status", "beta") if name in alloc.data_vars]
+    dims = {"scheme", "drop", *(d for name in kept for d in alloc.data_vars[name].dims)}
+    ds = Fields.build(
+        {
+            **{name: (s, out[name]) for name in names},
+            **{name: alloc.data_vars[name] for name in kept},
+        },
+        # the coordinates along these variables' dimensions (``user`` comes with ``beta``)
+        coords={k: v for k, v in alloc.coords.items() if set(v.dims) <= dims},
     )
-    for name in (*copied, "status", "beta"):
-        if name in alloc:
-            ds[name] = alloc[name]
     ds.attrs["errors"] = "\n".join(errors)
     ds.attrs["compute_time_s"] = time.perf_counter() - t0
     return ds
@@ -690,6 +750,8 @@ def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, A
     The ``precoder`` scalar coordinate becomes a length-1 dimension too when the plan
     has several precoders (it stays a scalar coordinate otherwise).
     """
+    import xarray as xr
+
     keep_flat = {"beta", "distance"}
     swept = list(plan.dims)
     precoder = str(ds["precoder"].values) if "precoder" in ds.coords else None
@@ -752,6 +814,8 @@ def aggregate(
     Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc``. An experiment
     of kind ``sca_audit`` is combined by :func:`aggregate_sca_audit`.
     """
+    import xarray as xr
+
     from jcas.results import combine_datasets
     from jcas.stats import failure_count
 
@@ -853,6 +917,19 @@ def compute_sca_audit(
     options: Mapping[str, Any],
     variants: Sequence[str] | None = None,
 ) -> xr.Dataset:
+    """:func:`sca_audit_fields` as an ``xarray.Dataset``."""
+    return sca_audit_fields(system, point, seed, start, stop, options, variants).to_xarray()
+
+
+def sca_audit_fields(
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    seed: int,
+    start: int,
+    stop: int,
+    options: Mapping[str, Any],
+    variants: Sequence[str] | None = None,
+) -> Fields:
     """Every ``sca`` variant against the exact optimum on drops ``start .. stop-1``.
 
     The drops are drawn here (:func:`compute_drops` of base seed ``seed``; the pipeline
@@ -891,7 +968,7 @@ def compute_sca_audit(
     t0 = time.perf_counter()
     pt = Point(**point)
     params = pt.system(system)
-    drops = compute_drops(system, seed, start, stop)
+    drops = drops_fields(system, seed, start, stop)
     inputs = _validate_drops(drops, params, pt.key)
 
     def run(scheme: str, opts: Mapping[str, Any]) -> tuple[_SchemeResult, dict[str, np.ndarray]]:
@@ -915,7 +992,7 @@ def compute_sca_audit(
         out["solve_time"].append(result.solve_time)
         errors += [f"{variant.name}: {e}" for e in result.errors]
     vd = ("variant", "drop")
-    ds = xr.Dataset(
+    ds = Fields.build(
         {
             "beta": (("drop", "user"), inputs.beta),
             "xi": (("drop", "user"), inputs.xi),
@@ -926,7 +1003,7 @@ def compute_sca_audit(
         },
         coords={
             "variant": np.asarray([v.name for v in chosen]),
-            **_drop_coords(drops["drop"].values, inputs.beta.shape[1]),
+            **_drop_coords(drops["drop"], inputs.beta.shape[1]),
             **_point_coords(pt, params),
             "precoder": np.asarray(params.precoder),
         },
@@ -991,12 +1068,23 @@ PLANAR_MLE_VARIABLES = (
 
 
 def compute_mle_planar(
-    alloc: xr.Dataset,
+    alloc: xr.Dataset | Fields,
     system: Mapping[str, Any],
     point: Mapping[str, Any],
     mc: Mapping[str, Any],
     seed: int,
 ) -> xr.Dataset:
+    """:func:`mle_planar_fields` as an ``xarray.Dataset``."""
+    return mle_planar_fields(alloc, system, point, mc, seed).to_xarray()
+
+
+def mle_planar_fields(
+    alloc: xr.Dataset | Fields,
+    system: Mapping[str, Any],
+    point: Mapping[str, Any],
+    mc: Mapping[str, Any],
+    seed: int,
+) -> Fields:
     """2-D ML estimation of (azimuth, elevation) vs their CRBs for the drops of an
     allocation dataset of a planar-array point (:func:`jcas.montecarlo.planar.mle_planar`:
     FFT grid over both arrays, then a local search; ``alpha`` unknown).

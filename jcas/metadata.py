@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import xarray as xr
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "COORDINATES",
@@ -168,33 +169,39 @@ def register_variable(name: str, units: str, long_name: str, *, coordinate: bool
     (COORDINATES if coordinate else VARIABLES)[name] = VariableMeta(units, long_name)
 
 
-def annotate(ds: xr.Dataset) -> xr.Dataset:
-    """A copy of ``ds`` with ``units`` / ``long_name`` from the registry on every variable.
+def annotated_attrs(name: str, attrs: Mapping[str, Any], *, data_var: bool) -> dict[str, Any]:
+    """The attributes of variable ``name`` with ``units`` / ``long_name`` from the registry
+    (:data:`VARIABLES` for a data variable, :data:`COORDINATES` for a coordinate).
 
-    Known variables and coordinates get the registry's attributes (an existing
-    ``units`` that disagrees with the registry raises ``ValueError``). Unknown
-    variables keep their own attributes and must already carry ``units``;
-    a data variable without units raises ``ValueError`` naming it.
+    An existing ``units`` that disagrees with the registry raises ``ValueError``; a data
+    variable the registry does not know must carry ``units`` itself (``ValueError``
+    naming it otherwise); ``long_name`` defaults to the name.
     """
+    meta = VARIABLES.get(name) if data_var else COORDINATES.get(name)
+    out = dict(attrs)
+    if meta is not None:
+        have = out.get("units")
+        if have is not None and str(have) != meta.units:
+            raise ValueError(
+                f"variable {name!r} has units {have!r} but the registry says {meta.units!r}"
+            )
+        out.update(meta.attrs())
+    if data_var and "units" not in out:
+        raise ValueError(
+            f"data variable {name!r} has no units: add it to jcas.metadata.VARIABLES "
+            "(register_variable) or set a 'units' attribute"
+        )
+    if "units" in out and "long_name" not in out:
+        out["long_name"] = name
+    return out
+
+
+def annotate(ds: xr.Dataset) -> xr.Dataset:
+    """A copy of ``ds`` with ``units`` / ``long_name`` from the registry on every variable
+    (:func:`annotated_attrs`)."""
     out = ds.copy(deep=False)
     for name, var in out.variables.items():
-        meta = VARIABLES.get(str(name)) if name in out.data_vars else COORDINATES.get(str(name))
-        attrs = dict(var.attrs)
-        if meta is not None:
-            have = attrs.get("units")
-            if have is not None and str(have) != meta.units:
-                raise ValueError(
-                    f"variable {name!r} has units {have!r} but the registry says {meta.units!r}"
-                )
-            attrs.update(meta.attrs())
-        if name in out.data_vars and "units" not in attrs:
-            raise ValueError(
-                f"data variable {name!r} has no units: add it to jcas.metadata.VARIABLES "
-                "(register_variable) or set a 'units' attribute"
-            )
-        if "units" in attrs and "long_name" not in attrs:
-            attrs["long_name"] = str(name)
-        var.attrs = attrs
+        var.attrs = annotated_attrs(str(name), var.attrs, data_var=name in out.data_vars)
     return out
 
 

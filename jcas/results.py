@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from jcas.atomic import atomic_write
+from jcas.fields import LABEL_SUFFIX, ResultFileError
 from jcas.metadata import annotate
 from jcas.provenance import global_attributes, to_json
 from jcas.stats import success_mask
@@ -46,18 +47,6 @@ __all__ = [
     "validate_contract",
     "write_netcdf",
 ]
-
-
-class ResultFileError(OSError):
-    """A result file is missing, truncated or corrupt; ``path`` names it."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"result file {self.path!r}: {reason}")
-
-    def __str__(self) -> str:  # OSError.__str__ would show the args tuple
-        return f"result file {self.path!r}: {self.reason}"
 
 
 class ContractError(ValueError):
@@ -129,10 +118,6 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
                 "_FillValue": None,
             }
     return enc
-
-
-LABEL_SUFFIX: Final = "_name"
-"""Suffix of the label variable that carries a string-valued dimension coordinate on disk."""
 
 
 def labels_for_string_indexes(ds: xr.Dataset) -> xr.Dataset:

@@ -3,7 +3,10 @@
 Each ``workflow/scripts/<rule>.py`` unpacks the ``snakemake`` object and calls one
 ``run_*`` function here inside :func:`job_log`; every jcas computation goes through
 :mod:`jcas.experiment` (which imports a stage's heavy packages only when it runs).
-Every job logs ``compute_time_s = <seconds>``: the time inside the jcas computations,
+The per-point jobs (drops, allocation, Monte-Carlo, MLE, sca audit) hold their data as
+:class:`jcas.fields.Fields` and never import xarray or pandas (about 0.3 s a process);
+the aggregation, figure and claims jobs use xarray. Every job logs
+``compute_time_s = <seconds>``: the time inside the jcas computations,
 without process start-up, imports and file I/O (``benchmarks/pipeline.py`` sums it).
 """
 
@@ -16,12 +19,14 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from jcas import experiment
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 log = logging.getLogger("jcas.job")
 
@@ -55,14 +60,14 @@ def _compute_time(seconds: float) -> None:
     log.info("compute_time_s = %.6f", seconds)
 
 
-def _write(ds: xr.Dataset, output: str, params: Mapping[str, Any], title: str) -> None:
+def _write(ds: Any, output: str, params: Mapping[str, Any], title: str) -> None:
     _compute_time(float(ds.attrs.get("compute_time_s", 0.0)))
     experiment.write(ds, output, config=params, title=title)
 
 
 def run_drops(output: str, *, system: Mapping[str, Any], seed: int, start: int, stop: int) -> None:
     """Job ``drops``: write :func:`jcas.experiment.compute_drops` to ``output``."""
-    ds = experiment.compute_drops(system, seed, start, stop)
+    ds = experiment.drops_fields(system, seed, start, stop)
     params = {"system": dict(system), "seed": seed, "start": start, "stop": stop}
     _write(ds, output, params, f"user drops {start}..{stop - 1}")
 
@@ -77,8 +82,8 @@ def run_allocation(
     options: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Jobs ``closed_form`` and ``sca``: read the drops, write
-    :func:`jcas.experiment.compute_allocations` of ``schemes`` to ``output``."""
-    ds = experiment.compute_allocations(experiment.read(drops), system, point, schemes, options)
+    :func:`jcas.experiment.allocations_fields` of ``schemes`` to ``output``."""
+    ds = experiment.allocations_fields(experiment.read_job(drops), system, point, schemes, options)
     params = {
         "system": dict(system),
         "point": dict(point),
@@ -87,7 +92,7 @@ def run_allocation(
     }
     key = experiment.Point(**point).key
     _write(ds, output, params, f"allocation {', '.join(schemes)} at {key}")
-    names, counts = np.unique(ds["status"].values, return_counts=True)
+    names, counts = np.unique(ds["status"], return_counts=True)
     log.info("status counts: %s", dict(zip(names.tolist(), counts.tolist(), strict=True)))
 
 
@@ -101,10 +106,10 @@ def run_monte_carlo(
     mc: Mapping[str, Any],
     seed: int,
 ) -> None:
-    """Job ``monte_carlo``: :func:`jcas.experiment.compute_monte_carlo` of the ``schemes``
+    """Job ``monte_carlo``: :func:`jcas.experiment.monte_carlo_fields` of the ``schemes``
     of an allocation file."""
-    data = experiment.read(alloc).sel(scheme=list(schemes))
-    ds = experiment.compute_monte_carlo(data, system, point, mc, seed)
+    data = experiment.read_job(alloc).sel("scheme", list(schemes))
+    ds = experiment.monte_carlo_fields(data, system, point, mc, seed)
     params = {
         "system": dict(system),
         "point": dict(point),
@@ -129,11 +134,11 @@ def run_mle(
 ) -> None:
     """Jobs ``mle`` and (``planar``) ``mle_planar``: drops 0 .. ``n_drops``-1 of one
     scheme's allocation blocks, the ML estimate of the angle vs its CRB
-    (:func:`jcas.experiment.compute_mle`), or of (azimuth, elevation) vs theirs
-    (:func:`jcas.experiment.compute_mle_planar`)."""
-    alloc = experiment.read_blocks(allocs).sel(scheme=[scheme])
-    alloc = alloc.isel({"drop": alloc["drop"].values < int(n_drops)})
-    compute = experiment.compute_mle_planar if planar else experiment.compute_mle
+    (:func:`jcas.experiment.mle_fields`), or of (azimuth, elevation) vs theirs
+    (:func:`jcas.experiment.mle_planar_fields`)."""
+    alloc = experiment.read_job_blocks(allocs).sel("scheme", [scheme])
+    alloc = alloc.isel("drop", alloc["drop"] < int(n_drops))
+    compute = experiment.mle_planar_fields if planar else experiment.mle_fields
     ds = compute(alloc, system, point, mc, seed)
     params = {
         "system": dict(system),
@@ -198,9 +203,9 @@ def run_sca_audit(
     stop: int,
     options: Mapping[str, Any],
 ) -> None:
-    """Job ``sca_audit``: :func:`jcas.experiment.compute_sca_audit` of one grid point and
+    """Job ``sca_audit``: :func:`jcas.experiment.sca_audit_fields` of one grid point and
     precoder on the held-out drops ``start .. stop-1``."""
-    ds = experiment.compute_sca_audit(system, point, seed, start, stop, options)
+    ds = experiment.sca_audit_fields(system, point, seed, start, stop, options)
     params = {
         "system": dict(system),
         "point": dict(point),
@@ -211,11 +216,11 @@ def run_sca_audit(
     }
     key = experiment.Point(**point).key
     _write(ds, output, params, f"sca audit at {key} ({system.get('precoder', 'mrt')})")
-    for name in ds["variant"].values.tolist():
-        names, counts = np.unique(ds["status"].sel(variant=name).values, return_counts=True)
+    for i, name in enumerate(ds["variant"].tolist()):  # (variant, drop) variables
+        names, counts = np.unique(ds["status"][i], return_counts=True)
         log.info(
             "%s: median gap %.2e, status counts %s",
             name,
-            float(np.nanmedian(ds["gap"].sel(variant=name).values)),
+            float(np.nanmedian(ds["gap"][i])),
             dict(zip(names.tolist(), counts.tolist(), strict=True)),
         )
