@@ -96,11 +96,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+PYTHON = [sys.executable]
+"""The interpreter that runs Snakemake (and so every job): ``--python``, default this one."""
+
+
 def snakemake(cwd: Path, args: list[str]) -> tuple[float, str]:
-    """Run ``python -m snakemake <args>`` in ``cwd``; (seconds, stdout + stderr)."""
+    """Run ``<python> -m snakemake <args>`` in ``cwd``; (seconds, stdout + stderr)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
+        [PYTHON[0], "-m", "snakemake", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -274,6 +278,8 @@ def table(old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: 
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average at end {os.getloadavg()[0]:.1f}; python {platform.python_version()}",
         f"command: python -m snakemake --cores {cores} {' '.join(extra)}".rstrip(),
+        f"python: {PYTHON[0]}"
+        + ("" if PYTHON[0] == sys.executable else " (not the benchmark's own interpreter)"),
         f"old = commit {commit}, new = working tree; each in a clean temporary checkout",
         "",
         f"{'measure':<46}{'old':>10}{'new':>10}{'new/old':>9}",
@@ -337,7 +343,14 @@ def main() -> None:
         "commit's config.yaml in both trees, the like-for-like comparison)",
     )
     ap.add_argument("--out", type=Path, default=OUT, help=f"table file (default {OUT})")
+    ap.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter that runs Snakemake and the jobs, e.g. a virtual environment made "
+        "by the README's set-up command 1 alone (default: this one)",
+    )
     args = ap.parse_args()
+    PYTHON[0] = args.python
 
     overrides = ([f"drops={args.drops}"] if args.drops else []) + list(args.config)
     extra = ["--config", *overrides] if overrides else []

@@ -85,6 +85,22 @@ def test_schema_is_package_data_loaded_by_config_schema() -> None:
     assert "seed" in config_schema()["required"]
 
 
+def test_schema_is_a_valid_2020_12_schema_read_as_pyyaml_reads_it() -> None:
+    """The check ``load_config`` leaves out at run time: the schema (with the registry's
+    enums) against the draft 2020-12 meta-schema; and libyaml's loader (used where
+    PyYAML has it) reads the schema file exactly as the pure-Python safe loader does."""
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(config_schema())
+    text = resources.files("jcas").joinpath("config.schema.yaml").read_text(encoding="utf-8")
+    if hasattr(yaml, "CSafeLoader"):
+        assert yaml.load(text, Loader=yaml.CSafeLoader) == yaml.load(text, Loader=yaml.SafeLoader)
+    broken = config_schema()
+    broken["properties"]["seed"] = {"type": "no-such-type"}
+    with pytest.raises(jsonschema.SchemaError):
+        jsonschema.Draft202012Validator.check_schema(broken)
+
+
 def test_default_and_tiny_configs_are_valid(defaults: dict[str, Any]) -> None:
     load_config(defaults)
     tiny = merged(defaults, files=(TINY.read_text(encoding="utf-8"),))
