@@ -44,6 +44,8 @@ __all__ = [
     "concat",
     "read_fields",
     "read_many",
+    "readable_file",
+    "unreadable",
     "write_fields",
 ]
 
@@ -63,6 +65,27 @@ class ResultFileError(OSError):
 
     def __str__(self) -> str:  # OSError.__str__ would show the args tuple
         return f"result file {self.path!r}: {self.reason}"
+
+
+def readable_file(path: str | os.PathLike[str]) -> Path:
+    """``path``, or :class:`ResultFileError` when it is missing, a directory or empty."""
+    p = Path(path)
+    if not p.exists():
+        raise ResultFileError(p, "no such file")
+    if p.is_dir():
+        raise ResultFileError(p, "is a directory, not a NetCDF file")
+    if p.stat().st_size == 0:
+        raise ResultFileError(p, "empty file (0 bytes): an interrupted write?")
+    return p
+
+
+def unreadable(path: Path, err: BaseException) -> ResultFileError:
+    """The error for a file that exists but cannot be read as NetCDF4 (raise it ``from err``)."""
+    return ResultFileError(
+        path,
+        f"cannot be read as NetCDF4 ({type(err).__name__}: {err}); the file is "
+        "truncated or corrupt: delete it and rerun the job that makes it",
+    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +215,7 @@ class Fields:
     def sel(self, dim: str, labels: Sequence[Any]) -> Fields:
         """The entries whose ``dim`` coordinate is in ``labels``, in the order of ``labels``
         (``KeyError`` naming a missing label)."""
-        have = [v.item() if hasattr(v, "item") else v for v in self[dim].tolist()]
+        have = self[dim].tolist()
         missing = [lab for lab in labels if lab not in have]
         if missing:
             raise KeyError(f"{dim} = {missing!r} not in {have!r}")
@@ -364,13 +387,7 @@ def read_fields(path: str | os.PathLike[str]) -> Fields:
     """
     import netCDF4
 
-    p = Path(path)
-    if not p.exists():
-        raise ResultFileError(p, "no such file")
-    if p.is_dir():
-        raise ResultFileError(p, "is a directory, not a NetCDF file")
-    if p.stat().st_size == 0:
-        raise ResultFileError(p, "empty file (0 bytes): an interrupted write?")
+    p = readable_file(path)
     try:
         with netCDF4.Dataset(p, mode="r") as nc:
             nc.set_auto_maskandscale(False)
@@ -388,11 +405,7 @@ def read_fields(path: str | os.PathLike[str]) -> Fields:
             gattrs = {a: _value(nc.getncattr(a)) for a in nc.ncattrs()}
             dims = set(nc.dimensions)
     except Exception as err:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
-        raise ResultFileError(
-            p,
-            f"cannot be read as NetCDF4 ({type(err).__name__}: {err}); the file is "
-            "truncated or corrupt: delete it and rerun the job that makes it",
-        ) from err
+        raise unreadable(p, err) from err
     data_vars: dict[str, Variable] = {}
     coords: dict[str, Variable] = {}
     for name, item in raw.items():

@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from jcas.atomic import atomic_write
-from jcas.fields import LABEL_SUFFIX, ResultFileError
+from jcas.fields import LABEL_SUFFIX, ResultFileError, readable_file, unreadable
 from jcas.metadata import annotate
 from jcas.provenance import global_attributes, to_json
 from jcas.stats import success_mask
@@ -206,22 +206,12 @@ def read_netcdf(path: str | os.PathLike[str]) -> xr.Dataset:
     Raises :class:`ResultFileError` naming the file when it is missing, empty,
     truncated or otherwise unreadable (the underlying error is chained).
     """
-    p = Path(path)
-    if not p.exists():
-        raise ResultFileError(p, "no such file")
-    if p.is_dir():
-        raise ResultFileError(p, "is a directory, not a NetCDF file")
-    if p.stat().st_size == 0:
-        raise ResultFileError(p, "empty file (0 bytes): an interrupted write?")
+    p = readable_file(path)
     try:
         with xr.open_dataset(p, engine="netcdf4", cache=False) as handle:
             ds = indexes_from_labels(handle.load())
     except Exception as err:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
-        raise ResultFileError(
-            p,
-            f"cannot be read as NetCDF4 ({type(err).__name__}: {err}); the file is "
-            "truncated or corrupt: delete it and rerun the job that makes it",
-        ) from err
+        raise unreadable(p, err) from err
     return ds
 
 
