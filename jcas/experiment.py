@@ -27,6 +27,14 @@ coordinates, promoted to dimensions by :func:`aggregate`):
 - :func:`compute_mle_planar`: the same per angle (``mle_mse_azimuth``, ...,
   ``crb_mc_elevation``) for the 2-D MLE of a planar array (``kind: mle_planar``).
 
+Each per-point computation exists twice: ``compute_<stage>`` returns an
+``xarray.Dataset`` (the API, the tests), and its twin (:func:`drops_fields`,
+:func:`allocations_fields`, :func:`monte_carlo_fields`, :func:`mle_fields`,
+:func:`mle_planar_fields`, :func:`sca_audit_fields`) returns the same data as
+:class:`jcas.fields.Fields`, which the jobs write with :func:`write` and read with
+:func:`read_job` / :func:`read_job_blocks`, so that a per-point job never imports xarray or
+pandas. The inputs may be either kind.
+
 Failures never take the sweep down: an exception inside a scheme, the
 Monte-Carlo or the MLE is recorded (status ``solver_error`` or
 ``mc_status = "error"``, NaN metrics, the message in the ``errors`` attribute)
@@ -61,6 +69,7 @@ __all__ = [
     "PLANAR_MC_VARIABLES",
     "Point",
     "aggregate",
+    "allocations_fields",
     "compute_allocation",
     "compute_allocations",
     "compute_drops",
@@ -68,9 +77,15 @@ __all__ = [
     "compute_mle_planar",
     "compute_monte_carlo",
     "draw_figure",
+    "drops_fields",
+    "mle_fields",
+    "mle_planar_fields",
+    "monte_carlo_fields",
     "plan",
     "read",
     "read_blocks",
+    "read_job",
+    "read_job_blocks",
     "write",
     "write_claims",
 ]
@@ -902,7 +917,7 @@ def write_claims(datasets: Mapping[str, xr.Dataset], output: str | Path) -> floa
 
 
 # --------------------------------------------------------------------------- sca audit
-__all__ += ["aggregate_sca_audit", "compute_sca_audit"]
+__all__ += ["aggregate_sca_audit", "compute_sca_audit", "sca_audit_fields"]
 
 AUDIT_VARIABLES = ("sum_rate", "crb", "gap", "iterations", "status", "solve_time")
 """Per (variant, drop) variables of an ``sca_audit`` dataset (``docs/data.md``)."""
