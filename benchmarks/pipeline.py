@@ -15,7 +15,8 @@ on its own, larger, default config instead). Reported:
 - per rule: jobs, summed job time, mean job time, summed compute time;
 - a no-op dry run (``--cores 32 -n``) after the run, and a dry run of a 10x grid (fig1 and
   fig2 at 90 SNR values) on the finished run: DAG build + dry run time and jobs/s;
-- the no-op dry run of a one-rule Snakefile (Snakemake's own start-up: the floor);
+- the no-op dry run of a one-rule Snakefile (Snakemake's own start-up: the floor), and of
+  the same rule with one ``params:`` value (Snakemake imports pandas to compare params);
 - identity: every ``results/*.nc`` variable and coordinate of the two runs compared
   exactly (NaN == NaN), except the wall-clock ``solve_time``.
 
@@ -257,19 +258,27 @@ def identity(old: Path, new: Path) -> list[str]:
     return lines
 
 
-def dry_run_floor(base: Path) -> float:
-    """No-op dry run of a one-rule Snakefile: Snakemake's own start-up on this machine."""
-    cwd = base / "floor"
+def dry_run_floor(base: Path, *, params: bool = False) -> float:
+    """No-op dry run of a one-rule Snakefile: Snakemake's own start-up on this machine.
+
+    With ``params`` the rule has one ``params:`` value: Snakemake then compares the params
+    with the recorded ones (a rerun trigger), for which it imports pandas whenever pandas
+    is installed (xarray requires it), so every workflow with params pays that import.
+    """
+    cwd = base / ("floor_params" if params else "floor")
     cwd.mkdir(parents=True, exist_ok=True)
+    extra = "    params:\n        x=1\n" if params else ""
     (cwd / "Snakefile").write_text(
-        'rule a:\n    output:\n        "a.txt"\n    shell:\n        "touch {output}"\n'
+        f'rule a:\n    output:\n        "a.txt"\n{extra}    shell:\n        "touch {{output}}"\n'
     )
     snakemake(cwd, ["--cores", "1", "--workflow-profile", "none"])
     seconds, _ = snakemake(cwd, ["--cores", "32", "-n", "--workflow-profile", "none"])
     return seconds
 
 
-def table(old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: float) -> str:
+def table(
+    old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: tuple[float, float]
+) -> str:
     def total(run: Run, d: str) -> float:
         return sum(getattr(run, d).values())
 
@@ -321,7 +330,8 @@ def table(old: Run, new: Run, cores: int, extra: list[str], commit: str, floor: 
                 f"{100 * c / max(s, 1e-9):>11.0f}%"
             )
     lines += [
-        f"floor: no-op dry run of a one-rule Snakefile here: {floor:.2f} s",
+        f"floor: no-op dry run of a one-rule Snakefile here: {floor[0]:.2f} s; "
+        f"with one params value: {floor[1]:.2f} s",
         "",
         "identity of results/*.nc (old vs new):",
         *identity(old.cwd, new.cwd),
@@ -372,7 +382,7 @@ def main() -> None:
         shutil.copy(old.cwd / "config.yaml", new.cwd / "config.yaml")
     for run in (old, new):
         measure(run, args.cores, extra)
-    floor = dry_run_floor(base)
+    floor = (dry_run_floor(base), dry_run_floor(base, params=True))
     text = table(old, new, args.cores, extra, args.commit, floor)
     which = "its own" if args.own_config else f"commit {args.commit}'s"
     text = text.replace("\n\n", f"\nconfig: each tree runs {which} config.yaml\n\n", 1)
