@@ -323,6 +323,8 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with the registry's names injected (see :func:`config_schema`)."""
     schema["$defs"]["scheme"]["enum"] = list(registry.SCHEMES)
     schema["$defs"]["precoder"]["enum"] = list(registry.PRECODERS)
+    allocation = schema["properties"]["allocation"]["properties"]
+    allocation["sca_stopping"]["enum"] = list(registry.SCA_STOPPING_RULES)
     system = schema["properties"]["system"]["properties"]
     system["precoder"] = {
         "description": "precoder part (jcas.registry.PRECODERS, docs/extending.md)",
@@ -433,8 +435,9 @@ def _schema_text() -> str:
 def config_schema() -> dict[str, Any]:
     """The JSON schema (draft 2020-12) of the pipeline configuration.
 
-    The scheme enum (``$defs.scheme``) and ``system.precoder`` / ``system.array`` list
-    the names of :mod:`jcas.registry`, so a new part or scheme needs no schema edit.
+    The scheme enum (``$defs.scheme``), ``system.precoder`` / ``system.array`` and
+    ``allocation.sca_stopping`` list the names of :mod:`jcas.registry`, so a new part,
+    scheme or stopping rule needs no schema edit.
 
     Read from the package data ``jcas/config.schema.yaml`` through
     :mod:`importlib.resources`, so an installed wheel finds it as well as a

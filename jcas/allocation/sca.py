@@ -69,6 +69,7 @@ from jcas.registry import (
     SCA_MAX_ITERATIONS,
     SCA_POLISH,
     SCA_STOPPING,
+    SCA_STOPPING_RULES,
     SCA_TOLERANCE,
     design,
 )
@@ -402,7 +403,7 @@ def sca(
             polish=polish,
             off_threshold=off_threshold,
         )
-    if stopping not in ("aitken", "change"):
+    if stopping not in SCA_STOPPING_RULES:
         raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
     options = SCAOptions(
         tol=float(tol),
