@@ -37,7 +37,7 @@ import copy
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -764,7 +764,7 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"{prefix}.{where}.N = {v!r}: N is only allowed with tie: Nt=Nr=N/2 (tie is {tie!r})"
         )
-    if tie != "none" and "tx_rows" in given and "rx_rows" in given:
+    if _rows_follow(tie, given) and "rx_rows" in given:
         where, v = given["rx_rows"]
         problems.append(
             f"{prefix}.{where}.rx_rows = {v!r}: rx_rows follows tx_rows with tie: {tie} "
@@ -798,10 +798,15 @@ def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _rows_follow(tie: str, given: Collection[str]) -> bool:
+    """Whether ``rx_rows`` follows ``tx_rows``: a tie of the antenna counts, and
+    ``tx_rows`` among the keys an experiment gives (swept or fixed)."""
+    return tie != "none" and "tx_rows" in given
+
+
 def _rows_tied(exp: Mapping[str, Any]) -> bool:
-    """Whether ``rx_rows`` follows ``tx_rows``: a tie of the antenna counts and
-    ``tx_rows`` given by the experiment (swept or fixed)."""
-    return exp["tie"] != "none" and ("tx_rows" in exp["sweep"] or "tx_rows" in exp["fixed"])
+    """:func:`_rows_follow` for a resolved experiment."""
+    return _rows_follow(exp["tie"], {*exp["sweep"], *exp["fixed"]})
 
 
 def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
@@ -824,7 +829,7 @@ def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Po
         array = "upa" if array == "ula" else array
     tx_rows = int(values.get("tx_rows", system.get("tx_rows", SystemParams.tx_rows)))
     rx_rows = int(values.get("rx_rows", system.get("rx_rows", SystemParams.rx_rows)))
-    if tie != "none" and "tx_rows" in values:
+    if _rows_follow(tie, values):
         rx_rows = tx_rows
     return Point(
         Nt=int(v["Nt"]),
