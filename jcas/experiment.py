@@ -832,7 +832,6 @@ def aggregate(
     import xarray as xr
 
     from jcas.results import combine_datasets
-    from jcas.stats import failure_count
 
     if plan.kind == "sca_audit":
         return aggregate_sca_audit(plan, pieces)
@@ -863,11 +862,27 @@ def aggregate(
     combined = combine_datasets(out)
     schemes = [s for s in plan.schemes if s in set(combined["scheme"].values.tolist())]
     combined = combined.sel(scheme=schemes)  # the config's scheme order
+    return _experiment_dataset(combined, plan, "scheme")
+
+
+def _experiment_dataset(
+    combined: xr.Dataset,
+    plan: ExperimentPlan,
+    entry: str,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """The last step of an aggregation: the config's precoder order, the dimensions in the
+    order ``<swept>, precoder, <entry>, drop, user`` (``entry``: ``scheme`` or
+    ``variant``), ``attrs`` and then the experiment's ``title``, ``experiment``,
+    ``failed_entries`` and ``total_entries`` (:func:`jcas.stats.failure_count`)."""
+    from jcas.stats import failure_count
+
     if "precoder" in combined.dims:
         combined = combined.sel(precoder=list(plan.precoders))  # the config's order
-    order = [*plan.dims, "precoder", "scheme", "drop", "user"]
+    order = [*plan.dims, "precoder", entry, "drop", "user"]
     combined = combined.transpose(*[d for d in order if d in combined.dims])
     failed, total = failure_count(combined)
+    combined.attrs.update(attrs or {})
     combined.attrs["title"] = plan.title or plan.name
     combined.attrs["experiment"] = plan.name
     combined.attrs["failed_entries"] = int(failed)
@@ -1050,22 +1065,11 @@ def aggregate_sca_audit(
     ``failed_entries`` and ``total_entries`` (over the variants' ``status``) are set.
     """
     from jcas.results import combine_datasets
-    from jcas.stats import failure_count
 
     flat = [(values, ds) for values, datasets in pieces for ds in datasets]
     variants = flat[0][1].attrs.get("variants", "{}") if flat else "{}"
     combined = combine_datasets([_as_point_piece(ds, plan, values) for values, ds in flat])
-    if "precoder" in combined.dims:
-        combined = combined.sel(precoder=list(plan.precoders))
-    order = [*plan.dims, "precoder", "variant", "drop", "user"]
-    combined = combined.transpose(*[d for d in order if d in combined.dims])
-    failed, total = failure_count(combined)
-    combined.attrs["variants"] = variants
-    combined.attrs["title"] = plan.title or plan.name
-    combined.attrs["experiment"] = plan.name
-    combined.attrs["failed_entries"] = int(failed)
-    combined.attrs["total_entries"] = int(total)
-    return combined
+    return _experiment_dataset(combined, plan, "variant", {"variants": variants})
 
 
 # --------------------------------------------------------------------------- 2-D MLE
