@@ -130,15 +130,10 @@ def _drop_coords(drops: ArrayLike, n_users: int) -> dict[str, Any]:
 def write(
     ds: xr.Dataset | Fields, path: str | Path, *, config: Mapping[str, Any], title: str
 ) -> None:
-    """Write a dataset atomically with provenance (:func:`jcas.results.write_netcdf`;
-    :class:`jcas.fields.Fields` by :func:`jcas.fields.write_fields`, the same file
-    without importing xarray)."""
-    if isinstance(ds, Fields):
-        write_fields(ds, path, config=config, title=title)
-        return
-    from jcas.results import write_netcdf
-
-    write_netcdf(ds, path, config=config, title=title)
+    """Write a dataset (xarray or :class:`jcas.fields.Fields`) atomically with provenance
+    (:func:`jcas.fields.write_fields`, which :func:`jcas.results.write_netcdf` calls too;
+    no xarray is imported for Fields)."""
+    write_fields(Fields.from_xarray(ds), path, config=config, title=title)
 
 
 def read(path: str | Path) -> xr.Dataset:

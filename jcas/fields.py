@@ -1,13 +1,16 @@
-"""Per-job datasets as plain numpy arrays, and their NetCDF files, without xarray.
+"""Datasets as plain numpy arrays, and the writer of every jcas NetCDF file.
 
 A sweep job computes one grid point and writes one small file; importing xarray (and
 with it pandas) costs about 0.3 s of a process that otherwise needs 0.02 s to compute
 a closed-form point, so the per-point jobs (drops, allocation, Monte-Carlo, MLE, the
 sca audit) hold their data as :class:`Fields` and read and write it with netCDF4
-directly. The files are those :func:`jcas.results.write_netcdf` writes for
-:meth:`Fields.to_xarray` (same variables, dimensions, data types, fill values,
-attributes and provenance; ``tests/test_fields.py`` checks it on every job's output),
-so everything downstream (aggregation, figures, users) reads them with xarray as before.
+directly. :func:`write_fields` is the one writer of the package:
+:func:`jcas.results.write_netcdf` hands it an ``xarray.Dataset``'s variables
+(:meth:`Fields.from_xarray`). Its files are those of xarray's own writer
+(``Dataset.to_netcdf``) with the encodings of the data contract (``docs/data.md``): the
+same variables, dimensions, data types, fill values, attributes and provenance
+(``tests/test_fields.py`` compares them on every job's output and every results file),
+so everything downstream (aggregation, figures, users) reads them with xarray.
 
 :class:`Fields` holds a dataset in xarray's own terms: data variables and coordinates,
 each a :class:`Variable` (dimension names, numpy data, attributes), and global
@@ -41,6 +44,7 @@ __all__ = [
     "Fields",
     "ResultFileError",
     "Variable",
+    "cf_coordinates",
     "concat",
     "read_fields",
     "read_many",
@@ -51,8 +55,8 @@ __all__ = [
 
 LABEL_SUFFIX: Final = "_name"
 """Suffix of the label variable that carries a string-valued dimension coordinate on disk
-(``scheme`` is written as ``scheme_name(scheme)``; see
-:func:`jcas.results.labels_for_string_indexes`)."""
+(``scheme`` is written as ``scheme_name(scheme)``: CF-1.10 coordinate variables are
+numeric; :func:`jcas.results.indexes_from_labels` makes it the index again)."""
 
 
 class ResultFileError(OSError):
@@ -285,40 +289,54 @@ def concat(pieces: Sequence[Fields], dim: str) -> Fields:
 
 
 # --------------------------------------------------------------------------- write
-def _on_disk(fields: Fields) -> tuple[dict[str, Variable], set[str]]:
-    """The variables as written: annotated (:func:`jcas.metadata.annotated_attrs`), each
-    string-valued dimension coordinate as a label ``<dim>_name``, with the CF
-    ``coordinates`` attribute (:func:`jcas.results.cf_coordinates`); and the names of the
-    coordinates."""
+def cf_coordinates(fields: Fields) -> dict[str, str]:
+    """The CF ``coordinates`` attribute of every data variable of ``fields``.
+
+    A data variable lists the non-dimension coordinates whose dimensions are a subset of
+    its own (scalar coordinates always; ``Nr`` along ``Nt`` only where the variable has
+    ``Nt``), sorted; CF-1.10 §5 forbids naming any other.
+    """
     dims = set(fields.sizes)
-    data_vars = {
-        k: Variable(v.dims, v.data, annotated_attrs(k, v.attrs, data_var=True))
+    aux = sorted(k for k in fields.coords if k not in dims)
+    return {
+        k: " ".join(c for c in aux if set(fields.coords[c].dims) <= set(v.dims))
         for k, v in fields.data_vars.items()
     }
+
+
+def _on_disk(fields: Fields) -> tuple[dict[str, Variable], set[str]]:
+    """The variables as written: annotated (:func:`jcas.metadata.annotated_attrs`), each
+    string-valued dimension coordinate as a label ``<dim>_name`` (CF-1.10 coordinate
+    variables are numeric; :func:`jcas.results.indexes_from_labels` undoes it), with the
+    CF ``coordinates`` attribute of :func:`cf_coordinates` and no other; and the names of
+    the coordinates."""
+    dims = set(fields.sizes)
+
+    def clean(name: str, var: Variable, data_var: bool) -> Variable:
+        attrs = annotated_attrs(name, var.attrs, data_var=data_var)
+        attrs.pop("coordinates", None)  # (one remembered from a file read)
+        return Variable(var.dims, var.data, attrs)
+
     coords: dict[str, Variable] = {}
     for k, v in fields.coords.items():
-        var = Variable(v.dims, v.data, annotated_attrs(k, v.attrs, data_var=False))
-        if k in dims and v.dims == (k,) and np.asarray(v.data).dtype.kind in "USO":
-            k = k + LABEL_SUFFIX
-        coords[k] = var
-    aux = sorted(k for k in coords if k not in dims)
-    out: dict[str, Variable] = {}
-    for k, v in data_vars.items():
-        attrs = {a: b for a, b in v.attrs.items() if a != "coordinates"}
-        names = " ".join(c for c in aux if set(coords[c].dims) <= set(v.dims))
-        if names:
-            attrs["coordinates"] = names
-        out[k] = Variable(v.dims, v.data, attrs)
-    for k, v in coords.items():
-        out[k] = Variable(v.dims, v.data, {a: b for a, b in v.attrs.items() if a != "coordinates"})
-    return out, set(coords)
+        label = k in dims and v.dims == (k,) and np.asarray(v.data).dtype.kind in "USO"
+        coords[k + LABEL_SUFFIX if label else k] = clean(k, v, False)
+    labelled = Fields({k: clean(k, v, True) for k, v in fields.data_vars.items()}, coords)
+    names = cf_coordinates(labelled)
+    for k, v in labelled.data_vars.items():
+        if names[k]:
+            v.attrs["coordinates"] = names[k]
+    return labelled.variables(), set(coords)
 
 
 def _create(nc: Any, name: str, var: Variable, coordinate: bool) -> None:
-    """One variable with the encodings of :func:`jcas.results.write_netcdf`: float64 with
-    NaN fill (none on coordinates), integers without fill, strings as NC_STRING."""
+    """One variable, with explicit, deterministic encodings: float64 with NaN fill (none on
+    coordinates, as CF asks), integers and booleans (as int8) without fill, strings as
+    variable-length NC_STRING; no compression, contiguous storage."""
     data = np.asarray(var.data)
     kind = data.dtype.kind
+    if kind == "b":
+        data, kind = data.astype(np.int8), "i"
     if kind in "USO":
         out = nc.createVariable(name, str, var.dims)
         values = np.asarray(data, dtype=object)
@@ -345,9 +363,10 @@ def write_fields(
     config: Mapping[str, Any] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write ``fields`` as :func:`jcas.results.write_netcdf` writes
-    ``fields.to_xarray()``: annotated, CF-encoded, with provenance, atomically (a failure,
-    a full disk included, leaves no file under ``path``); return the path."""
+    """Write ``fields`` to NetCDF4: annotated, CF-encoded (:func:`_on_disk`,
+    :func:`_create`), with the provenance of :func:`jcas.provenance.global_attributes`,
+    atomically (:func:`jcas.atomic.atomic_write`: a failure, a full disk included, leaves
+    no file under ``path``); return the path."""
     import netCDF4  # type: ignore[import-untyped]
 
     target = Path(path)

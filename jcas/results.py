@@ -1,9 +1,10 @@
 """Result files: NetCDF writing and reading, combining per-job datasets, the data contract.
 
 Implements the data contract of ``docs/data.md``; the files pass the CF-1.10 checks of
-the IOOS compliance checker (``tests/test_cf_compliance.py``). Metadata come from
-:mod:`jcas.metadata`, provenance attributes from :mod:`jcas.provenance`, the atomic
-write from :mod:`jcas.atomic`. No plotting library or solver is imported.
+the IOOS compliance checker (``tests/test_cf_compliance.py``). Files are written by
+:func:`jcas.fields.write_fields` (metadata from :mod:`jcas.metadata`, provenance from
+:mod:`jcas.provenance`, the atomic write of :mod:`jcas.atomic`) and read by xarray. No
+plotting library or solver is imported.
 
 Public API (stable names, used by the pipeline, the figures and the claims):
 
@@ -26,10 +27,16 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
-from jcas.atomic import atomic_write
-from jcas.fields import LABEL_SUFFIX, ResultFileError, readable_file, unreadable
-from jcas.metadata import annotate
-from jcas.provenance import global_attributes, to_json
+from jcas import fields
+from jcas.fields import (
+    LABEL_SUFFIX,
+    Fields,
+    ResultFileError,
+    readable_file,
+    unreadable,
+    write_fields,
+)
+from jcas.provenance import to_json
 from jcas.stats import success_mask
 
 __all__ = [
@@ -42,7 +49,6 @@ __all__ = [
     "cf_coordinates",
     "combine_datasets",
     "indexes_from_labels",
-    "labels_for_string_indexes",
     "read_netcdf",
     "validate_contract",
     "write_netcdf",
@@ -87,57 +93,17 @@ REQUIRED_GLOBAL_ATTRS: Final = (
 
 # --------------------------------------------------------------------------- encodings
 def cf_coordinates(ds: xr.Dataset) -> dict[str, str]:
-    """The CF ``coordinates`` attribute of every data variable of ``ds``.
-
-    A data variable lists the non-dimension coordinates whose dimensions are a subset of
-    its own (scalar coordinates always; ``Nr`` along ``Nt`` only where the variable has
-    ``Nt``), sorted; CF-1.10 §5 forbids naming any other. xarray would otherwise write the
-    names it remembers from the files a dataset was read from.
-    """
-    aux = sorted(str(c) for c in ds.coords if c not in ds.dims)
-    return {
-        str(name): " ".join(c for c in aux if set(ds[c].dims) <= set(var.dims))
-        for name, var in ds.data_vars.items()
-    }
-
-
-def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
-    """Explicit, deterministic encodings: float64 with NaN fill, int64 without fill,
-    strings as variable-length NC_STRING, no compression, contiguous storage."""
-    enc: dict[str, dict[str, Any]] = {}
-    for name, var in ds.variables.items():
-        kind = var.dtype.kind
-        if kind in "USO":
-            enc[str(name)] = {"dtype": str}
-        elif kind == "f":
-            fill = None if name in ds.coords else np.nan  # CF: no fill on coordinates
-            enc[str(name)] = {"dtype": var.dtype, "_FillValue": fill}
-        elif kind in "iub":
-            enc[str(name)] = {
-                "dtype": var.dtype if kind != "b" else np.dtype("int8"),
-                "_FillValue": None,
-            }
-    return enc
-
-
-def labels_for_string_indexes(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` with each string-valued dimension coordinate (``scheme``) turned into a label.
-
-    CF-1.10 coordinate variables are numeric and strictly monotonic, so a dimension such
-    as ``scheme`` is written without a coordinate variable, with the names in the string
-    auxiliary coordinate ``scheme_name(scheme)`` (a CF label, listed in the
-    ``coordinates`` attribute of the variables along ``scheme``).
-    :func:`indexes_from_labels` undoes it; :func:`read_netcdf` applies that.
-    """
-    names = [str(d) for d in ds.dims if d in ds.coords and ds[d].dtype.kind in "USO"]
-    if not names:
-        return ds
-    return ds.reset_index(names).rename_vars({n: n + LABEL_SUFFIX for n in names})
+    """The CF ``coordinates`` attribute of every data variable of ``ds``
+    (:func:`jcas.fields.cf_coordinates`): the non-dimension coordinates whose dimensions
+    are a subset of the variable's, sorted. xarray would otherwise write the names it
+    remembers from the files a dataset was read from."""
+    return fields.cf_coordinates(Fields.from_xarray(ds))
 
 
 def indexes_from_labels(ds: xr.Dataset) -> xr.Dataset:
-    """The inverse of :func:`labels_for_string_indexes`: each label ``<dim>_name(<dim>)``
-    of a dimension without a coordinate variable becomes the dimension's index again, so
+    """The inverse of the labels written for string-valued dimensions
+    (:data:`jcas.fields.LABEL_SUFFIX`): each label ``<dim>_name(<dim>)`` of a dimension
+    without a coordinate variable becomes the dimension's index again, so
     ``ds.sel(scheme="sca")`` works. Datasets without labels are returned unchanged."""
     labels = {
         str(name): str(name)[: -len(LABEL_SUFFIX)]
@@ -154,21 +120,6 @@ def indexes_from_labels(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def _cf_dataset(ds: xr.Dataset) -> xr.Dataset:
-    """A shallow copy of ``ds`` whose variables carry the CF ``coordinates`` encoding and
-    whose string-valued dimension coordinates are labels (:func:`labels_for_string_indexes`)."""
-    out = labels_for_string_indexes(ds.copy(deep=False))
-    coords = cf_coordinates(out)
-    for name, var in out.variables.items():
-        encoding = {k: v for k, v in var.encoding.items() if k != "coordinates"}
-        attrs = {k: v for k, v in var.attrs.items() if k != "coordinates"}
-        if coords.get(str(name)):
-            encoding["coordinates"] = coords[str(name)]
-        var.encoding = encoding
-        var.attrs = attrs
-    return out
-
-
 # --------------------------------------------------------------------------- write / read
 def write_netcdf(
     ds: xr.Dataset,
@@ -179,30 +130,26 @@ def write_netcdf(
 ) -> Path:
     """Write ``ds`` to NetCDF4 atomically, annotated and with provenance; return the path.
 
-    The dataset is annotated (:func:`jcas.metadata.annotate`), given the global
-    attributes of :func:`jcas.provenance.global_attributes` (``config`` as sorted-key
-    JSON, kept from ``ds`` when not given; a ``history`` line appended), the CF
-    ``coordinates`` attribute of :func:`cf_coordinates`, and written with
-    :func:`jcas.atomic.atomic_write`: a failure at any point (a full disk included,
+    The file is the one :func:`jcas.fields.write_fields` writes for the dataset's
+    variables (the writer of every jcas file): annotated
+    (:func:`jcas.metadata.annotated_attrs`), with the global attributes of
+    :func:`jcas.provenance.global_attributes` (``config`` as sorted-key JSON, kept from
+    ``ds`` when not given; a ``history`` line appended), string-valued dimensions as
+    labels (``scheme_name(scheme)``, undone by :func:`read_netcdf`), the CF
+    ``coordinates`` attribute of :func:`cf_coordinates`, explicit encodings, and written
+    with :func:`jcas.atomic.atomic_write`: a failure at any point (a full disk included,
     reported as :class:`jcas.atomic.DiskFullError`) removes the temporary file and leaves
-    any previous file under ``path`` untouched.
+    any previous file under ``path`` untouched. ``tests/test_fields.py`` checks the files
+    against those of xarray's own writer (``Dataset.to_netcdf``).
     """
-    target = Path(path)
-    out = _cf_dataset(annotate(ds))
-    out.attrs = global_attributes(out.attrs, default_title=target.stem, config=config, title=title)
-    encoding = _encoding(out)
-
-    def write(tmp: Path) -> None:
-        out.to_netcdf(tmp, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding)
-
-    return atomic_write(target, write)
+    return write_fields(Fields.from_xarray(ds), path, config=config, title=title)
 
 
 def read_netcdf(path: str | os.PathLike[str]) -> xr.Dataset:
     """Load a result file fully into memory and close it.
 
     String-valued dimensions stored as labels (``scheme_name``, see
-    :func:`labels_for_string_indexes`) are indexes again (``ds.sel(scheme="sca")``).
+    :func:`indexes_from_labels`) are indexes again (``ds.sel(scheme="sca")``).
     Raises :class:`ResultFileError` naming the file when it is missing, empty,
     truncated or otherwise unreadable (the underlying error is chained).
     """

@@ -1,12 +1,14 @@
-"""The per-job datasets without xarray (``jcas.fields``): the same files, the same results.
+"""The writer of every jcas file and the per-job datasets without xarray (``jcas.fields``).
 
-The per-point jobs hold their data as ``Fields`` and write them with netCDF4 directly.
-Checked here against the xarray path, which is independent of it (``xarray.Dataset`` +
-:func:`jcas.results.write_netcdf` + :func:`jcas.results.read_netcdf`):
+The per-point jobs hold their data as ``Fields`` and write them with netCDF4 directly;
+``jcas.results.write_netcdf`` writes xarray datasets through the same writer. Checked
+here against xarray, which is independent of it (``xarray_write``: ``Dataset.to_netcdf``
+with the data contract's encodings; :func:`jcas.results.read_netcdf`):
 
-- every per-point computation's file, written both ways, has the same dimensions,
-  variables, data types, fill values, attributes, storage and global attributes, and reads
-  back identical in xarray;
+- every per-point computation's file (from Fields and from its xarray dataset), every
+  results file of the tiny pipeline, and a boolean variable: the same dimensions,
+  variables, data types, fill values, attributes, storage and global attributes as
+  xarray's file, and read back identical by xarray;
 - reading a file as ``Fields`` gives what xarray reads;
 - a job computed from ``Fields`` inputs equals the one computed from xarray inputs;
 - a job process imports neither xarray nor pandas;
@@ -129,20 +131,98 @@ JOBS = [
 ]
 
 
-@pytest.mark.parametrize("job", JOBS)
-def test_fields_file_is_the_xarray_file(job_outputs: dict, job: str, tmp_path: Path) -> None:
-    fields = job_outputs[job]
-    params = {"job": job}
-    a = write_netcdf(fields.to_xarray(), tmp_path / "xarray.nc", config=params, title=job)
-    b = write_fields(fields, tmp_path / "fields.nc", config=params, title=job)
-    sa, sb = _structure(a), _structure(b)
+def xarray_write(ds: xr.Dataset, path: Path, *, config: dict, title: str) -> Path:
+    """The reference: xarray's own writer (``Dataset.to_netcdf``) configured as the data
+    contract (``docs/data.md``) says, independent of ``jcas.fields``: registry metadata
+    (``jcas.metadata.annotate``), string dimensions as labels ``<dim>_name``, each data
+    variable's CF ``coordinates`` (non-dimension coordinates within its dimensions),
+    float64 with NaN fill but none on coordinates, integers and booleans (int8) without
+    fill, strings as NC_STRING, and the provenance attributes."""
+    from jcas.metadata import annotate
+    from jcas.provenance import global_attributes
+
+    out = annotate(ds)
+    names = [str(d) for d in out.dims if d in out.coords and out[d].dtype.kind in "USO"]
+    if names:
+        out = out.reset_index(names).rename_vars({n: n + "_name" for n in names})
+    aux = sorted(str(c) for c in out.coords if c not in out.dims)
+    encoding: dict[str, dict] = {}
+    for name, var in out.variables.items():
+        var.encoding = {}
+        var.attrs = {k: v for k, v in var.attrs.items() if k != "coordinates"}
+        kind = var.dtype.kind
+        enc: dict = {"dtype": str} if kind in "USO" else {}
+        if kind == "f":
+            enc = {"dtype": var.dtype, "_FillValue": None if name in out.coords else np.nan}
+        elif kind in "iub":
+            enc = {"dtype": np.dtype("int8") if kind == "b" else var.dtype, "_FillValue": None}
+        if name in out.data_vars:
+            listed = " ".join(c for c in aux if set(out[c].dims) <= set(var.dims))
+            if listed:
+                var.encoding["coordinates"] = listed  # (xarray takes it from the variable)
+        encoding[str(name)] = enc
+    out.attrs = global_attributes(out.attrs, default_title=path.stem, config=config, title=title)
+    out.to_netcdf(path, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding)
+    return path
+
+
+def assert_same_file(ours: Path, reference: Path) -> None:
+    """Everything but the data and the history time stamp equal; xarray reads both alike."""
+    sa, sb = _structure(reference), _structure(ours)
     assert sa["dims"] == sb["dims"]
     assert sa["variables"] == sb["variables"]
     assert sa["global"] == sb["global"]
     assert sa["format"] == sb["format"] == "NETCDF4"
-    xr.testing.assert_identical(_without_history(read_netcdf(a)), _without_history(read_netcdf(b)))
+    xr.testing.assert_identical(
+        _without_history(read_netcdf(reference)), _without_history(read_netcdf(ours))
+    )
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_fields_file_is_the_xarray_file(job_outputs: dict, job: str, tmp_path: Path) -> None:
+    """Each job's output written from Fields (the jobs' path) and from its xarray dataset
+    (``write_netcdf``, the API's path) is the file xarray's own writer makes."""
+    fields = job_outputs[job]
+    params = {"job": job}
+    ref = xarray_write(fields.to_xarray(), tmp_path / "xarray.nc", config=params, title=job)
+    a = write_netcdf(fields.to_xarray(), tmp_path / "api.nc", config=params, title=job)
+    b = write_fields(fields, tmp_path / "fields.nc", config=params, title=job)
+    assert_same_file(a, ref)
+    assert_same_file(b, ref)
     # what the jobs read back is what xarray reads
     xr.testing.assert_identical(read_fields(b).to_xarray(), read_netcdf(b))
+
+
+@pytest.mark.slow
+@pytest.mark.pipeline
+def test_results_files_are_the_xarray_files(tiny_run: Path, tmp_path: Path) -> None:
+    """Every experiment file of the tiny pipeline, written again by ``write_netcdf``, is
+    the file xarray's own writer makes of the same dataset."""
+    files = sorted((tiny_run / "results").glob("*.nc"))
+    assert files
+    for path in files:
+        ds = read_netcdf(path)
+        cfg = {"from": path.name}
+        ref = xarray_write(ds, tmp_path / f"ref_{path.name}", config=cfg, title=path.stem)
+        ours = write_netcdf(ds, tmp_path / f"ours_{path.name}", config=cfg, title=path.stem)
+        assert_same_file(ours, ref)
+
+
+def test_booleans_are_written_as_xarray_writes_them(tmp_path: Path) -> None:
+    """A boolean variable: int8 without fill, as xarray's writer makes it with the data
+    contract's encodings, read back alike (as int8) by xarray and by ``read_fields``."""
+    flags = Fields.build(
+        {"ok": ("drop", np.array([True, False, True]), {"units": "1"})},
+        coords={"drop": np.arange(3)},
+    )
+    ref = xarray_write(flags.to_xarray(), tmp_path / "ref.nc", config={}, title="t")
+    ours = write_fields(flags, tmp_path / "ours.nc", config={}, title="t")
+    assert_same_file(ours, ref)
+    with netCDF4.Dataset(ours) as nc:
+        assert nc["ok"].dtype == np.int8
+    back = read_fields(ours)
+    np.testing.assert_array_equal(back["ok"], [1, 0, 1])
+    xr.testing.assert_identical(back.to_xarray(), read_netcdf(ours))
 
 
 def test_jobs_from_files_read_as_fields_equal_jobs_from_xarray(cfg: dict, tmp_path: Path) -> None:
@@ -299,7 +379,9 @@ def test_read_fields_names_a_damaged_file(tmp_path: Path, damage: str) -> None:
 
 
 def test_write_fields_refuses_a_type_it_does_not_write(tmp_path: Path) -> None:
-    bad = Fields.build({"flag": ("drop", np.array([True, False]), {"units": "1"})})
-    with pytest.raises(TypeError, match="'flag'"):
+    bad = Fields.build(
+        {"when": ("drop", np.array(["2026-12-01"], dtype="datetime64[D]"), {"units": "1"})}
+    )
+    with pytest.raises(TypeError, match="'when'"):
         write_fields(bad, tmp_path / "x.nc", config={}, title="x")
     assert not (tmp_path / "x.nc").exists()

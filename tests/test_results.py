@@ -112,16 +112,20 @@ def test_write_is_atomic_when_the_write_fails_midway(tmp_path, monkeypatch):
     target = tmp_path / "out.nc"
     write_netcdf(allocation_piece(4, 0.0, "equal", [0, 1]), target)
     before = target.read_bytes()
-    real = xr.Dataset.to_netcdf
+    import jcas.fields
 
-    def failing(self, path, *args, **kwargs):
-        real(self, path, *args, **kwargs)  # the temporary file is fully written ...
-        with open(path, "r+b") as f:  # ... then damaged, and the process "dies"
-            f.truncate(100)
-        raise RuntimeError("injected failure after a partial write")
+    real = jcas.fields._create
+    written: list[str] = []
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", failing)
+    def failing(nc, name, *args, **kwargs):  # the writer of every variable (jcas.fields)
+        real(nc, name, *args, **kwargs)
+        written.append(name)
+        if len(written) == 3:  # the temporary file is partly written, and the process "dies"
+            raise RuntimeError("injected failure after a partial write")
+
+    monkeypatch.setattr(jcas.fields, "_create", failing)
     for name in ("out.nc", "new.nc"):
+        written.clear()
         with pytest.raises(RuntimeError, match="injected"):
             write_netcdf(allocation_piece(8, 0.0, "equal", [0, 1]), tmp_path / name)
     monkeypatch.undo()
