@@ -7,12 +7,13 @@
 
 (``P = 0``). The sparsity pattern, the cones and the permutation from the entries'
 construction order to CSC order are computed once per ``(K, n, T3 present)``
-(:data:`PROGRAMS`); each SCA iteration only recomputes the numeric entries of ``q``,
-``A`` and ``b`` from the step's coefficients (:class:`StepData`) by vectorised index
-arithmetic, and a fresh ``clarabel.DefaultSolver`` solves it (no solver state is reused,
-so a result does not depend on earlier calls). No cvxpy is imported: the cvxpy
-formulation of the same program (:class:`jcas.allocation._program.Program`) is the
-independent reference of the tests and the fallback when Clarabel fails.
+(:data:`PROGRAMS`, a :class:`ProgramCache`); each SCA iteration only recomputes the
+numeric entries of ``q``, ``A`` and ``b`` from the step's coefficients
+(:class:`StepData`) by vectorised index arithmetic, and a fresh
+``clarabel.DefaultSolver`` solves it (no solver state is reused, so a result does not
+depend on earlier calls). No cvxpy is imported: the cvxpy formulation of the same
+program (:class:`jcas.allocation._program.Program`) is the independent reference of the
+tests and the fallback when Clarabel fails.
 
 Variables, per slot ``i`` (all slots side by side; the program is block-separable):
 ``w`` (K) with ``u_k = u0_k w_k``, ``r`` (K) the epigraph of ``1 / w_k``, ``v``,
@@ -46,8 +47,9 @@ with ``T3``. Tolerances are those the cvxpy path passes to Clarabel (1e-10).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import clarabel  # type: ignore[import-untyped]
 import numpy as np
@@ -59,13 +61,14 @@ __all__ = [
     "DEFAULT_SOLVERS",
     "PROGRAMS",
     "ConicProgram",
-    "ConicProgramCache",
+    "ProgramCache",
     "StepData",
     "StepSolution",
 ]
 
 Float = NDArray[np.float64]
 Index = NDArray[np.int64]
+_P = TypeVar("_P")
 
 DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
 """Conic solvers tried in order when one fails (``CLARABEL`` first directly, then via cvxpy)."""
@@ -292,17 +295,20 @@ class _Rows:
         return out
 
 
-class ConicProgramCache:
-    """:class:`ConicProgram` structures by ``(K, number of slots, T3 present)``, one per process."""
+class ProgramCache(Generic[_P]):
+    """Programs of (26) by ``(K, number of slots, T3 present)``, each made on first use by
+    ``build(n_users, n_slots, with_t3)``; one cache per process and formulation
+    (:data:`PROGRAMS` here, :data:`jcas.allocation._program.PROGRAMS` for cvxpy's)."""
 
-    def __init__(self) -> None:
-        self._programs: dict[tuple[int, int, bool], ConicProgram] = {}
+    def __init__(self, build: Callable[[int, int, bool], _P]) -> None:
+        self._build = build
+        self._programs: dict[tuple[int, int, bool], _P] = {}
 
-    def get(self, n_users: int, n_slots: int, with_t3: bool) -> ConicProgram:
+    def get(self, n_users: int, n_slots: int, with_t3: bool) -> _P:
         """The program for this shape, built on first use."""
         key = (n_users, n_slots, with_t3)
         if key not in self._programs:
-            self._programs[key] = ConicProgram(n_users, n_slots, with_t3)
+            self._programs[key] = self._build(n_users, n_slots, with_t3)
         return self._programs[key]
 
     def clear(self) -> None:
@@ -313,5 +319,5 @@ class ConicProgramCache:
         return len(self._programs)
 
 
-PROGRAMS = ConicProgramCache()
+PROGRAMS: ProgramCache[ConicProgram] = ProgramCache(ConicProgram)
 """The process-wide cache used by the SCA."""

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from jcas.allocation._clarabel import (
     CLARABEL_SETTINGS,
     DEFAULT_SOLVERS,
+    ProgramCache,
     StepData,
     StepSolution,
 )
@@ -148,30 +149,6 @@ def installed_solvers() -> frozenset[str]:
     return frozenset(cp.installed_solvers())
 
 
-class ProgramCache:
-    """Compiled :class:`Program` objects by ``(K, number of slots, T3 present)``.
-
-    Compiling (26) costs far more than solving it; the cache is the only state shared
-    between calls of :func:`jcas.allocation.sca.sca` (one per process, :data:`PROGRAMS`).
-    """
-
-    def __init__(self) -> None:
-        self._programs: dict[tuple[int, int, bool], Program] = {}
-
-    def get(self, n_users: int, n_slots: int, with_t3: bool) -> Program:
-        """The program for this shape, compiled on first use."""
-        key = (n_users, n_slots, with_t3)
-        if key not in self._programs:
-            self._programs[key] = Program(n_users, n_slots, with_t3)
-        return self._programs[key]
-
-    def clear(self) -> None:
-        """Forget every compiled program."""
-        self._programs.clear()
-
-    def __len__(self) -> int:
-        return len(self._programs)
-
-
-PROGRAMS = ProgramCache()
-"""The process-wide cache used by the SCA."""
+PROGRAMS: ProgramCache[Program] = ProgramCache(Program)
+"""The process-wide cache of the compiled cvxpy programs (compiling (26) costs far more
+than solving it): the fallback of the SCA when Clarabel's direct solve fails."""

@@ -52,7 +52,8 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.allocation._clarabel import (
     DEFAULT_SOLVERS,
     PROGRAMS,
-    ConicProgramCache,
+    ConicProgram,
+    ProgramCache,
     StepData,
     StepSolution,
 )
@@ -461,7 +462,7 @@ def _solve(
     options: SCAOptions,
     *,
     arrays: Sequence[ArrayLike] | None,
-    programs: ConicProgramCache,
+    programs: ProgramCache[ConicProgram],
     trace: list[dict[str, Float]] | None,
 ) -> Allocation:
     """The algorithm behind :func:`sca`, with the program cache and an optional trace."""
@@ -522,7 +523,7 @@ class _Runner:
         options: SCAOptions,
         anchor: tuple[float, float],
         trace: list[dict[str, Float]] | None,
-        programs: ConicProgramCache,
+        programs: ProgramCache[ConicProgram],
     ) -> None:
         self.params, self.model, self.g, self.h, self.state = params, model, g, h, state
         self.opt, self.anchor, self.trace = options, anchor, trace
