@@ -66,6 +66,21 @@ def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.Completed
     return proc
 
 
+def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter in the repository root (what a job imports, from
+    scratch); fails the test, showing the end of its stderr, unless it exits 0."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
 def copy_run(src: Path, dst: Path) -> Path:
     """A copy of a workflow tree with its results and Snakemake state (mtimes kept), for a
     test that edits or reruns what :func:`tiny_run` made."""

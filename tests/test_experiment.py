@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from conftest import run_python
 
 import jcas.allocation
 from jcas import experiment
@@ -230,20 +231,9 @@ def test_monte_carlo_of_several_schemes_equals_one_each(cfg: dict) -> None:
 )
 def test_jobs_import_only_what_they_need(cfg: dict, code: str, absent: tuple[str, ...]) -> None:
     """Lazy imports: no cvxpy outside `sca` jobs, no matplotlib outside figures."""
-    import subprocess
-    import sys
-
     setup = f"S = {dict(cfg['system'])!r}; P = {Point(8, 8, 20.0, 5.0, 1e-3).as_dict()!r}; "
     check = f"import sys; bad = [m for m in {absent!r} if m in sys.modules]; assert not bad, bad"
-    proc = subprocess.run(
-        [sys.executable, "-c", f"{setup}{code}\n{check}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_python(f"{setup}{code}\n{check}")
 
 
 def test_without_attrs_equals_drop_attrs_and_leaves_the_input_alone():

@@ -17,8 +17,6 @@ with the data contract's encodings; :func:`jcas.results.read_netcdf`):
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 from jcas import experiment
 from jcas.config import Point, load_config, scheme_options
@@ -309,10 +307,7 @@ j.run_mle([{str(a)!r}], {str(e)!r}, system=S, point=P, scheme="optimal",
 bad = [m for m in ("xarray", "pandas", "matplotlib", "cvxpy") if m in sys.modules]
 assert not bad, bad
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python(code)
     assert read_netcdf(a).sizes == {"scheme": 3, "drop": 4, "user": cfg["system"]["K"]}
     assert read_netcdf(m)["sum_rate_mc"].shape == (1, 4)
     assert read_netcdf(e)["mle_mse"].shape == (1, 3)

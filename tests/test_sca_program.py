@@ -23,13 +23,11 @@ interval in both solutions. The SCA's own results are compared in
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import drops
+from conftest import drops, run_python
 
 from jcas.allocation import sca
 from jcas.allocation._clarabel import ConicProgram, StepData, StepSolution
@@ -208,12 +206,4 @@ def test_sca_job_does_not_import_cvxpy() -> None:
         "assert 'cvxpy' not in sys.modules, 'cvxpy imported'\n"
         "assert 'clarabel' in sys.modules\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_python(code)
