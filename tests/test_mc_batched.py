@@ -55,7 +55,11 @@ def _schemes(params: SystemParams, seed: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _params(precoder: str) -> SystemParams:
-    return SystemParams(Nt=10, Nr=12, K=3, tau_p=2, L=9, snr_com_db=10.0, precoder=precoder)
+    """MRT with reused pilots (tau_p < K: pilot contamination); ZF and PZF, which are
+    undefined with reused pilots (parallel estimates: a singular Gram matrix, which
+    LAPACK detects or not depending on the CPU's rounding), with orthonormal ones."""
+    tau_p = 2 if precoder == "mrt" else 3
+    return SystemParams(Nt=10, Nr=12, K=3, tau_p=tau_p, L=9, snr_com_db=10.0, precoder=precoder)
 
 
 @pytest.mark.parametrize("precoder", PRECODERS)
