@@ -36,11 +36,11 @@ import numpy as np
 
 from jcas.allocation import Allocation, allocate
 from jcas.allocation.sca import crb_model, start_point
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
-from jcas.metrics import closed_form_metrics, sum_rate
-from jcas.params import SystemParams
-from jcas.registry import design, design_problems
+from jcas.model.channel import estimate_variance
+from jcas.model.drops import large_scale_fading
+from jcas.model.metrics import closed_form_metrics, sum_rate
+from jcas.model.params import SystemParams
+from jcas.parts.registry import design, design_problems
 
 N_DROPS = 200
 REPEATS = 3

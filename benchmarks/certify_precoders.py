@@ -22,7 +22,7 @@ middle of the range where it binds, :func:`regime_crb0`), with
 
 Writes the table to ``benchmarks/out/certify_precoders.txt``. Run:
 ``python benchmarks/certify_precoders.py`` (about a minute on one core);
-``--quick`` runs 2 drops per group (the slow test ``tests/test_allocation_zf.py`` uses
+``--quick`` runs 2 drops per group (the slow test ``tests/allocation/test_allocation_zf.py`` uses
 :func:`certify` with a small count).
 """
 
@@ -39,13 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from jcas.allocation import allocate
-from jcas.arrays import steering_derivative_norm2
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
-from jcas.metrics import closed_form_metrics
-from jcas.params import SystemParams
-from jcas.precoders.zf import pzf_beam_moments
-from jcas.registry import design
+from jcas.model.channel import estimate_variance
+from jcas.model.drops import large_scale_fading
+from jcas.model.metrics import closed_form_metrics
+from jcas.model.params import SystemParams
+from jcas.parts.arrays import steering_derivative_norm2
+from jcas.parts.precoders.zf import pzf_beam_moments
+from jcas.parts.registry import design
 
 OUT = Path(__file__).parent / "out" / "certify_precoders.txt"
 DROPS_PER_GROUP = 28

@@ -13,14 +13,14 @@ for zero-forcing), the throughput of ``mc_rate``, its ratio to MRT's and the lar
 ``benchmarks/out/mc_rate_precoders.txt``; ``--precoders-only`` runs this part alone).
 
 Then (``--jobs-only`` runs this part alone; ``--no-jobs`` skips it) the Monte-Carlo job of
-a grid point: ``jcas.experiment.compute_monte_carlo`` of the three ``closed_form`` schemes
+a grid point: ``jcas.pipeline.experiment.compute_monte_carlo`` of the three ``closed_form`` schemes
 (``optimal``, ``equal``, ``equal_full``) on 1000 drops of ``config.yaml`` at Nt = 15 and 35
 (realizations 100, frames 20, MRT), once with one estimator call per scheme
 (``share_draws=False``, each scheme drawing the same channels again: the reference) and
 once with the draws shared by the schemes, in the same run: time, ratio, tracemalloc peak,
 and whether the two datasets are identical. And the wall time of single job processes
 (``closed_form`` and ``monte_carlo`` as the workflow scripts run them, through
-``workflow/scripts/jcas_job.py``; without Snakemake's own preamble) of a reference commit
+``jcas/pipeline/jobs.py``; without Snakemake's own preamble) of a reference commit
 (``--commit``, through ``git archive``) and of the working tree, alternating, with the
 time spent in imports, and the packages a ``closed_form`` job imports (``-X importtime``).
 Written to ``benchmarks/out/mc_share.txt``.
@@ -50,13 +50,13 @@ from typing import Any
 
 import numpy as np
 
-from jcas.arrays import steering_vector
-from jcas.channel import estimate_variance, pilot_assignment, pilot_gram
-from jcas.metrics import closed_form_metrics
-from jcas.metrics import rate as closed_rate
+from jcas.model.channel import estimate_variance, pilot_assignment, pilot_gram
+from jcas.model.metrics import closed_form_metrics
+from jcas.model.metrics import rate as closed_rate
+from jcas.model.params import SystemParams
 from jcas.montecarlo import mc_rate
-from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.parts.arrays import steering_vector
+from jcas.parts.registry import design
 
 OUT = Path(__file__).resolve().parent / "out" / "mc_rate.txt"
 OUT_PRECODERS = OUT.with_name("mc_rate_precoders.txt")
@@ -159,7 +159,7 @@ def _job_inputs(nt: int, n_drops: int) -> tuple[Any, dict[str, Any], dict[str, A
     import yaml
 
     from jcas.config import scheme_options
-    from jcas.experiment import compute_allocations, compute_drops
+    from jcas.pipeline.experiment import compute_allocations, compute_drops
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     system = dict(cfg["system"])
@@ -184,7 +184,7 @@ def _identical(a: Any, b: Any) -> bool:
 
 def mc_job_sharing(repeats: int, n_drops: int = 1000) -> list[str]:
     """``compute_monte_carlo`` of 3 schemes: one call per scheme vs shared draws."""
-    from jcas.experiment import compute_monte_carlo
+    from jcas.pipeline.experiment import compute_monte_carlo
 
     mc = {"realizations": 100, "frames": 20}
     lines = [
@@ -290,7 +290,7 @@ def job_processes(commit: str, repeats: int) -> list[str]:
     import yaml
 
     from jcas.config import scheme_options
-    from jcas.experiment import compute_drops, write
+    from jcas.pipeline.experiment import compute_drops, write
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     system = dict(cfg["system"])
@@ -347,7 +347,7 @@ def job_processes(commit: str, repeats: int) -> list[str]:
                     rec = _run_job(tree, kind, args, env)
                     if i:
                         results.setdefault((kind, label), []).append(rec)
-        from jcas.experiment import read
+        from jcas.pipeline.experiment import read
 
         same = _identical(read(tmp / "mc_old.nc"), read(tmp / "mc_new.nc"))
         imports = _import_table(ROOT, cf, env)

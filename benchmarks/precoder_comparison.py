@@ -2,7 +2,7 @@
 SNR_com and vs N, the rate-CRB frontier per precoder, and the crossovers.
 
 Closed forms of each precoder part (``docs/theory.md`` §6; MRT: the paper's (15)-(16)),
-K = 4, the paper's defaults otherwise (``jcas.params.SystemParams``: SNR_sen = 5 dB,
+K = 4, the paper's defaults otherwise (``jcas.model.params.SystemParams``: SNR_sen = 5 dB,
 tau_p = 10), Nt = Nr = N, ``N_DROPS`` drops (seed 1, the same drops for every precoder).
 Two CRB0 regimes: the paper's CRB0 = 1e-3 (does not bind: all power on communications,
 so ZF and PZF coincide) and a binding one, CRB0 = the CRB of MRT with 30 % of the power
@@ -26,11 +26,11 @@ import numpy as np
 from jcas.allocation import allocate
 from jcas.allocation._types import closed_form_crb_coefficients
 from jcas.allocation.closed_form import rate_crb_frontier
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
-from jcas.metrics import closed_form_metrics
-from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.model.channel import estimate_variance
+from jcas.model.drops import large_scale_fading
+from jcas.model.metrics import closed_form_metrics
+from jcas.model.params import SystemParams
+from jcas.parts.registry import design
 
 OUT = Path(__file__).parent / "out" / "precoder_comparison.txt"
 PRECODERS = ("mrt", "zf", "pzf")

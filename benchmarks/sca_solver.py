@@ -3,15 +3,15 @@
 Part 1, the algorithm: K = 4, Nt = Nr in {15, 35}, SNR_com 20 dB, CRB0 = 1e-3 (the
 paper's) and a CRB0 at which the constraint binds, ``--drops`` drops (1000) per row:
 ``jcas.allocation.sca`` with its defaults, (26) solved by Clarabel directly
-(:mod:`jcas.allocation._clarabel`, the default) and through the cvxpy program
-(:mod:`jcas.allocation._program`, ``direct=False``: what every solve did before), both
+(:mod:`jcas.allocation.sca._clarabel`, the default) and through the cvxpy program
+(:mod:`jcas.allocation.sca._program`, ``direct=False``: what every solve did before), both
 warmed up on other drops first (cached programs). Prints ms per drop (wall time of the
 call over the drops, best of ``--repeats``), the cvxpy solves the direct run needed
 (fallbacks), failures, and the largest sum-rate difference between the two paths
 (bit/s/Hz, absolute and relative).
 
 Part 2, one pipeline ``sca`` job end to end (``--old REV``, e.g. the commit before the
-direct path): wall time of a fresh ``python`` process that imports ``jcas.experiment``,
+direct path): wall time of a fresh ``python`` process that imports ``jcas.pipeline.experiment``,
 computes 1000 drops, allocates them with ``sca`` as the pipeline's job does, and writes
 the NetCDF file, for this tree and for ``REV`` (checked out with ``git archive`` into a
 temporary directory); median of ``--repeats``.
@@ -36,18 +36,18 @@ from pathlib import Path
 import numpy as np
 
 from jcas.allocation import Allocation, _clarabel, sca
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
-from jcas.metrics import sum_rate
-from jcas.params import SystemParams
-from jcas.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE
+from jcas.model.channel import estimate_variance
+from jcas.model.drops import large_scale_fading
+from jcas.model.metrics import sum_rate
+from jcas.model.params import SystemParams
+from jcas.parts.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "sca_solver.txt"
 
 JOB = """
 import sys, time, yaml
-from jcas import experiment as e
+from jcas.pipeline import experiment as e
 from jcas.config import Point, load_config, scheme_options
 cfg = load_config(yaml.safe_load(open("config.yaml")))
 S = cfg["system"]
@@ -88,7 +88,7 @@ def _run(p: SystemParams, beta: np.ndarray, xi: np.ndarray, direct: bool) -> All
 
 def algorithm_table(n_drops: int, repeats: int) -> list[str]:
     """Part 1 (module docstring)."""
-    from jcas.allocation import _program  # the cvxpy path, measured here too
+    from jcas.allocation.sca import _program  # the cvxpy path, measured here too
 
     lines = [
         f"# sca, (26) by Clarabel directly vs through cvxpy: K = 4, SNR_com 20 dB, {n_drops} "

@@ -24,11 +24,11 @@ import numpy as np
 
 from jcas.allocation import allocate
 from jcas.allocation.planar import crb_pair
-from jcas.channel import estimate_variance
-from jcas.drops import large_scale_fading
-from jcas.metrics import closed_form_metrics
-from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.model.channel import estimate_variance
+from jcas.model.drops import large_scale_fading
+from jcas.model.metrics import closed_form_metrics
+from jcas.model.params import SystemParams
+from jcas.parts.registry import design
 
 OUT = Path(__file__).parent / "out"
 SNRS = (-10.0, 0.0, 10.0, 20.0, 30.0)

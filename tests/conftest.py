@@ -186,7 +186,7 @@ def assert_same_results(ref: Path, other: Path) -> None:
     """The final results of two workflow copies agree: the same ``results/*.nc`` with
     identical coordinates and data (NaN == NaN) except :data:`TIMING_VARIABLES`, the same
     claims table, and every figure of ``ref`` present and non-empty in ``other``."""
-    from jcas.results import read_netcdf
+    from jcas.io.results import read_netcdf
 
     names = sorted(p.name for p in (ref / "results").glob("*.nc"))
     assert names, f"no results/*.nc in {ref}"
@@ -209,7 +209,7 @@ def assert_same_results(ref: Path, other: Path) -> None:
 
 # --------------------------------------------------------------------------- model helpers
 
-from jcas.params import SystemParams  # noqa: E402
+from jcas.model.params import SystemParams  # noqa: E402
 
 PLANAR_SYSTEM = SystemParams(
     K=4,
@@ -229,10 +229,10 @@ at azimuth 20 deg and elevation -10 deg, the sum form of the CRB constraint (loo
 
 def drops(params: SystemParams, n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     """``(beta, xi)`` of drops ``0 .. n-1`` of ``seed`` (shape ``(n, K)`` each): the
-    large-scale fading of :func:`jcas.drops.large_scale_fading` and the MMSE estimate
-    variance (7) of :func:`jcas.channel.estimate_variance`."""
-    from jcas.channel import estimate_variance
-    from jcas.drops import large_scale_fading
+    large-scale fading of :func:`jcas.model.drops.large_scale_fading` and the MMSE estimate
+    variance (7) of :func:`jcas.model.channel.estimate_variance`."""
+    from jcas.model.channel import estimate_variance
+    from jcas.model.drops import large_scale_fading
 
     beta, _ = large_scale_fading(params, seed, range(n))
     xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)
@@ -294,7 +294,7 @@ def run_config(
         (work / "config.yaml").write_text(yaml.safe_dump(base))
     (work / f"{name}.yaml").write_text(yaml.safe_dump(config))
     snakemake(work, "--cores", "2", "--configfile", f"{name}.yaml")
-    from jcas.results import read_netcdf
+    from jcas.io.results import read_netcdf
 
     return read_netcdf(work / "results" / f"{experiment}.nc")
 
@@ -302,10 +302,10 @@ def run_config(
 def closed_form_sum_rate(ds: xr.Dataset, params: SystemParams, scheme: int) -> np.ndarray:
     """The closed-form sum rate (bit/s/Hz), ``(D,)``, of the stored allocation of scheme
     index ``scheme`` at the first ``snr_com_db``, recomputed from ``ds["beta"]`` with the
-    parts of ``params`` (:func:`jcas.metrics.closed_form_metrics`)."""
-    from jcas import metrics
-    from jcas.channel import estimate_variance
-    from jcas.registry import design
+    parts of ``params`` (:func:`jcas.model.metrics.closed_form_metrics`)."""
+    from jcas.model import metrics
+    from jcas.model.channel import estimate_variance
+    from jcas.parts.registry import design
 
     beta = ds["beta"].values
     xi = estimate_variance(beta, params.tau_p, params.pp_w, params.sigma_u2_w)

@@ -2,7 +2,7 @@
 
 Every scheme takes a batch of drops and returns an :class:`Allocation`; it reads the
 rate and CRB structure from the precoder and array parts of ``params``
-(:mod:`jcas.registry`). The public entry point is :func:`allocate`.
+(:mod:`jcas.parts.registry`). The public entry point is :func:`allocate`.
 
 Interface shared by the pipeline (keep these names and shapes):
 
@@ -11,11 +11,11 @@ Interface shared by the pipeline (keep these names and shapes):
   ``status`` (D,) str, one of ``STATUSES``,
   ``iterations`` (D,) int64, ``solve_time_s`` (D,) float64 (seconds per drop).
 - ``allocate(scheme, beta, xi, params, *, reference=None, **options) -> Allocation``
-  with ``beta``, ``xi`` of shape (D, K), ``params`` a ``jcas.params.SystemParams``
+  with ``beta``, ``xi`` of shape (D, K), ``params`` a ``jcas.model.params.SystemParams``
   (Nt, Nr, theta, sigma_u^2, sigma_r_bar^2, crb0, Pt and the parts are read from it), and
   ``reference`` the ``optimal`` Allocation of the same drops (used by ``equal``;
   computed when not given).
-- ``SCHEMES``: the registered scheme names (:data:`jcas.registry.SCHEMES`).
+- ``SCHEMES``: the registered scheme names (:data:`jcas.parts.registry.SCHEMES`).
 
 Statuses (:data:`STATUSES`): ``optimal`` (exact optimum), ``converged`` /
 ``max_iterations`` (``sca``), ``feasible`` (a benchmark meeting CRB0),
@@ -23,7 +23,7 @@ Statuses (:data:`STATUSES`): ``optimal`` (exact optimum), ``converged`` /
 ``infeasible`` and ``solver_error`` (NaN allocation). :data:`SUCCESS_STATUSES`
 lists those that carry an allocation.
 
-Options per scheme (``**options``; defaults in :mod:`jcas.registry`, the same for the
+Options per scheme (``**options``; defaults in :mod:`jcas.parts.registry`, the same for the
 functions and the pipeline):
 
 - ``sca``: ``tol`` (1e-4, relative sum-rate change), ``stopping`` ("aitken";
@@ -36,8 +36,8 @@ functions and the pipeline):
 - ``optimal``, ``equal``: none.
 
 A scheme whose requirements the parts do not offer (for example ``optimal`` with reused
-pilots, ``tau_p < K``) raises :class:`jcas.params.ConfigError`
-(:func:`jcas.registry.design_problems`); the pipeline rejects such configs before any job.
+pilots, ``tau_p < K``) raises :class:`jcas.model.params.ConfigError`
+(:func:`jcas.parts.registry.design_problems`); the pipeline rejects such configs before any job.
 The theory (optimality proof, SCA derivation, benchmark interpretation) is in
 ``docs/theory.md``.
 """
@@ -59,8 +59,8 @@ from jcas.allocation.closed_form import (
     rate_crb_frontier,
     water_fill,
 )
-from jcas.params import ConfigError, SystemParams
-from jcas.registry import SCHEMES, design_problems, load, scheme_entry
+from jcas.model.params import ConfigError, SystemParams
+from jcas.parts.registry import SCHEMES, design_problems, load, scheme_entry
 
 if TYPE_CHECKING:  # imported by allocate() on first use (Clarabel); listed for import scans
     import jcas.allocation.sca  # noqa: F401

@@ -18,10 +18,10 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.metrics import covariance_crb_terms, fisher_from_terms
-from jcas.params import SystemParams
-from jcas.precoders.base import Covariance
-from jcas.registry import design
+from jcas.model.metrics import covariance_crb_terms, fisher_from_terms
+from jcas.model.params import SystemParams
+from jcas.parts.precoders.base import Covariance
+from jcas.parts.registry import design
 
 __all__ = [
     "STATUSES",
@@ -58,7 +58,7 @@ STATUSES: Final = (
   reference allocation of ``equal`` is missing); gamma, eta are NaN.
 - ``solver_error``: every solver failed on this drop; gamma, eta are NaN.
 - ``invalid_input``: a degenerate drop (non-finite or negative beta or xi), not passed
-  to any scheme (set by :func:`jcas.experiment.compute_allocation`); gamma, eta are NaN.
+  to any scheme (set by :func:`jcas.pipeline.experiment.compute_allocation`); gamma, eta are NaN.
 """
 
 SUCCESS_STATUSES: Final = ("optimal", "converged", "max_iterations", "feasible", "crb_violated")
@@ -133,7 +133,7 @@ def closed_form_crb_coefficients(params: SystemParams) -> tuple[float, float, fl
     (times ``sigma_r_bar^2``) of the components ``R_c`` and ``R_s`` of the precoder's
     covariance ``R_x = c R_c + s R_s`` (for MRT (37) and the centred ULA, eq. (16):
     ``a = Nt ||a_r_dot||^2 + Nr ||a_t_dot||^2`` and ``b = Nt^2 ||a_r_dot||^2``, dimensionless).
-    Valid where the parts offer ``linear_fisher`` (:mod:`jcas.registry`). Returns
+    Valid where the parts offer ``linear_fisher`` (:mod:`jcas.parts.registry`). Returns
     ``(a, b, fisher0)`` with ``fisher0 = sigma_r_bar^2 / CRB0`` the Fisher information the
     constraint (19b) requires: ``a c + b s >= fisher0``.
     """

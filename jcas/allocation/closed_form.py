@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success, timed
-from jcas.params import SystemParams
-from jcas.precoders.base import TOTAL_POWER_RATE, split_power_sinr
-from jcas.registry import EQUAL_FULL_SENSING_FRACTION, design
+from jcas.model.params import SystemParams
+from jcas.parts.precoders.base import TOTAL_POWER_RATE, split_power_sinr
+from jcas.parts.registry import EQUAL_FULL_SENSING_FRACTION, design
 
 __all__ = [
     "Frontier",
@@ -76,7 +76,7 @@ def wf_gains(beta: Float, xi: Float, params: SystemParams) -> Float:
     """Water-filling gains ``g_k = A_k / (B_k p + sigma_u^2)`` (1/W per antenna).
 
     ``A_k, B_k`` of the precoder's total-power form ``SINR_k = A_k x_k / (B_k (c + s) +
-    sigma_u^2)`` (:meth:`jcas.precoders.Precoder.total_power_sinr`; MRT (15):
+    sigma_u^2)`` (:meth:`jcas.parts.precoders.Precoder.total_power_sinr`; MRT (15):
     ``g_k = Nt^2 xi_k / (Nt beta_k p + sigma_u^2)``), so that ``SINR_k = g_k x_k`` at full
     power (``c + s = p``). Shape (D, K).
     """
@@ -88,7 +88,8 @@ def wf_gains(beta: Float, xi: Float, params: SystemParams) -> Float:
 def split_gains(beta: Float, xi: Float, params: SystemParams, c: ArrayLike, s: ArrayLike) -> Float:
     """Water-filling gains at the totals ``(c, s)``: ``g_k = A_k / (B_k c + E_k s + sigma_u^2)``.
 
-    ``A, B, E`` of the precoder's split-power form (:func:`jcas.precoders.base.split_power_sinr`;
+    ``A, B, E`` of the precoder's split-power form
+    (:func:`jcas.parts.precoders.base.split_power_sinr`;
     ZF: ``A_k = Nt (Nt - K) xi_k``, ``B_k = Nt (beta_k - xi_k)``, ``E_k = Nt beta_k``), so
     that ``SINR_k = g_k x_k`` at those totals (``docs/theory.md`` §6). ``c``, ``s`` (W per
     antenna) broadcast against the drops as ``(D, 1)`` or scalars; shape (D, K), or
@@ -135,7 +136,7 @@ def water_fill(gain: ArrayLike, total: ArrayLike) -> Float:
 
 def power_split(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike) -> tuple[Float, Float]:
     """``(c, s) = (xi^T gamma, sum_k eta_k)`` per drop (W per antenna), shapes (D,): the
-    power totals of the MRT variables (:meth:`jcas.precoders.MRT.power_factors`)."""
+    power totals of the MRT variables (:meth:`jcas.parts.precoders.MRT.power_factors`)."""
     gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
     return np.sum(xi * gamma, axis=-1), np.sum(eta, axis=-1)
 
@@ -222,7 +223,7 @@ def equal(
 ) -> Allocation:
     """Benchmark "equal power" (paper Sec. V, ``docs/model.md`` §2).
 
-    The precoder's equal split (:meth:`jcas.precoders.Precoder.equal_split`; MRT:
+    The precoder's equal split (:meth:`jcas.parts.precoders.Precoder.equal_split`; MRT:
     ``gamma_k`` all equal and ``eta_k`` all equal), with the same communications
     power ``Nt xi^T gamma`` and sensing power ``Nt sum eta`` as the reference
     design of the same drop (by default :func:`optimal`), hence the same total

@@ -1,8 +1,8 @@
 """Allocation with two angles: the per-angle and the sum CRB constraints (``docs/theory.md`` §7).
 
-For the centred arrays (:class:`jcas.arrays.UPA`, the ULA its ``1 x N`` case) and the MRT
+For the centred arrays (:class:`jcas.parts.arrays.UPA`, the ULA its ``1 x N`` case) and the MRT
 covariance ``R_x = c I + s a_t a_t^H`` (37), each angle's Fisher information is linear in
-the power totals, ``J_i = a_i c + b_i s`` (:func:`jcas.fisher.mrt_fisher_coefficients`),
+the power totals, ``J_i = a_i c + b_i s`` (:func:`jcas.model.fisher.mrt_fisher_coefficients`),
 and the Fisher matrix of (az, el) is diagonal, so ``CRB_i = sigma_r_bar^2 / J_i``. The
 sensing constraint of ``system.crb_form``:
 
@@ -46,10 +46,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation, timed
-from jcas.arrays.upa import as_planar
-from jcas.fisher import mrt_fisher_coefficients
-from jcas.params import SystemParams
-from jcas.registry import (
+from jcas.model.fisher import mrt_fisher_coefficients
+from jcas.model.params import SystemParams
+from jcas.parts.arrays.upa import as_planar
+from jcas.parts.registry import (
     SCA_ACCELERATE,
     SCA_ACTIVE_SET,
     SCA_MAX_ITERATIONS,
@@ -100,7 +100,7 @@ def allocation_crbs(gamma: ArrayLike, eta: ArrayLike, xi: ArrayLike, params: Sys
     """Closed-form CRBs of (az, el) (rad^2), ``(D, 2)``, of an allocation (the precoder's
     power totals in the MRT covariance (37)); NaN for a precoder without that covariance
     and for NaN allocations."""
-    from jcas.precoders.mrt import MRT
+    from jcas.parts.precoders.mrt import MRT
 
     pre = design(params).precoder
     x, s = pre.power_factors(gamma, eta, xi)
@@ -227,7 +227,7 @@ def sca_planar(
     (``max_iterations``); ``infeasible`` (NaN) when no split meets the constraint,
     ``solver_error`` when the convex program fails.
 
-    ``active_set``, ``accelerate``, ``polish`` (defaults of :mod:`jcas.registry`, the
+    ``active_set``, ``accelerate``, ``polish`` (defaults of :mod:`jcas.parts.registry`, the
     config's ``allocation.sca_*``) are the fixes of :func:`jcas.allocation.sca.sca`: users
     below ``off_threshold`` (fraction of the budget) whose power fell are switched off when
     that does not lower the rate, and back on at a stop where the KKT conditions ask for

@@ -1,6 +1,6 @@
 """Monte-Carlo sensing with two angles: the finite-L CRBs and a 2-D maximum-likelihood estimator.
 
-(a) :func:`mc_crb_planar`: the CRBs of (azimuth, elevation) (:mod:`jcas.fisher`) with the
+(a) :func:`mc_crb_planar`: the CRBs of (azimuth, elevation) (:mod:`jcas.model.fisher`) with the
 *sample* covariance ``X X^H / L`` of real frames ``X = F S`` (precoder drawn by the
 precoder part from simulated MMSE estimates, Gaussian symbols), averaged over channel
 and symbol realizations, as :func:`jcas.montecarlo.sensing.mc_crb` does for one angle
@@ -26,7 +26,7 @@ when the centre wins) to a step below ``1e-12``; then ``az = asin(u)``, ``el = a
 Memory: the FFTs are computed for a block of trials and a block of frame columns at a
 time, each block at most :data:`GRID_BYTES` bytes, and accumulated; the refinement holds
 ``9`` steering vectors per trial. Neither grows with ``Nt Nr`` or ``Nt^2``: a 64 x 64
-transmit and receive array runs in about 100 MiB (``tests/test_upa_mc.py``).
+transmit and receive array runs in about 100 MiB (``tests/montecarlo/test_upa_mc.py``).
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.arrays.upa import UPA, as_planar
-from jcas.drops import STREAM_MC_CRB, STREAM_MLE
-from jcas.fisher import angle_fisher, crb_angles, planar_terms
+from jcas.model.drops import STREAM_MC_CRB, STREAM_MLE
+from jcas.model.fisher import angle_fisher, crb_angles, planar_terms
+from jcas.model.params import SystemParams
 from jcas.montecarlo.rate import drop_batch, sample_moments, standard_errors
 from jcas.montecarlo.sensing import echo, mle_params, mle_summary
-from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.parts.arrays.upa import UPA, as_planar
+from jcas.parts.registry import design
 
 __all__ = [
     "GRID_BYTES",

@@ -4,8 +4,8 @@ For each drop (large-scale fading ``beta``, allocation ``gamma``, ``eta``)
 this module simulates small-scale Rayleigh fading ``h_k = sqrt(beta_k) hbar_k``
 (4), noisy uplink pilots ``Y_p = sqrt(tau_p p_p) sum_k h_k psi_k^T + N_p``
 (``N_p`` entries ``CN(0, sigma_u^2)``, the same ``sigma_u^2`` as (7)), the MMSE
-estimate (6) (:func:`jcas.channel.mmse_estimate`), the precoder drawn by the
-precoder part of ``params`` (:meth:`jcas.precoders.Precoder.sample`; the paper's MRT
+estimate (6) (:func:`jcas.model.channel.mmse_estimate`), the precoder drawn by the
+precoder part of ``params`` (:meth:`jcas.parts.precoders.Precoder.sample`; the paper's MRT
 (12) ``f_i = sqrt(gamma_i) h_hat_i + sqrt(eta_i) a_t`` by default) and the gains
 ``g_ki = h_k^H f_i``. The expectations of (13)-(14),
 
@@ -28,7 +28,7 @@ correlation between users is accounted for.
 
 Randomness and reproducibility: realizations are generated in fixed blocks of
 :data:`BLOCK_SIZE`; block ``b`` of drop ``d`` draws from the child ``b`` of the
-``SeedSequence`` behind ``jcas.drops.rng_for(seed, STREAM_MC_RATE, d)`` (see
+``SeedSequence`` behind ``jcas.model.drops.rng_for(seed, STREAM_MC_RATE, d)`` (see
 :func:`block_rng`). The random numbers of a drop therefore do not depend on
 which other drops are in the batch, on their order, or on ``chunk_size`` (the
 number of drop-realizations held in memory at once); blocks are merged in
@@ -53,11 +53,11 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.channel import estimate_variance, mmse_estimate, pilot_assignment
-from jcas.drops import STREAM_MC_RATE, rng_for
-from jcas.params import SystemParams
-from jcas.precoders.mrt import mrt_precoder
-from jcas.registry import Design, design
+from jcas.model.channel import estimate_variance, mmse_estimate, pilot_assignment
+from jcas.model.drops import STREAM_MC_RATE, rng_for
+from jcas.model.params import SystemParams
+from jcas.parts.precoders.mrt import mrt_precoder
+from jcas.parts.registry import Design, design
 
 __all__ = [
     "BLOCK_SIZE",
@@ -239,7 +239,7 @@ def estimated_channels(
 
 
 def precoder(h_hat: Complex, gamma: ArrayLike, eta: ArrayLike, a_t: ArrayLike) -> Complex:
-    """MRT dual-function precoder, eq. (12) (:func:`jcas.precoders.mrt_precoder`).
+    """MRT dual-function precoder, eq. (12) (:func:`jcas.parts.precoders.mrt_precoder`).
 
     Shapes: ``h_hat (..., Nt, K)``, ``gamma, eta (..., K)`` broadcastable,
     ``a_t (Nt,)``. Returns ``F`` of shape ``(..., Nt, K)`` (``sqrt(W)`` units).
@@ -626,7 +626,7 @@ def mc_rate(
     Parameters
     ----------
     params : system parameters (K, Nt, tau_p, tau_c, pp_w, sigma_u2_w, theta_rad, parts).
-        Pilots are reused (``jcas.channel.pilot_matrix``) when ``tau_p < K``.
+        Pilots are reused (``jcas.model.channel.pilot_matrix``) when ``tau_p < K``.
     beta : large-scale fading, shape ``(D, K)``, dimensionless.
     gamma, eta : the precoder's allocation, shape ``(D, K)`` (MRT (12):
         ``Nt xi_k gamma_k`` and ``Nt eta_k`` in W), or ``(S, D, K)`` for ``S`` schemes of

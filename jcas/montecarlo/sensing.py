@@ -1,6 +1,6 @@
 """Monte-Carlo sensing: the CRB (36) with finite frames, and a maximum-likelihood angle estimator.
 
-(a) :func:`mc_crb` evaluates the general CRB (36) (:func:`jcas.metrics.crb_general`)
+(a) :func:`mc_crb` evaluates the general CRB (36) (:func:`jcas.model.metrics.crb_general`)
 with the *sample* covariance ``R_x = X X^H / L`` of a real frame ``X = F S``:
 Gaussian symbols ``S`` (``K x L``, entries ``CN(0, 1)``) and the precoder drawn by the
 precoder part (:func:`jcas.montecarlo.rate.sample_precoder`; MRT (12) by default)
@@ -57,10 +57,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.arrays.base import ArrayPart
-from jcas.arrays.ula import ULA
-from jcas.drops import STREAM_MC_CRB, STREAM_MLE
-from jcas.metrics import crb_general
+from jcas.model.drops import STREAM_MC_CRB, STREAM_MLE
+from jcas.model.metrics import crb_general
+from jcas.model.params import SystemParams
 from jcas.montecarlo.rate import (
     _Moments,
     drop_batch,
@@ -69,8 +68,9 @@ from jcas.montecarlo.rate import (
     sample_moments_schemes,
     standard_errors,
 )
-from jcas.params import SystemParams
-from jcas.registry import design
+from jcas.parts.arrays.base import ArrayPart
+from jcas.parts.arrays.ula import ULA
+from jcas.parts.registry import design
 
 __all__ = [
     "CrbEstimate",

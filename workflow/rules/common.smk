@@ -37,8 +37,8 @@ from jcas.config import (  # noqa: E402
     plan_experiments,
     scheme_options,
 )
-from jcas.params import SystemParams  # noqa: E402
-from jcas.registry import PRECODERS, SCA_VARIANTS, precoder_sources  # noqa: E402
+from jcas.model.params import SystemParams  # noqa: E402
+from jcas.parts.registry import PRECODERS, SCA_VARIANTS, precoder_sources  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
@@ -275,7 +275,7 @@ CLAIM_KINDS = ("fig1", "fig2", "fig3", "pareto")
 
 
 def claims_inputs():
-    """Experiment files for jcas.claims, by figure kind (first enabled MRT-only one)."""
+    """Experiment files for jcas.report.claims, by figure kind (first enabled MRT-only one)."""
     out = {}
     for kind in CLAIM_KINDS:
         for name, plan in PLANS.items():
@@ -340,30 +340,30 @@ def input_mb(input):
 # small inputs). Sub-packages are listed by directory, so a module added to one of them
 # is covered without an edit here. The stages that run a precoder (allocation,
 # montecarlo) have one checksum file per precoder, `<stage>_<precoder>`, with that
-# precoder's modules only (jcas.registry.precoder_sources): an edit to zf.py reruns no
+# precoder's modules only (jcas.parts.registry.precoder_sources): an edit to zf.py reruns no
 # MRT job, and a precoder module added to the package reruns nothing.
 CORE = [
     "jcas/__init__.py",
-    "jcas/config.py",
-    "jcas/params.py",
-    "jcas/registry.py",
-    "jcas/atomic.py",
-    "jcas/metadata.py",
-    "jcas/provenance.py",
-    "jcas/results.py",
-    "jcas/stats.py",
-    "jcas/experiment.py",
-    "workflow/scripts/jcas_job.py",
+    "jcas/config/__init__.py",
+    "jcas/model/params.py",
+    "jcas/parts/registry.py",
+    "jcas/io/atomic.py",
+    "jcas/io/metadata.py",
+    "jcas/io/provenance.py",
+    "jcas/io/results.py",
+    "jcas/io/stats.py",
+    "jcas/pipeline/experiment.py",
+    "jcas/pipeline/jobs.py",
 ]
 MODEL = [
-    "jcas/arrays/*.py",
-    "jcas/channel.py",
-    "jcas/metrics.py",
+    "jcas/parts/arrays/*.py",
+    "jcas/model/channel.py",
+    "jcas/model/metrics.py",
 ]
 STAGE_SOURCES = {
-    "drops": [*CORE, "jcas/drops.py"],
+    "drops": [*CORE, "jcas/model/drops.py"],
     **{
-        f"allocation_{p}": [*CORE, *MODEL, *precoder_sources(p), "jcas/allocation/*.py"]
+        f"allocation_{p}": [*CORE, *MODEL, *precoder_sources(p), "jcas/allocation/*.py", "jcas/allocation/sca/*.py"]
         for p in PRECODERS
     },
     **{
@@ -371,7 +371,7 @@ STAGE_SOURCES = {
             *CORE,
             *MODEL,
             *precoder_sources(p),
-            "jcas/drops.py",
+            "jcas/model/drops.py",
             "jcas/montecarlo/*.py",
         ]
         for p in PRECODERS
@@ -381,14 +381,15 @@ STAGE_SOURCES = {
             *CORE,
             *MODEL,
             *precoder_sources(p),
-            "jcas/drops.py",
+            "jcas/model/drops.py",
             "jcas/allocation/*.py",
+            "jcas/allocation/sca/*.py",
         ]
         for p in PRECODERS
     },
     "aggregate": CORE,
-    "figures": [*CORE, "jcas/plots.py"],
-    "claims": [*CORE, "jcas/claims.py"],
+    "figures": [*CORE, "jcas/report/plots.py"],
+    "claims": [*CORE, "jcas/report/claims.py"],
 }
 MODULES = {
     stage: sorted(

@@ -1,4 +1,4 @@
-"""Stage 5: figures (jcas.plots, PDF and PNG) and the paper-claims table (jcas.claims)."""
+"""Stage 5: figures (jcas.report.plots, PDF and PNG) and the paper-claims table (jcas.report.claims)."""
 
 
 rule figure:

@@ -1,6 +1,6 @@
 """Snakemake job `claims`: results/claims.csv, the paper's claims next to our numbers."""
 
-import jcas_job
+from jcas.pipeline import jobs as jcas_job
 
 with jcas_job.job_log(snakemake.log[0]):
     jcas_job.run_claims(

@@ -1,0 +1,323 @@
+"""The convex program (26) of one SCA step as sparse conic data for Clarabel, built once per shape.
+
+:class:`ConicProgram` is problem (26) (``docs/theory.md`` §3.5 and §3.8) for a block of
+``n`` drop slots with ``K`` users, written directly in Clarabel's standard form
+
+    minimise ``q^T x``  subject to  ``A x + s = b``,  ``s`` in ``K_0 x K_+ x SOC ...``
+
+(``P = 0``). The sparsity pattern, the cones and the permutation from the entries'
+construction order to CSC order are computed once per ``(K, n, T3 present)``
+(:data:`PROGRAMS`, a :class:`ProgramCache`); each SCA iteration only recomputes the
+numeric entries of ``q``, ``A`` and ``b`` from the step's coefficients
+(:class:`StepData`) by vectorised index arithmetic, and a fresh
+``clarabel.DefaultSolver`` solves it (no solver state is reused, so a result does not
+depend on earlier calls). No cvxpy is imported: the cvxpy formulation of the same
+program (:class:`jcas.allocation.sca._program.Program`) is the independent reference of the
+tests and the fallback when Clarabel fails.
+
+Variables, per slot ``i`` (all slots side by side; the program is block-separable):
+``w`` (K) with ``u_k = u0_k w_k``, ``r`` (K) the epigraph of ``1 / w_k``, ``v``,
+``c = sum u``, ``phi``. With ``x1 . (c, v) = x1[0] c + x1[1] v`` for a coefficient pair:
+
+==========================================  ===========================================  =======
+constraint of (26)                          rows ``s = b - A x``                          cone
+==========================================  ===========================================  =======
+``c = sum_k u0_k w_k``                      ``s = -c + sum_k u0_k w_k``  (n rows)         zero
+(19c) ``c + v <= 1``                        ``s = 1 - c - v``  (n)                        ``>= 0``
+trust region ``w_k <= wmax_k``              ``s = wmax_k - w_k``  (nK)                    ``>= 0``
+``v >= 0``, ``phi >= 0``                    ``s = v``, ``s = phi``  (n + n)               ``>= 0``
+(24) without ``T3``:                        ``s = 2 phi0 phi - t1b . (c, v) - phi0^2``    ``>= 0``
+``t1b + phi0^2 <= 2 phi0 phi``              (n)
+(25) ``||(phi, (T1-T2)/2)|| <= (T1+T2)/2``  ``((T1+T2)/2, phi, (T1-T2)/2)``  (3 per slot)  SOC(3)
+objective ``-bw_k / w_k``:                  ``(r_k + w_k, r_k - w_k, 2)``  (3 per user)    SOC(3)
+``r_k >= 1 / w_k`` (``r_k w_k >= 1``)
+(24) with ``T3``: with                      ``((L+1)/2, (L-1)/2, Re T3, Im T3)``          SOC(4)
+``L = 2 phi0 phi - t1b . (c, v) - phi0^2``,   (4 per slot)
+``|T3|^2 <= L``
+==========================================  ===========================================  =======
+
+Here ``T1 = t1 . (c, v)``, ``T2 = t2 . (c, v)`` and ``T3 = t3 . (c, v)`` are the balanced
+CRB terms and ``t1b = beta t1`` (:func:`jcas.allocation.sca._balanced_model`). The cone
+``||(2, r - w)|| <= r + w`` is ``4 r w >= 4`` with ``r, w >= 0``, i.e. the rotated cone of
+``inv_pos``; ``|T3|^2 <= L`` is the rotated cone ``||(T3, (L-1)/2)|| <= (L+1)/2``. The
+objective ``max -sum bw r - cu . w - cv v`` is minimised as ``q = (bw on r, cu on w,
+cv on v)``. Cones in order: zero (n), nonnegative, ``n + nK`` SOC(3), and ``n`` SOC(4)
+with ``T3``. Tolerances are those the cvxpy path passes to Clarabel (1e-10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import clarabel  # type: ignore[import-untyped]
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse  # type: ignore[import-untyped]
+
+__all__ = [
+    "CLARABEL_SETTINGS",
+    "DEFAULT_SOLVERS",
+    "PROGRAMS",
+    "ConicProgram",
+    "ProgramCache",
+    "StepData",
+    "StepSolution",
+]
+
+Float = NDArray[np.float64]
+Index = NDArray[np.int64]
+_P = TypeVar("_P")
+
+DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS")
+"""Conic solvers tried in order when one fails (``CLARABEL`` first directly, then via cvxpy)."""
+
+CLARABEL_SETTINGS: dict[str, float] = {
+    "tol_gap_abs": 1e-10,
+    "tol_gap_rel": 1e-10,
+    "tol_feas": 1e-10,
+}
+"""Clarabel's tolerances for (26), the same for the direct and the cvxpy path."""
+
+
+@dataclass(frozen=True)
+class StepData:
+    """The coefficients of (26) for ``n`` slots (dimensionless, see ``docs/theory.md`` §3.5).
+
+    Attributes
+    ----------
+    u0 : (n, K) expansion point ``u_k^(i)`` (0 for switched-off users).
+    bw : (n, K) ``B_k / x0_k`` over the objective scale (weight of ``1 / w_k``).
+    cu : (n, K) interference coefficient of ``w_k`` over the scale.
+    cv : (n,) interference coefficient of ``v`` over the scale.
+    wmax : (n, K) trust region of ``w``.
+    t1, t2 : (n, 2) coefficients of ``(c, v)`` in the balanced ``T1'', T2''``.
+    t3 : (n, 2) complex coefficients in ``T3''``.
+    beta : (n,) ``beta`` of ``T1'' T2'' - |T3''|^2 >= beta T1''``.
+    phi0 : (n,) ``phi^(i)``, the expansion point of (24).
+    """
+
+    u0: Float
+    bw: Float
+    cu: Float
+    cv: Float
+    wmax: Float
+    t1: Float
+    t2: Float
+    t3: NDArray[np.complex128]
+    beta: Float
+    phi0: Float
+
+
+@dataclass(frozen=True)
+class StepSolution:
+    """An optimal point of (26): ``w`` (n, K), ``v``, ``phi`` (n,), ``objective`` (the
+    maximised value of (26), summed over the slots) and ``solver`` (which one ran)."""
+
+    w: Float
+    v: Float
+    phi: Float
+    objective: float
+    solver: str
+
+
+class ConicProgram:
+    """Problem (26) for ``n_slots`` drops with ``n_users`` users as Clarabel data (module doc).
+
+    The structure (variable and row indices, cones, CSC order) is fixed at construction;
+    :meth:`solve` fills in the numbers of one :class:`StepData` and calls Clarabel.
+    """
+
+    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
+        k, n = n_users, n_slots
+        self.n_users, self.n_slots, self.with_t3 = k, n, with_t3
+        slot = np.arange(n)
+        # variable indices
+        self.iw = np.arange(n * k).reshape(n, k)
+        self.ir = n * k + self.iw
+        self.iv = 2 * n * k + slot
+        self.ic = 2 * n * k + n + slot
+        self.iphi = 2 * n * k + 2 * n + slot
+        self.n_vars = 2 * n * k + 3 * n
+        # row indices, in cone order
+        rows = _Rows()
+        self.r_eq = rows.take(n)
+        self.r_power = rows.take(n)
+        self.r_wmax = rows.take(n * k).reshape(n, k)
+        self.r_vpos = rows.take(n)
+        self.r_phipos = rows.take(n)
+        self.r_lin24 = rows.take(0 if with_t3 else n)
+        n_nonneg = rows.count - n
+        self.r_soc25 = rows.take(3 * n).reshape(n, 3)
+        self.r_inv = rows.take(3 * n * k).reshape(n, k, 3)
+        self.r_soc24 = rows.take(4 * n if with_t3 else 0).reshape(-1, 4)
+        self.n_rows = rows.count
+
+        # entries (row, column) in construction order; values come in the same order (_values)
+        r_list: list[Index] = []
+        c_list: list[Index] = []
+
+        def add(r: NDArray[Any], c: NDArray[Any]) -> None:
+            r, c = np.broadcast_arrays(np.asarray(r), np.asarray(c))
+            r_list.append(r.ravel())
+            c_list.append(c.ravel())
+
+        add(self.r_eq, self.ic)  # c ...
+        add(self.r_eq[:, None], self.iw)  # ... - sum u0 w
+        add(self.r_power, self.ic)
+        add(self.r_power, self.iv)
+        add(self.r_wmax, self.iw)
+        add(self.r_vpos, self.iv)
+        add(self.r_phipos, self.iphi)
+        if not with_t3:
+            add(self.r_lin24, self.ic)
+            add(self.r_lin24, self.iv)
+            add(self.r_lin24, self.iphi)
+        for j in (0, 2):  # (T1 +- T2) / 2 rows of (25)
+            add(self.r_soc25[:, j], self.ic)
+            add(self.r_soc25[:, j], self.iv)
+        add(self.r_soc25[:, 1], self.iphi)
+        for j in (0, 1):  # r + w, r - w
+            add(self.r_inv[:, :, j], self.ir)
+            add(self.r_inv[:, :, j], self.iw)
+        if with_t3:
+            for j in (0, 1):  # (L +- 1) / 2
+                add(self.r_soc24[:, j], self.iphi)
+                add(self.r_soc24[:, j], self.ic)
+                add(self.r_soc24[:, j], self.iv)
+            for j in (2, 3):  # Re T3, Im T3
+                add(self.r_soc24[:, j], self.ic)
+                add(self.r_soc24[:, j], self.iv)
+        row = np.concatenate(r_list)
+        col = np.concatenate(c_list)
+        self._order = np.lexsort((row, col))  # CSC: by column, then row
+        self._indices = row[self._order].astype(np.int64)
+        self._indptr = np.searchsorted(col[self._order], np.arange(self.n_vars + 1)).astype(
+            np.int64
+        )
+        self.n_entries = len(row)
+        self._n_nonneg = n_nonneg
+        self._p = sparse.csc_matrix((self.n_vars, self.n_vars))
+        self._cones = self.cones()
+
+    def _values(self, d: StepData) -> Float:
+        """Numeric entries of ``A``, in construction order (``__init__``)."""
+        n = self.n_slots
+        one = np.ones(n)
+        t1b = d.beta[:, None] * d.t1
+        half_sum = -0.5 * (d.t1 + d.t2)
+        half_diff = -0.5 * (d.t1 - d.t2)
+        parts: list[Float] = [
+            one,
+            -d.u0,
+            one,
+            one,
+            np.ones(self.n_slots * self.n_users),
+            -one,
+            -one,
+        ]
+        if not self.with_t3:
+            parts += [t1b[:, 0], t1b[:, 1], -2.0 * d.phi0]
+        parts += [half_sum[:, 0], half_sum[:, 1], half_diff[:, 0], half_diff[:, 1], -one]
+        minus = -np.ones(n * self.n_users)
+        parts += [minus, minus, minus, -minus]
+        if self.with_t3:
+            for _ in (0, 1):
+                parts += [-d.phi0, 0.5 * t1b[:, 0], 0.5 * t1b[:, 1]]
+            parts += [-d.t3[:, 0].real, -d.t3[:, 1].real, -d.t3[:, 0].imag, -d.t3[:, 1].imag]
+        return np.concatenate([np.ravel(p) for p in parts])
+
+    def data(self, d: StepData) -> tuple[Float, sparse.csc_matrix, Float]:
+        """``q``, ``A`` (CSC) and ``b`` of (26) for one step's coefficients."""
+        q = np.zeros(self.n_vars)
+        q[self.ir] = d.bw
+        q[self.iw] = d.cu
+        q[self.iv] = d.cv
+        b = np.zeros(self.n_rows)
+        b[self.r_power] = 1.0
+        b[self.r_wmax] = d.wmax
+        phi0sq = d.phi0**2
+        if self.with_t3:
+            b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
+            b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
+        else:
+            b[self.r_lin24] = -phi0sq
+        b[self.r_inv[:, :, 2]] = 2.0
+        a = sparse.csc_matrix(
+            (self._values(d)[self._order], self._indices, self._indptr),
+            shape=(self.n_rows, self.n_vars),
+        )
+        return q, a, b
+
+    def cones(self) -> list[Any]:
+        """Clarabel's cone list, in row order."""
+        n, k = self.n_slots, self.n_users
+        cones: list[Any] = [clarabel.ZeroConeT(n), clarabel.NonnegativeConeT(self._n_nonneg)]
+        cones += [clarabel.SecondOrderConeT(3) for _ in range(n + n * k)]
+        if self.with_t3:
+            cones += [clarabel.SecondOrderConeT(4) for _ in range(n)]
+        return cones
+
+    def solve(self, d: StepData) -> StepSolution | None:
+        """Solve (26) with Clarabel; None unless it reports ``Solved`` or ``AlmostSolved``."""
+        q, a, b = self.data(d)
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        for name, value in CLARABEL_SETTINGS.items():
+            setattr(settings, name, value)
+        try:
+            solution = clarabel.DefaultSolver(self._p, q, a, b, self._cones, settings).solve()
+        except (ValueError, ArithmeticError, RuntimeError):  # pragma: no cover - defensive
+            return None
+        accepted = (clarabel.SolverStatus.Solved, clarabel.SolverStatus.AlmostSolved)
+        if solution.status not in accepted:
+            return None
+        x = np.asarray(solution.x, dtype=float)
+        return StepSolution(
+            w=x[self.iw],
+            v=x[self.iv],
+            phi=x[self.iphi],
+            objective=-float(solution.obj_val),
+            solver="clarabel",
+        )
+
+
+class _Rows:
+    """Consecutive row ranges, handed out in order."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def take(self, m: int) -> Index:
+        out = np.arange(self.count, self.count + m, dtype=np.int64)
+        self.count += m
+        return out
+
+
+class ProgramCache(Generic[_P]):
+    """Programs of (26) by ``(K, number of slots, T3 present)``, each made on first use by
+    ``build(n_users, n_slots, with_t3)``; one cache per process and formulation
+    (:data:`PROGRAMS` here, :data:`jcas.allocation.sca._program.PROGRAMS` for cvxpy's)."""
+
+    def __init__(self, build: Callable[[int, int, bool], _P]) -> None:
+        self._build = build
+        self._programs: dict[tuple[int, int, bool], _P] = {}
+
+    def get(self, n_users: int, n_slots: int, with_t3: bool) -> _P:
+        """The program for this shape, built on first use."""
+        key = (n_users, n_slots, with_t3)
+        if key not in self._programs:
+            self._programs[key] = self._build(n_users, n_slots, with_t3)
+        return self._programs[key]
+
+    def clear(self) -> None:
+        """Forget every program."""
+        self._programs.clear()
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+
+PROGRAMS: ProgramCache[ConicProgram] = ProgramCache(ConicProgram)
+"""The process-wide cache used by the SCA."""

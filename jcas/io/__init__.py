@@ -1,0 +1,1 @@
+"""Result files: NetCDF reading and writing, metadata, provenance, atomic writes."""

@@ -1,0 +1,2 @@
+"""The system model: parameters, drops, channel estimation, closed-form metrics, Fisher
+information."""

@@ -1,0 +1,1 @@
+"""Design parts selected by name: precoders, arrays (and their registry)."""
