@@ -8,7 +8,9 @@ and ``s`` of the sensing beam,
 
     SINR_k = a_k x_k / (sum_j b_kj x_j + e_k s + sigma_u^2),
 
-    T_i = sum_k t_i[k] x_k + t_i[K] s      (i = 1, 2, 3),   CRB = sigma_r_bar^2 T1 / (T1 T2 - |T3|^2),
+    T_i = sum_k t_i[k] x_k + t_i[K] s      (i = 1, 2, 3),
+
+    CRB = sigma_r_bar^2 T1 / (T1 T2 - |T3|^2),
 
 with ``T1, T2, T3`` the terms of (36). This module holds these coefficients
 (:class:`RateCoefficients`, :class:`FisherCoefficients`, together :class:`Coefficients`),
@@ -29,7 +31,7 @@ the sensing beam's).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -216,8 +218,9 @@ class Coefficients:
         """Transmit power (18) (D,), W."""
         return self.n_tx * (np.sum(_f(x), axis=-1) + _f(s))
 
-    def select(self, drops: ArrayLike) -> Coefficients:
+    def select(self, drops: Any) -> Coefficients:
         """The coefficients of some drops (a boolean mask or indices along the drop axis)."""
+        drops = np.asarray(drops)
         r, f = self.rate, self.fisher
 
         def pick(a: NDArray | None) -> NDArray | None:
