@@ -43,7 +43,7 @@ from jcas.model.channel import estimate_variance
 from jcas.model.drops import large_scale_fading
 from jcas.model.metrics import closed_form_metrics
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import steering_derivative_norm2
+from jcas.parts.arrays.ula import steering_derivative_norm2
 from jcas.parts.precoders.zf import pzf_beam_moments
 from jcas.parts.registry import design
 

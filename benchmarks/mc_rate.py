@@ -55,7 +55,7 @@ from jcas.model.metrics import closed_form_metrics
 from jcas.model.metrics import rate as closed_rate
 from jcas.model.params import SystemParams
 from jcas.montecarlo import mc_rate
-from jcas.parts.arrays import steering_vector
+from jcas.parts.arrays.ula import steering_vector
 from jcas.parts.registry import design
 
 OUT = Path(__file__).resolve().parent / "out" / "mc_rate.txt"

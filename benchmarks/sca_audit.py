@@ -1,7 +1,7 @@
 """Algorithm 1 as printed against the project's SCA, for each precoder part.
 
 The variants of ``jcas.allocation.sca`` (``docs/theory.md`` §3), those of the pipeline's
-``sca_audit`` experiment (:data:`jcas.parts.registry.SCA_VARIANTS`):
+``sca_audit`` experiment (:data:`jcas.allocation.schemes.sca.SCA_VARIANTS`):
 
 - ``printed``: Algorithm 1 as printed (``stopping="change"``, ``active_set=False``,
   ``accelerate=False``, ``polish=False``);
@@ -30,11 +30,12 @@ import numpy as np
 from jcas.allocation import allocate
 from jcas.allocation._types import closed_form_crb_coefficients
 from jcas.allocation.sca import sca
+from jcas.allocation.schemes.sca import SCA_VARIANTS
 from jcas.model.channel import estimate_variance
 from jcas.model.drops import large_scale_fading
 from jcas.model.metrics import closed_form_metrics
 from jcas.model.params import SystemParams
-from jcas.parts.registry import SCA_VARIANTS, design
+from jcas.parts.registry import design
 
 OUT = Path(__file__).parent / "out" / "sca_audit.txt"
 PRECODERS = ("mrt", "zf", "pzf")

@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from jcas.allocation import Allocation, _clarabel, sca
+from jcas.allocation.schemes.sca import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE
 from jcas.model.channel import estimate_variance
 from jcas.model.drops import large_scale_fading
 from jcas.model.metrics import sum_rate
 from jcas.model.params import SystemParams
-from jcas.parts.registry import SCA_BATCH_SIZE, SCA_MAX_ITERATIONS, SCA_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "sca_solver.txt"

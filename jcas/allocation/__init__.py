@@ -15,7 +15,8 @@ Interface shared by the pipeline (keep these names and shapes):
   (Nt, Nr, theta, sigma_u^2, sigma_r_bar^2, crb0, Pt and the parts are read from it), and
   ``reference`` the ``optimal`` Allocation of the same drops (used by ``equal``;
   computed when not given).
-- ``SCHEMES``: the registered scheme names (:data:`jcas.parts.registry.SCHEMES`).
+- ``SCHEMES``: the registered scheme names (:func:`jcas.parts.registry.scheme_names`;
+  one module each in :mod:`jcas.allocation.schemes`).
 
 Statuses (:data:`STATUSES`): ``optimal`` (exact optimum), ``converged`` /
 ``max_iterations`` (``sca``), ``feasible`` (a benchmark meeting CRB0),
@@ -44,7 +45,7 @@ The theory (optimality proof, SCA derivation, benchmark interpretation) is in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from numpy.typing import ArrayLike
 
@@ -60,13 +61,9 @@ from jcas.allocation.closed_form import (
     water_fill,
 )
 from jcas.model.params import ConfigError, SystemParams
-from jcas.parts.registry import SCHEMES, design_problems, load, scheme_entry
-
-if TYPE_CHECKING:  # imported by allocate() on first use (Clarabel); listed for import scans
-    import jcas.allocation.sca  # noqa: F401
+from jcas.parts.registry import design_problems, scheme_entry, scheme_names
 
 __all__ = [
-    "SCHEMES",
     "STATUSES",
     "SUCCESS_STATUSES",
     "Allocation",
@@ -112,8 +109,13 @@ def allocate(
     problems = design_problems(scheme, params)
     if problems:
         raise ConfigError("; ".join(problems))
-    function = load(spec.function)
     if spec.takes_reference:
         options = {**options, "reference": reference}
-    result: Allocation = function(beta, xi, params, **options)
+    result: Allocation = spec.function(beta, xi, params, **options)
     return result
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCHEMES":  # the registered scheme names (discovered on first use)
+        return scheme_names()
+    raise AttributeError(name)

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.allocation._types import Allocation, closed_form_crb_coefficients, is_success, timed
 from jcas.model.params import SystemParams
 from jcas.parts.precoders.base import TOTAL_POWER_RATE, split_power_sinr
-from jcas.parts.registry import EQUAL_FULL_SENSING_FRACTION, design
+from jcas.parts.registry import design
 
 __all__ = [
     "Frontier",
@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 Float = NDArray[np.float64]
+
+EQUAL_FULL_SENSING_FRACTION = 0.5
+"""``equal_full``: fraction of Pt spent on sensing (config
+``allocation.equal_full_sensing_fraction``)."""
 
 _CRB_RTOL = 1e-9
 """Relative slack when classifying ``equal_full`` against CRB0 (rounding of (16))."""

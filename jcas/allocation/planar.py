@@ -46,17 +46,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import Allocation, timed
-from jcas.model.fisher import mrt_fisher_coefficients
-from jcas.model.params import SystemParams
-from jcas.parts.arrays.upa import as_planar
-from jcas.parts.registry import (
+from jcas.allocation.schemes.sca import (
     SCA_ACCELERATE,
     SCA_ACTIVE_SET,
     SCA_MAX_ITERATIONS,
     SCA_POLISH,
     SCA_TOLERANCE,
-    design,
 )
+from jcas.model.fisher import mrt_fisher_coefficients
+from jcas.model.params import SystemParams
+from jcas.parts.arrays.upa import as_planar
+from jcas.parts.registry import design
 
 __all__ = [
     "allocation_crbs",

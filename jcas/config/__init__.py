@@ -74,8 +74,8 @@ __all__ = [
 ]
 
 # ---- scheme / allocation defaults: derived from the one registry (jcas.parts.registry) ----
-SCHEMES: Final = registry.SCHEMES
-"""Allocation schemes, the registered ones (:data:`jcas.parts.registry.SCHEMES`)."""
+SCHEMES: Final = registry.scheme_names()
+"""Allocation schemes, the registered ones (:func:`jcas.parts.registry.scheme_names`)."""
 
 POINT_KEYS: Final = ("Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0")
 """Parameters that define a grid point (and its cache directory), in path order."""
@@ -118,7 +118,7 @@ PLOTS: Final = (
 
 AUDIT_SCHEMES: Final = ("sca", "optimal")
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants
-(:data:`jcas.parts.registry.SCA_VARIANTS`) against the exact optimum."""
+(:data:`jcas.allocation.schemes.sca.SCA_VARIANTS`) against the exact optimum."""
 
 AUDIT_DROPS: Final = 40
 """Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
@@ -195,11 +195,7 @@ class Point:
         direction other than broadside ``_az<deg>`` and/or ``_el<deg>``, e.g.
         ``Nt16_Nr16_com20_sen5_crb0.001_tx4x4_rx4x4_az20_el-10``."""
         out = "_".join(_PATH_PREFIX[k] + fmt_number(getattr(self, k)) for k in POINT_KEYS)
-        if self.array != "ula":
-            tx_cols, rx_cols = self.Nt // self.tx_rows, self.Nr // self.rx_rows
-            out += f"_tx{self.tx_rows}x{tx_cols}_rx{self.rx_rows}x{rx_cols}"
-            if self.array != "upa":
-                out += f"_{self.array}"
+        out += registry.ARRAYS.key_segment(self.array, self)  # the array part's own segment
         if self.azimuth_deg != 0.0:
             out += "_az" + fmt_number(self.azimuth_deg)
         if self.elevation_deg != 0.0:
@@ -216,7 +212,7 @@ class Point:
             "snr_sen_db": float(self.snr_sen_db),
             "crb0": float(self.crb0),
         }
-        if self.array != "ula":
+        if self.array != registry.ARRAYS.default:
             out["array"] = str(self.array)
         for k in ("tx_rows", "rx_rows"):
             if getattr(self, k) != 1:
@@ -227,8 +223,8 @@ class Point:
         return out
 
     def planar(self) -> bool:
-        """Whether the point is a planar-array point (an array part other than ``ula``)."""
-        return self.array != "ula"
+        """Whether the point's array part resolves two angles (declares ``planar``)."""
+        return registry.ARRAYS[self.array].offers("planar")
 
     def system_values(self) -> dict[str, int | float | str]:
         """Every planar field as ``SystemParams`` keys (the azimuth as ``theta_deg``):
@@ -308,23 +304,24 @@ def job_key(point: Point, precoder: str) -> str:
     ``mrt``: the paper's paths unchanged), ``<point key>_<precoder>`` for the others, so
     each precoder's jobs are cached apart and adding one computes only its jobs.
     """
-    default = next(iter(registry.PRECODERS))
-    return point.key if precoder == default else f"{point.key}_{precoder}"
+    return point.key + registry.PRECODERS.key_segment(precoder)
 
 
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
     ``allocation`` block of the config (built-in types, fixed order; the keys and
-    defaults are the scheme's in :data:`jcas.parts.registry.SCHEMES_TABLE`)."""
+    defaults are the scheme's in :data:`jcas.parts.registry.SCHEMES_REGISTRY`)."""
     return registry.options_from_config(scheme, dict(allocation))
 
 
 def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with the registry's names injected (see :func:`config_schema`)."""
-    schema["$defs"]["scheme"]["enum"] = list(registry.SCHEMES)
+    schema["$defs"]["scheme"]["enum"] = list(registry.scheme_names())
     schema["$defs"]["precoder"]["enum"] = list(registry.PRECODERS)
     allocation = schema["properties"]["allocation"]["properties"]
-    allocation["sca_stopping"]["enum"] = list(registry.SCA_STOPPING_RULES)
+    for scheme in registry.SCHEMES_REGISTRY.values():  # each scheme's options
+        for option in scheme.params:
+            allocation[option.key] = option.json_schema()
     system = schema["properties"]["system"]["properties"]
     system["precoder"] = {
         "description": "precoder part (jcas.parts.registry.PRECODERS, docs/extending.md)",
@@ -825,8 +822,14 @@ def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Po
     elif tie == "Nt=Nr=N/2":
         v["Nt"] = v["Nr"] = int(values["N"]) // 2
     array = str(system.get("array", SystemParams.array))
-    if "tx_rows" in values or "rx_rows" in values:
-        array = "upa" if array == "ula" else array
+    owners = {p.key: a.name for a in registry.ARRAYS.values() for p in a.params}
+    given = [owners[k] for k in values if k in owners]
+    if (
+        given
+        and array in registry.ARRAYS
+        and not any(k in values for k in (p.key for p in registry.ARRAYS[array].params))
+    ):
+        array = given[0]  # a key of another array part makes the point that array's
     tx_rows = int(values.get("tx_rows", system.get("tx_rows", SystemParams.tx_rows)))
     rx_rows = int(values.get("rx_rows", system.get("rx_rows", SystemParams.rx_rows)))
     if _rows_follow(tie, values):

@@ -135,7 +135,7 @@ COORDINATES: dict[str, VariableMeta] = {
     "user": VariableMeta("1", "user index k"),
     "scheme": VariableMeta("1", "power allocation scheme"),
     "precoder": VariableMeta("1", "precoder (mrt, zf, pzf, ...)"),
-    "variant": VariableMeta("1", "sca variant (jcas.parts.registry.SCA_VARIANTS)"),
+    "variant": VariableMeta("1", "sca variant (jcas.allocation.schemes.sca.SCA_VARIANTS)"),
     "Nt": VariableMeta("1", "transmit antennas Nt"),
     "Nr": VariableMeta("1", "receive antennas Nr"),
     "N": VariableMeta("1", "total antennas N = Nt + Nr"),

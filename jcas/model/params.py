@@ -252,8 +252,6 @@ def _check_planar(p: SystemParams) -> None:
     for key, n_key in (("tx_rows", "Nt"), ("rx_rows", "Nr")):
         rows, n = getattr(p, key), getattr(p, n_key)
         _require(rows >= 1, key, rows, "an integer >= 1")
-        if p.array != "upa":
-            _require(rows == 1, key, rows, f"1 (rows need array 'upa'; system.array = {p.array!r})")
         _require(n % rows == 0, key, rows, f"a divisor of {n_key} = {n}")
     if p.crb_form == "azimuth":
         return

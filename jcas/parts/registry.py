@@ -1,112 +1,127 @@
-"""The one registry of design parts and allocation schemes, selected by name.
+"""Registries of the design parts and allocation schemes: parts that describe themselves.
 
-- Precoders (``system.precoder``): :data:`PRECODERS`, name -> a
-  :class:`jcas.parts.precoders.Precoder` class (instantiated without arguments).
-- Arrays (``system.array``): :data:`ARRAYS`, name -> a factory
-  ``(params, side) -> ArrayPart`` (:class:`jcas.parts.arrays.ArrayFactory`).
-- Schemes (``schemes``): :data:`SCHEMES_TABLE`, with the function that runs the scheme,
-  the requirements it places on the parts (:data:`jcas.parts.precoders.REQUIREMENTS`) and its
-  options with their defaults and config keys.
+Every precoder, array, channel and scheme is a :class:`Part`: its name (the config value),
+its legend label, a description, what builds it, the config keys it adds (:class:`Param`:
+key, type, default, units, range), the capabilities it declares and, for a scheme, the
+requirements it places on the other parts. A part registers itself *from its own module*::
 
-Everything derived from the names comes from here: :data:`SCHEMES`, the scheme
-options and defaults of the config (:func:`config_defaults`, :func:`options_from_config`),
-the enums of the config schema (:func:`jcas.config.config_schema`) and the check that
-every scheme of a config is offered by its parts (:func:`design_problems`). The parts'
-modules are imported here (NumPy only, so the Snakefile still parses fast, and static
-import scans see them); a scheme's module is imported when the scheme runs (``sca``
-needs Clarabel). How to add a part or a scheme: ``docs/extending.md``.
+    from jcas.parts.registry import PRECODERS, Part
+
+    PRECODERS.register(Part("precoder", "mrt", "MRT", MRT, description="...", order=0))
+
+and each registry finds the modules of its package by listing the package's directory
+(:class:`Registry`; modules whose names start with ``_`` and ``base`` are skipped), so that
+adding a part is one new module: no file that every stage depends on changes, and a job
+depends only on the modules of the parts it uses (``docs/pipeline.md``, "Reruns").
+
+What is derived from the registries: the enums and part keys of the config schema
+(:mod:`jcas.config`), the default of each axis (the part with the lowest ``order``), the
+scheme options of the ``allocation`` block (:func:`config_defaults`,
+:func:`options_from_config`), the figure labels (:attr:`Part.label`), the docs' tables, the
+point-key segments (:attr:`Part.segment`) and the check that every scheme of a config is
+offered by its parts (:func:`design_problems`).
+
+Capabilities (:data:`CAPABILITIES`) are what the part contract suite
+(``tests/contracts/``) verifies for every registered part; a part declares only what it
+offers, so a precoder without closed forms runs in the Monte-Carlo stages and is refused,
+naming the key, by every scheme that needs them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts.arrays.base import ArrayPart
-from jcas.parts.arrays.ula import ula
-from jcas.parts.arrays.upa import upa
 from jcas.parts.precoders.base import (
+    CLOSED_FORMS,
     LINEAR_FISHER,
     REQUIREMENTS,
     SPLIT_POWER_RATE,
+    TOTAL_POWER_RATE,
     Precoder,
     split_power_unsupported,
 )
-from jcas.parts.precoders.mrt import MRT
-from jcas.parts.precoders.phase_mrt import PhaseMRT
-from jcas.parts.precoders.zf import PZF, ZF
 
 __all__ = [
     "ARRAYS",
+    "CAPABILITIES",
     "PRECODERS",
-    "SCA_VARIANTS",
-    "SCHEMES",
-    "SCHEMES_TABLE",
+    "SCHEMES_REGISTRY",
     "Design",
-    "ScaVariant",
-    "SchemeEntry",
+    "Param",
+    "Part",
+    "Registry",
     "SchemeOption",
     "config_defaults",
     "design",
     "design_problems",
-    "load",
     "options_from_config",
-    "precoder_sources",
-    "sca_variant",
     "scheme_defaults",
     "scheme_entry",
+    "scheme_names",
 ]
 
-PRECODERS: Final[dict[str, Callable[[], Precoder]]] = {
-    "mrt": MRT,
-    "phase_mrt": PhaseMRT,
-    "zf": ZF,
-    "pzf": PZF,
+CAPABILITIES: Final = {
+    "precoder": {
+        CLOSED_FORMS: "closed-form rate terms (14), expected covariance and power (18)",
+        TOTAL_POWER_RATE: REQUIREMENTS[TOTAL_POWER_RATE],
+        SPLIT_POWER_RATE: REQUIREMENTS[SPLIT_POWER_RATE],
+        LINEAR_FISHER: REQUIREMENTS[LINEAR_FISHER],
+        "monte_carlo": "a sampler of the actual precoder from simulated estimates",
+        "planar_crb": "the two-angle CRBs of planar arrays from its covariance (37)",
+    },
+    "array": {
+        "centred": "a^H a_dot = 0 at every angle (T3 = 0 in (36))",
+        "planar": "two angles (azimuth, elevation): steering derivatives and 3 x 3 Gram",
+    },
+    "channel": {},
+    "scheme": {},
 }
-"""Registered precoders (``system.precoder``); the first is the default."""
-
-ARRAYS: Final[dict[str, Callable[[SystemParams, str], ArrayPart]]] = {
-    "ula": ula,
-    "upa": upa,
-}
-"""Registered arrays (``system.array``); the first is the default."""
-
-# Scheme option defaults: the single source of truth (the functions' signatures and the
-# pipeline's config defaults both read them).
-SCA_TOLERANCE: Final = 1.0e-4
-"""``sca``: stop when the (extrapolated) relative sum-rate change is below this."""
-SCA_MAX_ITERATIONS: Final = 100
-"""``sca``: cap on convex subproblems per drop."""
-SCA_BATCH_SIZE: Final = 50
-"""``sca``: drops solved together in one compiled program (config ``allocation.sca_group``)."""
-SCA_ACTIVE_SET: Final = True
-"""``sca``: freeze users whose power vanishes (robustness fix; Algorithm 1 as printed: off)."""
-SCA_ACCELERATE: Final = True
-"""``sca``: full-power and extrapolation steps (robustness fix; as printed: off)."""
-SCA_POLISH: Final = True
-"""``sca``: water-filling polish at the stopping point (robustness fix; as printed: off)."""
-SCA_STOPPING: Final = "aitken"
-"""``sca``: stopping rule, ``"aitken"`` (the extrapolated change; robustness fix) or
-Algorithm 1's printed ``"change"`` (the relative sum-rate change)."""
-SCA_STOPPING_RULES: Final = ("aitken", "change")
-"""The ``sca`` stopping rules (config ``allocation.sca_stopping``)."""
-EQUAL_FULL_SENSING_FRACTION: Final = 0.5
-"""``equal_full``: fraction of Pt spent on sensing."""
+"""Capabilities a part of each kind may declare, with their meaning (error messages, docs)."""
 
 
 @dataclass(frozen=True)
-class SchemeOption:
-    """One keyword option of a scheme and the ``allocation`` config key that sets it."""
+class Param:
+    """A config key a part adds, or a keyword option of a scheme.
 
-    option: str
-    config_key: str
-    default: float | int | bool | str
+    Attributes
+    ----------
+    key : the config key (in ``system`` for a precoder, array or channel parameter; in
+        ``allocation`` for a scheme option).
+    kind : ``int``, ``float``, ``bool`` or ``str``.
+    default : the value when the key is not given.
+    description : one line for the schema and the docs (with units in words).
+    units : UDUNITS string (``"1"`` dimensionless, ``"dB"``, ``"degree"``, ``"W"``).
+    minimum, maximum : inclusive bounds (numbers), or None.
+    exclusive_minimum, exclusive_maximum : exclusive bounds, or None.
+    choices : the allowed values of a ``str`` option, or None.
+    option : the keyword name of the scheme function (default: ``key``).
+    """
+
+    key: str
     kind: type
+    default: Any
+    description: str = ""
+    units: str = "1"
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    exclusive_maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    option: str = ""
 
-    def coerce(self, value: Any) -> float | int | bool | str:
+    @property
+    def keyword(self) -> str:
+        """The keyword passed to the scheme function."""
+        return self.option or self.key
+
+    def coerce(self, value: Any) -> Any:
         """The config value as the option's type (built-in)."""
         if self.kind is bool:
             return bool(value)
@@ -114,126 +129,259 @@ class SchemeOption:
             return str(value)
         return int(value) if self.kind is int else float(value)
 
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON-schema fragment of the key (type, range, enum, description)."""
+        names = {int: "integer", float: "number", bool: "boolean", str: "string"}
+        out: dict[str, Any] = {"type": names[self.kind]}
+        if self.description:
+            out["description"] = self.description
+        for attr, word in (
+            ("minimum", "minimum"),
+            ("maximum", "maximum"),
+            ("exclusive_minimum", "exclusiveMinimum"),
+            ("exclusive_maximum", "exclusiveMaximum"),
+        ):
+            if getattr(self, attr) is not None:
+                out[word] = getattr(self, attr)
+        if self.choices is not None:
+            out["enum"] = list(self.choices)
+        return out
+
+
+def _no_segment(point: Any) -> str:
+    return ""
+
 
 @dataclass(frozen=True)
-class SchemeEntry:
-    """An allocation scheme: its function, what it needs from the parts, its options.
+class Part:
+    """A registered part (precoder, array, channel) or allocation scheme.
 
     Attributes
     ----------
-    name : the scheme's name in the config and the results.
-    function : ``"module:attribute"`` of ``f(beta, xi, params, **options) -> Allocation``.
-    requires : requirements on the precoder and array (:data:`jcas.parts.precoders.REQUIREMENTS`).
-    options : options set from the ``allocation`` block of the config.
-    takes_reference : the function accepts ``reference=`` (the ``optimal`` allocation).
+    kind : ``"precoder"``, ``"array"``, ``"channel"`` or ``"scheme"``.
+    name : the registered name (the config value and the results' label).
+    label : the name in figure legends and tables (e.g. ``"MRT"``).
+    build : precoder: ``() -> Precoder``; array: ``(params, side) -> ArrayPart``; channel:
+        its model; scheme: ``(beta, xi, params, **options) -> Allocation``. Calling the part
+        calls ``build``.
+    description : one sentence (the docs' tables).
+    params : config keys the part adds (:class:`Param`; ``system`` keys for a part,
+        ``allocation`` keys for a scheme).
+    capabilities : what the part offers (:data:`CAPABILITIES`).
+    requires : a scheme's requirements on the precoder and arrays.
+    order : the axis order (the lowest is the default of the axis).
+    segment : ``(point) -> str``, the part's segment of the point's key (arrays: e.g.
+        ``"_tx4x4_rx4x4"``); precoders and schemes have the default ``"_<name>"`` for all
+        but the default part (:meth:`key_segment`).
+    family : a scheme's job family: ``"closed_form"`` (cheap, one job for all such schemes
+        of a point) or its own name (jobs of its own, e.g. ``sca``).
+    takes_reference : a scheme that accepts ``reference=`` (the ``optimal`` allocation).
+    module : the module that registered the part (set by :meth:`Registry.register`).
     """
 
+    kind: str
     name: str
-    function: str
-    requires: tuple[str, ...]
-    options: tuple[SchemeOption, ...] = ()
+    label: str
+    build: Callable[..., Any]
+    description: str = ""
+    params: tuple[Param, ...] = ()
+    capabilities: frozenset[str] = frozenset()
+    requires: tuple[str, ...] = ()
+    order: int = 100
+    segment: Callable[[Any], str] = field(default=_no_segment)
+    family: str = "closed_form"
     takes_reference: bool = False
+    module: str = ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.build(*args, **kwargs)
+
+    @property
+    def options(self) -> tuple[Param, ...]:
+        """A scheme's options (its params)."""
+        return self.params
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """A scheme's function (its build)."""
+        return self.build
+
+    def offers(self, capability: str) -> bool:
+        return capability in self.capabilities
 
 
-SCHEMES_TABLE: Final[tuple[SchemeEntry, ...]] = (
-    SchemeEntry(
-        "sca",
-        "jcas.allocation.sca:sca",
-        (SPLIT_POWER_RATE,),
-        (
-            SchemeOption("tol", "sca_tolerance", SCA_TOLERANCE, float),
-            SchemeOption("max_iterations", "sca_max_iterations", SCA_MAX_ITERATIONS, int),
-            SchemeOption("batch_size", "sca_group", SCA_BATCH_SIZE, int),
-            SchemeOption("active_set", "sca_active_set", SCA_ACTIVE_SET, bool),
-            SchemeOption("accelerate", "sca_accelerate", SCA_ACCELERATE, bool),
-            SchemeOption("polish", "sca_polish", SCA_POLISH, bool),
-            SchemeOption("stopping", "sca_stopping", SCA_STOPPING, str),
-        ),
-    ),
-    SchemeEntry(
-        "optimal", "jcas.allocation.closed_form:optimal", (SPLIT_POWER_RATE, LINEAR_FISHER)
-    ),
-    SchemeEntry(
-        "equal",
-        "jcas.allocation.closed_form:equal",
-        (SPLIT_POWER_RATE, LINEAR_FISHER),
-        takes_reference=True,
-    ),
-    SchemeEntry(
-        "equal_full",
-        "jcas.allocation.closed_form:equal_full",
-        (LINEAR_FISHER,),
-        (
-            SchemeOption(
-                "sensing_fraction",
-                "equal_full_sensing_fraction",
-                EQUAL_FULL_SENSING_FRACTION,
-                float,
-            ),
-        ),
-    ),
-)
-"""Registered allocation schemes, in the order of the config's default ``schemes``."""
+class Registry(Mapping[str, Part]):
+    """Name -> :class:`Part` of one kind, filled by the modules of ``package``.
 
-SCHEMES: Final = tuple(spec.name for spec in SCHEMES_TABLE)
-"""Scheme names (``jcas.config.SCHEMES``, ``jcas.allocation.SCHEMES``)."""
+    The first access imports every module of ``package`` (found by listing its directory,
+    :func:`pkgutil.iter_modules`, so a new module needs no edit elsewhere), each of which
+    calls :meth:`register`. Iteration is in ``(order, name)`` order: the first part is the
+    default of its axis.
+    """
+
+    def __init__(self, kind: str, package: str) -> None:
+        self.kind = kind
+        self.package = package
+        self._parts: dict[str, Part] = {}
+        self._loaded = False
+        self._loading = False
+
+    # ------------------------------------------------------------------ discovery
+    def modules(self) -> list[str]:
+        """The modules of the package that may register parts (sorted)."""
+        pkg = importlib.import_module(self.package)
+        return sorted(
+            f"{self.package}.{m.name}"
+            for m in pkgutil.iter_modules(pkg.__path__)
+            if not m.name.startswith("_") and m.name != "base"
+        )
+
+    def _load(self) -> None:
+        if self._loaded or self._loading:
+            return
+        self._loading = True
+        try:
+            for module in self.modules():
+                importlib.import_module(module)
+        finally:
+            self._loading = False
+        self._loaded = True
+
+    def register(self, part: Part, *, module: str | None = None) -> Part:
+        """Add ``part`` (the calling module is recorded as :attr:`Part.module`)."""
+        import inspect
+
+        if part.kind != self.kind:
+            raise ValueError(f"part {part.name!r} is a {part.kind}, not a {self.kind}")
+        if not part.name.isidentifier() or part.name != part.name.lower():
+            raise ValueError(f"{self.kind} name {part.name!r}: must be a lower-case identifier")
+        if module is None:
+            frame = inspect.stack()[1]
+            module = str(frame.frame.f_globals.get("__name__", ""))
+        known = {c for c in CAPABILITIES.get(self.kind, {})}
+        unknown = set(part.capabilities) - known
+        if known and unknown:
+            raise ValueError(f"{self.kind} {part.name!r}: unknown capabilities {sorted(unknown)}")
+        old = self._parts.get(part.name)
+        if old is not None and old.module != module:
+            raise ValueError(
+                f"{self.kind} {part.name!r} registered twice ({old.module} and {module})"
+            )
+        part = _replace(part, module=module)
+        self._parts[part.name] = part
+        return part
+
+    @contextlib.contextmanager
+    def temporary(self, part: Part) -> Iterator[Part]:
+        """Register ``part`` for the duration of a ``with`` block (tests, notebooks)."""
+        self._load()
+        if part.name in self._parts:
+            raise ValueError(f"{self.kind} {part.name!r} is already registered")
+        added = self.register(part, module=part.module or "<temporary>")
+        try:
+            yield added
+        finally:
+            self._parts.pop(part.name, None)
+
+    # ------------------------------------------------------------------ mapping
+    def _sorted(self) -> list[Part]:
+        self._load()
+        return sorted(self._parts.values(), key=lambda p: (p.order, p.name))
+
+    def __getitem__(self, name: str) -> Part:
+        self._load()
+        try:
+            return self._parts[name]
+        except KeyError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([p.name for p in self._sorted()])
+
+    def __len__(self) -> int:
+        self._load()
+        return len(self._parts)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._parts
+
+    @property
+    def default(self) -> str:
+        """The default of the axis: the part with the lowest ``order``."""
+        return self._sorted()[0].name
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self)
+
+    def get_part(self, name: str, key: str) -> Part:
+        """The part ``name``, or a :class:`ConfigError` naming ``key`` and the registered names."""
+        if name not in self:
+            raise ConfigError(f"{key} = {name!r}: must be one of {list(self)}")
+        return self[name]
+
+    def key_segment(self, name: str, point: Any = None) -> str:
+        """The part's segment of a job key: ``""`` for the default part, the part's own
+        :attr:`Part.segment` where it has one, else ``"_<name>"``."""
+        part = self[name]
+        if part.segment is not _no_segment:
+            return part.segment(point)
+        return "" if name == self.default else f"_{name}"
+
+    def params(self) -> dict[str, Param]:
+        """Every config key added by a part of this kind (``{key: Param}``)."""
+        out: dict[str, Param] = {}
+        for part in self._sorted():
+            for p in part.params:
+                out.setdefault(p.key, p)
+        return out
 
 
-def scheme_entry(name: str) -> SchemeEntry:
-    """The :class:`SchemeEntry` of a scheme name (``ValueError`` naming the allowed ones)."""
-    for spec in SCHEMES_TABLE:
-        if spec.name == name:
-            return spec
-    raise ValueError(f"scheme = {name!r}: must be one of {SCHEMES}")
+def _replace(part: Part, **changes: Any) -> Part:
+    from dataclasses import replace
+
+    return replace(part, **changes)
 
 
-def scheme_defaults(name: str) -> dict[str, float | int | bool | str]:
+PRECODERS: Final = Registry("precoder", "jcas.parts.precoders")
+"""Registered precoders (``system.precoder``, ``precoders``)."""
+ARRAYS: Final = Registry("array", "jcas.parts.arrays")
+"""Registered arrays (``system.array``)."""
+SCHEMES_REGISTRY: Final = Registry("scheme", "jcas.allocation.schemes")
+"""Registered allocation schemes (``schemes``); their modules are light (the heavy solver
+is imported when a scheme runs)."""
+
+SchemeOption = Param
+"""A scheme's keyword option and the ``allocation`` config key that sets it."""
+
+
+def scheme_names() -> tuple[str, ...]:
+    """The registered schemes, in axis order (the config's default ``schemes`` order)."""
+    return SCHEMES_REGISTRY.names()
+
+
+def scheme_entry(name: str) -> Part:
+    """The scheme ``name`` (``ValueError`` naming the allowed ones)."""
+    if name not in SCHEMES_REGISTRY:
+        raise ValueError(f"scheme = {name!r}: must be one of {list(SCHEMES_REGISTRY)}")
+    return SCHEMES_REGISTRY[name]
+
+
+def scheme_defaults(name: str) -> dict[str, Any]:
     """Default keyword options of a scheme (``{option: default}``)."""
-    return {o.option: o.default for o in scheme_entry(name).options}
+    return {o.keyword: o.default for o in scheme_entry(name).params}
 
 
-def config_defaults() -> dict[str, float | int | bool | str]:
+def config_defaults() -> dict[str, Any]:
     """Defaults of the ``allocation`` block of the config (``{config key: default}``)."""
-    return {o.config_key: o.default for spec in SCHEMES_TABLE for o in spec.options}
+    return {o.key: o.default for s in SCHEMES_REGISTRY.values() for o in s.params}
 
 
-def options_from_config(name: str, allocation: dict[str, Any] | Any) -> dict[str, Any]:
+def options_from_config(name: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of one scheme from the ``allocation`` block (missing keys: defaults)."""
     return {
-        o.option: o.coerce(allocation.get(o.config_key, o.default))
-        for o in scheme_entry(name).options
+        o.keyword: o.coerce(allocation.get(o.key, o.default)) for o in scheme_entry(name).params
     }
-
-
-def load(path: str) -> Any:
-    """The object named by ``"module:attribute"`` (imported on first use)."""
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def precoder_sources(name: str) -> list[str]:
-    """The source files of precoder ``name``, relative to the package's parent directory.
-
-    The package's ``__init__`` and interface (``jcas/parts/precoders/__init__.py``,
-    ``base.py``) and the module of every class in the precoder's class hierarchy
-    inside :mod:`jcas.parts.precoders` (``phase_mrt`` extends ``mrt``: both). The workflow
-    makes a job depend on the precoder it runs only (``workflow/rules/common.smk``), so
-    an edit to ``zf.py`` reruns no MRT job.
-    """
-    import inspect
-    from pathlib import Path
-
-    import jcas.parts.precoders
-
-    if name not in PRECODERS:
-        raise ValueError(f"precoder = {name!r}: must be one of {list(PRECODERS)}")
-    package = Path(inspect.getfile(jcas.parts.precoders)).resolve().parent
-    root = package.parent.parent.parent
-    files = {package / "__init__.py", package / "base.py"}
-    for cls in inspect.getmro(PRECODERS[name]):  # type: ignore[arg-type]
-        if cls.__module__.startswith("jcas.parts.precoders."):
-            files.add(Path(inspect.getfile(cls)).resolve())
-    return sorted(str(f.relative_to(root)) for f in files)
 
 
 @dataclass(frozen=True)
@@ -248,14 +396,18 @@ class Design:
 def design(params: SystemParams) -> Design:
     """The parts named by ``params.precoder`` and ``params.array`` (:class:`ConfigError`
     naming the key and the registered names when one is unknown)."""
-    if params.precoder not in PRECODERS:
-        raise ConfigError(
-            f"system.precoder = {params.precoder!r}: must be one of {list(PRECODERS)}"
-        )
-    if params.array not in ARRAYS:
-        raise ConfigError(f"system.array = {params.array!r}: must be one of {list(ARRAYS)}")
-    factory = ARRAYS[params.array]
-    return Design(PRECODERS[params.precoder](), factory(params, "tx"), factory(params, "rx"))
+    pre = PRECODERS.get_part(params.precoder, "system.precoder")
+    arr = ARRAYS.get_part(params.array, "system.array")
+    own = {p.key for p in arr.params}
+    for other in ARRAYS.params().values():  # another array's key, set: not this array's
+        if other.key not in own and getattr(params, other.key, other.default) != other.default:
+            owners = [a.name for a in ARRAYS.values() if other.key in {p.key for p in a.params}]
+            raise ConfigError(
+                f"system.{other.key} = {getattr(params, other.key)!r}: must be "
+                f"{other.default!r} ({other.key} needs array {owners[0]!r}; system.array = "
+                f"{params.array!r})"
+            )
+    return Design(pre(), arr(params, "tx"), arr(params, "rx"))
 
 
 def design_problems(scheme: str, params: SystemParams) -> list[str]:
@@ -263,26 +415,43 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
 
     Each message names the scheme, the part, the requirement and the config keys and
     values that break it (used by :func:`jcas.config.load_config` before any job and by
-    :func:`jcas.allocation.allocate`).
+    :func:`jcas.allocation.allocate`). A requirement is met where the part declares the
+    capability and does not refuse it at ``params`` (``unsupported``).
     """
     parts = design(params)
+    pre_part = PRECODERS[params.precoder]
+    arr_part = ARRAYS[params.array]
     problems: list[str] = []
     own = parts.precoder.unsupported("", params)
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
-    if params.crb_form != "azimuth" and not isinstance(parts.precoder, MRT):
+    if params.crb_form != "azimuth" and not pre_part.offers("planar_crb"):
         problems.append(
-            f"system.crb_form = {params.crb_form!r}: the two-angle CRBs use the MRT covariance "
-            f"(37) (docs/theory.md §6); precoder {params.precoder!r} (system.precoder) does "
-            "not provide it. Use crb_form 'azimuth' or an MRT precoder"
+            f"system.crb_form = {params.crb_form!r}: the two-angle CRBs use the MRT "
+            f"covariance (37) (docs/theory.md §6); precoder {params.precoder!r} "
+            "(system.precoder) does not provide it. Use crb_form 'azimuth' or an MRT "
+            "precoder"
         )
+    declared = set(pre_part.capabilities)
+    if TOTAL_POWER_RATE in declared:
+        declared.add(SPLIT_POWER_RATE)  # implied (E_k = B_k)
     for requirement in scheme_entry(scheme).requires:
-        if requirement == SPLIT_POWER_RATE:
-            reasons = [split_power_unsupported(parts.precoder, params)]
-        else:
-            reasons = [parts.precoder.unsupported(requirement, params)]
+        reasons: list[str | None] = []
+        if requirement in REQUIREMENTS and requirement != CLOSED_FORMS and CLOSED_FORMS in declared:
+            # the part's own explanation, naming the keys, where it gives one
+            if requirement == SPLIT_POWER_RATE:
+                reasons.append(split_power_unsupported(parts.precoder, params))
+            else:
+                reasons.append(parts.precoder.unsupported(requirement, params))
+        if requirement in REQUIREMENTS and requirement not in declared and not any(reasons):
+            reasons.append(
+                f"precoder {params.precoder!r} (system.precoder) does not offer it (it declares "
+                f"{sorted(pre_part.capabilities)})"
+            )
         if requirement == LINEAR_FISHER and not (
-            parts.tx.orthogonal_derivative and parts.rx.orthogonal_derivative
+            arr_part.offers("centred")
+            and parts.tx.orthogonal_derivative
+            and parts.rx.orthogonal_derivative
         ):
             reasons.append(
                 f"array {params.array!r} (system.array) is not centred: a^H a_dot != 0, so "
@@ -295,59 +464,3 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
                     f"{reason}. Use other schemes (e.g. equal_full) or change these keys"
                 )
     return problems
-
-
-# --------------------------------------------------------------------------- sca variants
-@dataclass(frozen=True)
-class ScaVariant:
-    """One variant of ``sca`` audited against the exact optimum (experiment kind
-    ``sca_audit``, ``docs/theory.md`` §6.8).
-
-    Attributes
-    ----------
-    name : the variant's label in the results (``variant`` coordinate; a CF-valid name).
-    label : the legend name, saying which robustness fixes run.
-    options : keyword options of :func:`jcas.allocation.sca.sca` that define the variant
-        (every feature flag and the stopping rule; ``tol``, ``max_iterations`` and
-        ``batch_size`` come from the config).
-    """
-
-    name: str
-    label: str
-    options: dict[str, Any]
-
-
-_SCA_PRINTED: Final[dict[str, Any]] = {
-    "stopping": "change",
-    "active_set": False,
-    "accelerate": False,
-    "polish": False,
-}
-
-SCA_VARIANTS: Final[tuple[ScaVariant, ...]] = (
-    ScaVariant("printed", "Alg. 1 as printed (relative-change stop)", _SCA_PRINTED),
-    ScaVariant("aitken", "+ Aitken stop", {**_SCA_PRINTED, "stopping": "aitken"}),
-    ScaVariant("active_set", "+ active set", {**_SCA_PRINTED, "active_set": True}),
-    ScaVariant("accelerate", "+ extrapolation", {**_SCA_PRINTED, "accelerate": True}),
-    ScaVariant("polish", "+ polish", {**_SCA_PRINTED, "polish": True}),
-    ScaVariant(
-        "default",
-        "default: Alg. 1 + Aitken stop, active set, extrapolation, polish",
-        {
-            "stopping": SCA_STOPPING,
-            "active_set": SCA_ACTIVE_SET,
-            "accelerate": SCA_ACCELERATE,
-            "polish": SCA_POLISH,
-        },
-    ),
-)
-"""The ``sca`` variants of the ``sca_audit`` experiment, in legend order: Algorithm 1 as
-printed, each robustness fix alone on top of it, and the default (every fix on)."""
-
-
-def sca_variant(name: str) -> ScaVariant:
-    """The :class:`ScaVariant` named ``name`` (``ValueError`` naming the allowed ones)."""
-    for variant in SCA_VARIANTS:
-        if variant.name == name:
-            return variant
-    raise ValueError(f"variant = {name!r}: must be one of {[v.name for v in SCA_VARIANTS]}")

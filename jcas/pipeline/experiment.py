@@ -60,6 +60,7 @@ from jcas.io.fields import Fields, Variable, concat, read_fields, read_many, wri
 from jcas.model import channel, metrics
 from jcas.model.drops import large_scale_fading
 from jcas.model.params import SystemParams
+from jcas.parts.registry import ARRAYS
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -112,8 +113,9 @@ def _point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
         "snr_sen_db": np.float64(point.snr_sen_db),
         "crb0": np.float64(point.crb0),
     }
-    if params.array == "upa":
-        out["tx_rows"], out["rx_rows"] = np.int64(params.tx_rows), np.int64(params.rx_rows)
+    for param in ARRAYS[params.array].params:  # the array part's own keys (a UPA's rows)
+        value = getattr(params, param.key)
+        out[param.key] = np.int64(value) if param.kind is int else np.float64(value)
     for k in ("azimuth_deg", "elevation_deg"):
         if point.planar() or getattr(point, k) != 0.0:
             out[k] = np.float64(getattr(point, k))
@@ -360,7 +362,7 @@ def _closed_form_metrics(
         # the physical power of each user's stream, W: Nt x (the precoder's power map)
         user, _ = parts.precoder.power_factors(gamma, eta, xi)
         out["power_user"] = params.Nt * np.broadcast_to(np.asarray(user, dtype=float), xi.shape)
-        if params.array == "upa":  # both angles' CRBs (docs/theory.md §7)
+        if ARRAYS[params.array].offers("planar"):  # both angles' CRBs (docs/theory.md §7)
             from jcas.allocation.planar import allocation_crbs
 
             pair = allocation_crbs(gamma, eta, xi, params)
@@ -583,7 +585,7 @@ def monte_carlo_fields(
     t0 = time.perf_counter()
     alloc = Fields.from_xarray(alloc)
     params = Point(**point).system(system)
-    planar = params.array == "upa"
+    planar = ARRAYS[params.array].offers("planar")
     variables = (*MC_VARIABLES, *PLANAR_MC_VARIABLES) if planar else MC_VARIABLES
     beta = np.asarray(alloc["beta"], dtype=float)
     drops = [int(d) for d in alloc["drop"]]
@@ -960,7 +962,7 @@ def sca_audit_fields(
     The drops are drawn here (:func:`compute_drops` of base seed ``seed``; the pipeline
     passes global indices that no other experiment uses, so they are held out). The
     exact optimum (``optimal``, ``docs/theory.md`` §2, §6.6) and each variant of
-    :data:`jcas.parts.registry.SCA_VARIANTS` (``sca`` with ``options``, the config's
+    :data:`jcas.allocation.schemes.sca.SCA_VARIANTS` (``sca`` with ``options``, the config's
     ``tol``, ``max_iterations`` and ``batch_size``, overridden by the variant's feature
     flags and stopping rule) run on the same drops, through the same allocation layer
     as the sweep (:func:`jcas.allocation.allocate`, drops grouped by global index).
@@ -987,7 +989,7 @@ def sca_audit_fields(
     import json
 
     import jcas.allocation.sca  # noqa: F401  (Clarabel, scipy.sparse: imported before the clock)
-    from jcas.parts.registry import SCA_VARIANTS, sca_variant
+    from jcas.allocation.schemes.sca import SCA_VARIANTS, sca_variant
 
     chosen = list(SCA_VARIANTS) if variants is None else [sca_variant(v) for v in variants]
     t0 = time.perf_counter()

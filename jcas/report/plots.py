@@ -838,7 +838,7 @@ def _variant_labels(ds: xr.Dataset) -> dict[str, str]:
     registry's labels, else the name)."""
     import json
 
-    from jcas.parts.registry import SCA_VARIANTS
+    from jcas.allocation.schemes.sca import SCA_VARIANTS
 
     labels = {v.name: v.label for v in SCA_VARIANTS}
     try:
@@ -860,7 +860,8 @@ def sca_audit(ds: xr.Dataset) -> Figure:
     ``gid = "gap_median:<precoder>:<variant>"``) and largest (dotted, open markers,
     ``gid = "gap_max:<precoder>:<variant>"``). Bottom row: iterations, median (solid) and
     largest (dotted) (``gid = "iterations_median:..."``, ``"iterations_max:..."``). The
-    legend names each variant (``variants`` attribute, :data:`jcas.parts.registry.SCA_VARIANTS`).
+    legend names each variant (``variants`` attribute,
+    :data:`jcas.allocation.schemes.sca.SCA_VARIANTS`).
     Failed entries (status not a success) are left out of the statistics.
     """
     ds = _reduce_to(ds, ("snr_com_db", "precoder", "variant", "drop", "user"))

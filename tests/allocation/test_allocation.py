@@ -27,7 +27,7 @@ from jcas.allocation import (
 )
 from jcas.model.metrics import crb_closed_form, sum_rate, transmit_power
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import steering_derivative_norm2
+from jcas.parts.arrays.ula import steering_derivative_norm2
 
 RTOL = 1e-9
 

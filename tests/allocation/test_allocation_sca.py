@@ -32,7 +32,7 @@ from jcas.model.metrics import (
     transmit_power,
 )
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import element_positions
+from jcas.parts.arrays.ula import element_positions
 
 
 def _rate(a: Allocation, beta: np.ndarray, xi: np.ndarray, p: SystemParams) -> np.ndarray:

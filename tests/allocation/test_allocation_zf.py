@@ -20,7 +20,7 @@ from jcas.allocation import Allocation, allocate
 from jcas.allocation.closed_form import rate_crb_frontier
 from jcas.model import metrics
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import steering_derivative_norm2
+from jcas.parts.arrays.ula import steering_derivative_norm2
 from jcas.parts.precoders.zf import pzf_beam_moments
 from jcas.parts.registry import design
 

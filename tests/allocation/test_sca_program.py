@@ -35,7 +35,7 @@ from jcas.allocation.sca._clarabel import ConicProgram, StepData, StepSolution
 from jcas.allocation.sca._program import Program
 from jcas.model.metrics import closed_form_metrics
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import element_positions
+from jcas.parts.arrays.ula import element_positions
 from jcas.parts.registry import design
 
 ROOT = Path(__file__).resolve().parents[2]

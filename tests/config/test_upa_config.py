@@ -126,7 +126,7 @@ def test_grid_point_whose_elements_do_not_fill_the_rows_is_rejected() -> None:
         load_config(cfg)
 
 
-def test_two_angle_forms_need_the_mrt_covariance(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_angle_forms_need_the_mrt_covariance() -> None:
     """A precoder without the MRT covariance (37) is refused with crb_form per_angle / sum."""
     from jcas.parts import registry
     from jcas.parts.precoders.mrt import MRT
@@ -137,9 +137,10 @@ def test_two_angle_forms_need_the_mrt_covariance(monkeypatch: pytest.MonkeyPatch
         def unsupported(self, requirement: str, params: SystemParams) -> None:
             return None
 
-    monkeypatch.setitem(registry.PRECODERS, "other", Other)
-    p = SystemParams(precoder="other", array="upa", tx_rows=3, crb_form="sum")
-    problems = registry.design_problems("optimal", p)
+    other = registry.Part("precoder", "other", "other", Other)
+    with registry.PRECODERS.temporary(other):
+        p = SystemParams(precoder="other", array="upa", tx_rows=3, crb_form="sum")
+        problems = registry.design_problems("optimal", p)
     assert any("system.crb_form = 'sum': the two-angle CRBs use the MRT" in m for m in problems)
     assert registry.design_problems("optimal", p.replace(precoder="mrt")) == []
     assert isinstance(registry.PRECODERS["phase_mrt"](), MRT)

@@ -115,8 +115,8 @@ def test_the_pipeline_records_which_sca_variant_runs():
 def test_the_printed_algorithm_from_the_config_is_the_audit_variant():
     """Switching every robustness fix off in the config, with ``sca_stopping: change``,
     gives exactly the options of the ``sca_audit`` variant "as printed"."""
+    from jcas.allocation.schemes.sca import sca_variant
     from jcas.config import DEFAULTS, scheme_options
-    from jcas.parts.registry import sca_variant
 
     printed = dict(DEFAULTS["allocation"])
     printed.update(

@@ -30,7 +30,7 @@ from jcas.model.metrics import (
     transmit_power,
 )
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import steering_derivative, steering_derivative_norm2, steering_vector
+from jcas.parts.arrays.ula import steering_derivative, steering_derivative_norm2, steering_vector
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -16,7 +16,7 @@ from jcas.model.metrics import (
     transmit_covariance,
     transmit_power,
 )
-from jcas.parts.arrays import steering_derivative, steering_vector
+from jcas.parts.arrays.ula import steering_derivative, steering_vector
 
 # ----------------------------------------------------------------------------- CRB
 

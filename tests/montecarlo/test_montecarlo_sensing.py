@@ -21,7 +21,7 @@ from jcas.model.params import SystemParams
 from jcas.montecarlo import crb_symbol_average, mc_crb, mle_angle, mle_snr_sweep
 from jcas.montecarlo.rate import complex_normal, estimated_channels, precoder
 from jcas.montecarlo.sensing import _objective, ml_estimate, sample_crb
-from jcas.parts.arrays import steering_derivative, steering_vector
+from jcas.parts.arrays.ula import steering_derivative, steering_vector
 
 BETA = np.array([[0.9, 0.3, 0.1, 0.5]])
 

@@ -17,7 +17,7 @@ from jcas.model.fisher import crb_angles_general
 from jcas.model.params import SystemParams
 from jcas.montecarlo.planar import frame_crb_planar, mc_crb_planar, ml_estimate_2d, mle_planar
 from jcas.montecarlo.sensing import mc_crb
-from jcas.parts.arrays import UPA
+from jcas.parts.arrays.upa import UPA
 from jcas.parts.registry import design
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jcas.parts.arrays import (
+from jcas.parts.arrays.ula import (
     element_positions,
     steering_derivative,
     steering_derivative_norm2,

@@ -34,8 +34,10 @@ from jcas.model.params import ConfigError, SystemParams
 from jcas.montecarlo import mc_rate
 from jcas.montecarlo.rate import block_rng, complex_normal, estimated_channels, sample_precoder
 from jcas.parts import registry
-from jcas.parts.arrays import ULA, FixedArray, steering_derivative, steering_vector
-from jcas.parts.precoders import MRT, Precoder
+from jcas.parts.arrays import FixedArray
+from jcas.parts.arrays.ula import ULA, steering_derivative, steering_vector
+from jcas.parts.precoders import Precoder
+from jcas.parts.precoders.mrt import MRT
 from jcas.parts.registry import design, design_problems
 
 
@@ -140,9 +142,14 @@ def test_phase_mrt_covariance_and_power_match_its_sampler() -> None:
 
 # --------------------------------------------------------------------------- registry
 def test_scheme_names_and_options_come_from_the_registry() -> None:
-    assert tuple(SCHEMES) == registry.SCHEMES == tuple(s.name for s in registry.SCHEMES_TABLE)
+    names = registry.scheme_names()
+    assert tuple(SCHEMES) == names == tuple(registry.SCHEMES_REGISTRY)
     schema = config_schema()
-    assert schema["$defs"]["scheme"]["enum"] == list(registry.SCHEMES)
+    assert schema["$defs"]["scheme"]["enum"] == list(names)
+    allocation = schema["properties"]["allocation"]["properties"]
+    for scheme in registry.SCHEMES_REGISTRY.values():
+        for option in scheme.params:
+            assert allocation[option.key]["type"] in ("number", "integer", "boolean", "string")
     system = schema["properties"]["system"]["properties"]
     assert system["precoder"]["enum"] == list(registry.PRECODERS)
     assert system["array"]["enum"] == list(registry.ARRAYS)
@@ -238,14 +245,15 @@ def _offset_array(params: SystemParams, side: str) -> FixedArray:
     return FixedArray(a, 1j * np.pi * np.cos(0.3) * m * a)
 
 
-def test_non_centred_array_breaks_linear_fisher(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_centred_array_breaks_linear_fisher() -> None:
     """A registered array whose derivative is not orthogonal to the steering vector is
     refused by the schemes that need a Fisher information linear in the power totals;
     ``sca`` (any CRB) accepts it."""
-    monkeypatch.setitem(registry.ARRAYS, "offset", _offset_array)
-    p = SystemParams(array="offset", Nt=6, Nr=6)
-    assert design_problems("sca", p) == []
-    problems = design_problems("optimal", p)
+    offset = registry.Part("array", "offset", "offset", _offset_array)
+    with registry.ARRAYS.temporary(offset):
+        p = SystemParams(array="offset", Nt=6, Nr=6)
+        assert design_problems("sca", p) == []
+        problems = design_problems("optimal", p)
     assert len(problems) == 1
     assert "array 'offset' (system.array) is not centred" in problems[0]
 

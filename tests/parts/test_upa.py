@@ -25,7 +25,8 @@ from jcas.model.fisher import (
 )
 from jcas.model.metrics import closed_form_metrics, crb_closed_form
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import ULA, UPA, as_planar
+from jcas.parts.arrays.ula import ULA
+from jcas.parts.arrays.upa import UPA, as_planar
 from jcas.parts.registry import design
 
 DEG = np.pi / 180.0

@@ -62,8 +62,9 @@ def _estimates(params: SystemParams, beta: np.ndarray, n: int, seed: int) -> tup
 
 # --------------------------------------------------------------------------- structure
 def test_zf_parts_follow_the_protocol_and_are_registered() -> None:
-    assert registry.PRECODERS["zf"] is ZF
-    assert registry.PRECODERS["pzf"] is PZF
+    assert registry.PRECODERS["zf"].build is ZF
+    assert registry.PRECODERS["pzf"].build is PZF
+    assert registry.PRECODERS["zf"].module == registry.PRECODERS["pzf"].module == ZF.__module__
     for cls in (ZF, PZF):
         assert isinstance(cls(), Precoder)
 

@@ -5,10 +5,15 @@ existed (``tests/data/reference/README.md``: commit, command). The ``tiny_run`` 
 runs the same configuration (``tests/data/config_tiny.yaml``) on the current tree; every
 data variable except the wall-clock ``solve_time`` must match:
 
-- bit for bit where the arithmetic is unchanged: ``optimal``, ``equal`` and
-  ``equal_full`` allocations, their CRB (the Fisher information of the precoder's
-  covariance components, ``a c + b s``, is evaluated in the same order as (16)), powers,
-  Monte-Carlo rate and CRB, the MLE, and every status and iteration count;
+- to the last bits where the arithmetic is unchanged (:data:`ULPS`: relative 1e-13):
+  ``optimal``, ``equal`` and ``equal_full`` allocations, their CRB (the Fisher information
+  of the precoder's covariance components, ``a c + b s``, is evaluated in the same order as
+  (16)), powers, Monte-Carlo rate and CRB, the MLE; every status, iteration count,
+  coordinate and integer exactly. Not bit for bit because the reference was written on
+  another machine: NumPy's ``exp``, ``log`` and ``power`` dispatch on the CPU's vector
+  extensions and differ in the last bit between CPUs (seen: ``beta`` by 2e-16 relative on
+  an AMD EPYC machine); on one machine reruns are bit-identical
+  (``tests/pipeline/test_pipeline_recovery.py``);
 - within 1e-12 relative (:data:`REORDERED`): the closed-form ``rate`` and ``sum_rate``,
   whose denominator is now the sum of the precoder's beamforming-uncertainty and
   interference terms (14) instead of one ``Nt beta_k sum_j (xi_j gamma_j + eta_j)``;
@@ -29,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jcas.allocation.schemes.sca import SCA_TOLERANCE
 from jcas.io.results import read_netcdf
-from jcas.parts.registry import SCA_TOLERANCE
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 EXPERIMENTS = ("fig1", "fig2", "fig3", "pareto", "crb_mc")
@@ -38,6 +43,9 @@ IGNORED = {"solve_time"}
 ADDED = {"power_user"}
 """Variables added since the reference (new information, no changed value): present,
 not compared; ``power_user`` is checked in ``tests/pipeline/test_sweep.py``."""
+ULPS = 1e-13
+"""Relative bound for unchanged arithmetic across CPUs (last-bit differences of NumPy's
+transcendental functions, propagated through a few operations)."""
 REORDERED = {"rate": 1e-12, "sum_rate": 1e-12}
 """Closed forms whose floating-point operations were reordered, with their relative bound."""
 POWERS = {"gamma", "eta", "power_total", "power_sensing"}
@@ -65,8 +73,11 @@ def test_results_equal_the_reference(tiny_run: Path, name: str) -> None:
     schemes = [str(s) for s in ref["scheme"].values]
     for var in sorted(set(ref.data_vars) - IGNORED):
         a, b = new[var], ref[var]
-        if a.dtype.kind not in "fc" or "scheme" not in b.dims:
+        if a.dtype.kind not in "fc":
             np.testing.assert_array_equal(a.values, b.values, err_msg=var)
+            continue
+        if "scheme" not in b.dims:
+            assert _relative(a.values, b.values, np.abs(b.values)) <= ULPS, var
             continue
         for scheme in schemes:
             x, y = a.sel(scheme=scheme).values, b.sel(scheme=scheme).values
@@ -86,4 +97,4 @@ def test_results_equal_the_reference(tiny_run: Path, name: str) -> None:
             elif var in REORDERED:
                 assert _relative(x, y, np.abs(y)) <= REORDERED[var], where
             else:
-                np.testing.assert_array_equal(x, y, err_msg=where)
+                assert _relative(x, y, np.abs(y)) <= ULPS, where

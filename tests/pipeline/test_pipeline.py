@@ -239,7 +239,7 @@ def test_readme_edit_or_touch_reruns_nothing(tiny_run: Path, tmp_path: Path) -> 
     cwd = copy_run(tiny_run, tmp_path / "copy")
     readme = cwd / "README.md"
     readme.write_text(readme.read_text() + "\nedited by test_pipeline\n")
-    (cwd / "jcas" / "metrics.py").touch()  # a touch is not an edit
+    (cwd / "jcas" / "model" / "metrics.py").touch()  # a touch is not an edit
     assert planned_jobs(cwd) == []
 
 
@@ -254,7 +254,7 @@ def test_editing_a_module_reruns_exactly_the_rules_that_use_it(
     assert counts["drops"] == 0
     # a plotting module reruns the figures only
     cwd2 = copy_run(tiny_run, tmp_path / "copy2")
-    edit_module(cwd2 / "jcas" / "plots.py")
+    edit_module(cwd2 / "jcas" / "report" / "plots.py")
     assert rule_counts(planned_jobs(cwd2)) == Counter({"sources": 1, "figure": 5, "all": 1})
     # a Monte-Carlo module reruns the Monte-Carlo and MLE jobs, no allocation
     cwd3 = copy_run(tiny_run, tmp_path / "copy3")
@@ -267,7 +267,7 @@ def test_editing_a_module_reruns_exactly_the_rules_that_use_it(
 def test_failed_job_does_not_stop_the_others(tiny_run: Path, tmp_path: Path) -> None:
     """keep-going from the default profile: a crashing figure leaves the others done."""
     cwd = copy_run(tiny_run, tmp_path / "copy")
-    plots = cwd / "jcas" / "plots.py"
+    plots = cwd / "jcas" / "report" / "plots.py"
     text = plots.read_text()
     marker = "def fig1(ds: xr.Dataset) -> Figure:\n"
     assert marker in text

@@ -88,7 +88,7 @@ def copy_injected(dst: Path) -> Path:
     alloc = dst / "jcas" / "allocation" / "__init__.py"
     assert "\ndef allocate(" in alloc.read_text()
     alloc.write_text(alloc.read_text() + INJECT_ALLOCATION)
-    drops = dst / "jcas" / "drops.py"
+    drops = dst / "jcas" / "model" / "drops.py"
     assert "\ndef large_scale_fading(" in drops.read_text()
     drops.write_text(drops.read_text() + INJECT_DROPS)
     return dst

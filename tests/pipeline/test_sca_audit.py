@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import yaml
 
+from jcas.allocation.schemes.sca import SCA_VARIANTS
 from jcas.config import ConfigError, load_config
-from jcas.parts.registry import SCA_VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_CONFIG = ROOT / "tests" / "data" / "config_audit.yaml"

@@ -22,7 +22,6 @@ from conftest import ROOT, copy_run, snakemake
 from jcas.config import Point, job_key, load_config, plan_experiments
 from jcas.io.results import read_netcdf
 from jcas.model.params import ConfigError
-from jcas.parts.registry import precoder_sources
 from jcas.pipeline import experiment
 
 PRECODERS_CONFIG = ROOT / "tests" / "data" / "config_precoders.yaml"
@@ -107,18 +106,6 @@ def test_job_key_keeps_mrt_paths_and_suffixes_the_others() -> None:
     assert len({job_key(pt, p) for p in ("mrt", "phase_mrt", "zf", "pzf")}) == 4
 
 
-def test_precoder_sources_are_the_precoders_own_modules() -> None:
-    common = {"jcas/parts/precoders/__init__.py", "jcas/parts/precoders/base.py"}
-    assert set(precoder_sources("mrt")) == common | {"jcas/parts/precoders/mrt.py"}
-    assert set(precoder_sources("zf")) == common | {"jcas/parts/precoders/zf.py"}
-    assert set(precoder_sources("phase_mrt")) == common | {
-        "jcas/parts/precoders/mrt.py",
-        "jcas/parts/precoders/phase_mrt.py",
-    }
-    for p in ("mrt", "zf", "pzf", "phase_mrt"):
-        assert all((ROOT / f).is_file() for f in precoder_sources(p))
-
-
 # --------------------------------------------------------------------------- power_user
 @pytest.mark.parametrize("precoder", ["mrt", "zf", "pzf"])
 def test_power_user_is_the_physical_power_of_each_stream(precoder: str) -> None:
@@ -191,10 +178,10 @@ def test_adding_a_precoder_computes_only_its_jobs(tiny_run: Path, tmp_path: Path
 @pytest.mark.slow
 def test_editing_a_precoder_module_reruns_only_its_jobs(tiny_run: Path, tmp_path: Path) -> None:
     cwd = copy_run(tiny_run, tmp_path / "copy")
-    zf = cwd / "jcas" / "precoders" / "zf.py"
+    zf = cwd / "jcas" / "parts" / "precoders" / "zf.py"
     zf.write_text(zf.read_text() + "\n# edited by test_sweep\n")
     assert planned(cwd) == []  # no MRT job (and no ZF job in this config)
-    mrt = cwd / "jcas" / "precoders" / "mrt.py"
+    mrt = cwd / "jcas" / "parts" / "precoders" / "mrt.py"
     mrt.write_text(mrt.read_text() + "\n# edited by test_sweep\n")
     jobs = planned(cwd)
     counts = {r: sum(1 for q, _ in jobs if q == r) for r in POINT_JOBS}

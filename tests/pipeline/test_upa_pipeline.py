@@ -11,7 +11,7 @@ from conftest import ROOT, run_config
 
 from jcas.model.fisher import crb_upa_mrt
 from jcas.model.params import SystemParams
-from jcas.parts.arrays import UPA
+from jcas.parts.arrays.upa import UPA
 
 
 @pytest.mark.pipeline

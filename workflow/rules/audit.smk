@@ -2,7 +2,7 @@
 optimum on held-out drops, one job per grid point and precoder (docs/pipeline.md).
 
 The drops are drawn inside the job (global indices after every other experiment's, so
-no other experiment uses them); the variants are jcas.parts.registry.SCA_VARIANTS.
+no other experiment uses them); the variants are jcas.allocation.schemes.sca.SCA_VARIANTS.
 """
 
 

@@ -8,6 +8,7 @@ input, params and resource functions below are look-ups.
 """
 
 import os
+import re
 import sys
 from glob import glob
 from pathlib import Path
@@ -38,7 +39,8 @@ from jcas.config import (  # noqa: E402
     scheme_options,
 )
 from jcas.model.params import SystemParams  # noqa: E402
-from jcas.parts.registry import PRECODERS, SCA_VARIANTS, precoder_sources  # noqa: E402
+from jcas.allocation.schemes.sca import SCA_VARIANTS  # noqa: E402
+from jcas.parts.registry import PRECODERS  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
@@ -342,8 +344,20 @@ def input_mb(input):
 # montecarlo) have one checksum file per precoder, `<stage>_<precoder>`, with that
 # precoder's modules only (jcas.parts.registry.precoder_sources): an edit to zf.py reruns no
 # MRT job, and a precoder module added to the package reruns nothing.
+def precoder_sources(name):
+    """The modules of precoder ``name``'s class hierarchy and the precoders' interface."""
+    import inspect
+
+    files = {"jcas/parts/precoders/__init__.py", "jcas/parts/precoders/base.py"}
+    for cls in inspect.getmro(PRECODERS[name].build):
+        if cls.__module__.startswith("jcas.parts.precoders."):
+            files.add(cls.__module__.replace(".", "/") + ".py")
+    return sorted(files)
+
+
 CORE = [
     "jcas/__init__.py",
+    "jcas/allocation/schemes/*.py",
     "jcas/config/__init__.py",
     "jcas/model/params.py",
     "jcas/parts/registry.py",
@@ -363,7 +377,13 @@ MODEL = [
 STAGE_SOURCES = {
     "drops": [*CORE, "jcas/model/drops.py"],
     **{
-        f"allocation_{p}": [*CORE, *MODEL, *precoder_sources(p), "jcas/allocation/*.py", "jcas/allocation/sca/*.py"]
+        f"allocation_{p}": [
+            *CORE,
+            *MODEL,
+            *precoder_sources(p),
+            "jcas/allocation/*.py",
+            "jcas/allocation/sca/*.py",
+        ]
         for p in PRECODERS
     },
     **{
@@ -414,11 +434,8 @@ def job_sources(stage):
 
 
 wildcard_constraints:
-    point=r"Nt\d+_Nr\d+_com[-0-9.e+]+_sen[-0-9.e+]+_crb[-0-9.e+]+"
-    + r"(_tx\d+x\d+_rx\d+x\d+)?(_az[-0-9.e+]+)?(_el[-0-9.e+]+)?"
-    + "(_("
-    + "|".join(list(PRECODERS)[1:])
-    + "))?",
+    point="|".join(sorted((re.escape(k) for k in POINTS), key=len, reverse=True))
+    or "(?!)",
     scheme="|".join(SCHEMES),
     family="|".join(FAMILIES),
     block=r"d\d+-\d+",

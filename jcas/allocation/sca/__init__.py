@@ -59,11 +59,7 @@ from jcas.allocation.sca._clarabel import (
     StepData,
     StepSolution,
 )
-from jcas.model.metrics import covariance_crb_terms
-from jcas.model.params import SystemParams
-from jcas.parts.arrays.base import FixedArray
-from jcas.parts.precoders.base import TOTAL_POWER_RATE, Covariance, split_power_sinr
-from jcas.parts.registry import (
+from jcas.allocation.schemes.sca import (
     SCA_ACCELERATE,
     SCA_ACTIVE_SET,
     SCA_BATCH_SIZE,
@@ -72,8 +68,12 @@ from jcas.parts.registry import (
     SCA_STOPPING,
     SCA_STOPPING_RULES,
     SCA_TOLERANCE,
-    design,
 )
+from jcas.model.metrics import covariance_crb_terms
+from jcas.model.params import SystemParams
+from jcas.parts.arrays.base import FixedArray
+from jcas.parts.precoders.base import TOTAL_POWER_RATE, Covariance, split_power_sinr
+from jcas.parts.registry import design
 
 __all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
 

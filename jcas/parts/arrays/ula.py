@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.model.params import SystemParams
+from jcas.parts.registry import ARRAYS, Part
 
 __all__ = [
     "ULA",
@@ -112,3 +113,16 @@ def ula(params: SystemParams, side: str) -> ULA:
     if side not in ("tx", "rx"):
         raise ValueError(f"side = {side!r}: must be 'tx' or 'rx'")
     return ULA(params.Nt if side == "tx" else params.Nr)
+
+
+ARRAYS.register(
+    Part(
+        "array",
+        "ula",
+        "ULA",
+        ula,
+        description="the paper's centred half-wavelength uniform linear array (10)",
+        capabilities=frozenset({"centred"}),
+        order=0,
+    )
+)

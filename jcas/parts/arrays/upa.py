@@ -49,6 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from jcas.model.params import SystemParams
 from jcas.parts.arrays.ula import ULA, element_positions, steering_vector
+from jcas.parts.registry import ARRAYS, Param, Part
 
 __all__ = ["UPA", "as_planar", "axis_sums", "system_from_array_specs", "upa"]
 
@@ -277,3 +278,42 @@ def system_from_array_specs(
             )
         out["theta_deg"] = az
     return out, problems
+
+
+def _segment(point: Any) -> str:
+    """``_tx<rows>x<cols>_rx<rows>x<cols>`` of a grid point (its arrays' shapes)."""
+    tx_cols, rx_cols = point.Nt // point.tx_rows, point.Nr // point.rx_rows
+    return f"_tx{point.tx_rows}x{tx_cols}_rx{point.rx_rows}x{rx_cols}"
+
+
+ARRAYS.register(
+    Part(
+        "array",
+        "upa",
+        "UPA",
+        upa,
+        description="centred half-wavelength uniform planar arrays (rows x columns on each "
+        "side), azimuth and elevation (docs/model.md §8)",
+        params=(
+            Param(
+                "tx_rows",
+                int,
+                1,
+                "rows of the transmit UPA (Nt / tx_rows columns)",
+                minimum=1,
+                maximum=4096,
+            ),
+            Param(
+                "rx_rows",
+                int,
+                1,
+                "rows of the receive UPA (Nr / rx_rows columns)",
+                minimum=1,
+                maximum=4096,
+            ),
+        ),
+        capabilities=frozenset({"centred", "planar"}),
+        order=10,
+        segment=_segment,
+    )
+)

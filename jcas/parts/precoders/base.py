@@ -39,6 +39,7 @@ from jcas.model.params import SystemParams
 from jcas.parts.arrays.base import ArrayPart
 
 __all__ = [
+    "CLOSED_FORMS",
     "LINEAR_FISHER",
     "REQUIREMENTS",
     "SPLIT_POWER_RATE",
@@ -54,6 +55,12 @@ __all__ = [
 
 Float = NDArray[np.float64]
 Complex = NDArray[np.complex128]
+
+CLOSED_FORMS: Final = "closed_forms"
+"""Capability: closed-form rate terms (14), expected covariance and power (18) (the methods
+``rate_terms``, ``covariance``, ``transmit_power``, ``power_factors``,
+``from_power_factors``, ``equal_split``); every scheme of the paper needs them. A precoder
+without them runs in the Monte-Carlo stages only."""
 
 TOTAL_POWER_RATE: Final = "total_power_rate"
 """Requirement: ``SINR_k = A_k x_k / (B_k (c + s) + sigma_u^2)`` (denominators depend on the
@@ -73,6 +80,7 @@ the exact optimum needs (``docs/theory.md`` §2, §6). Implied by :data:`TOTAL_P
 ``split_power_sinr(beta, xi, params) -> (A, B, E)``."""
 
 REQUIREMENTS: Final = {
+    CLOSED_FORMS: "closed-form rate terms, expected covariance and power",
     TOTAL_POWER_RATE: "a rate whose denominators depend on the powers only through their total",
     SPLIT_POWER_RATE: (
         "a rate whose denominators are linear in the power totals (c, s), sensing power "

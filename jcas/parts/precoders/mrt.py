@@ -30,12 +30,16 @@ from jcas.model.channel import pilot_gram
 from jcas.model.params import SystemParams
 from jcas.parts.arrays.base import ArrayPart
 from jcas.parts.precoders.base import (
+    CLOSED_FORMS,
+    LINEAR_FISHER,
+    SPLIT_POWER_RATE,
     TOTAL_POWER_RATE,
     Covariance,
     RateTerms,
     dual_function,
     totals_covariance,
 )
+from jcas.parts.registry import PRECODERS, Part
 
 __all__ = ["MRT", "mrt_precoder"]
 
@@ -141,3 +145,25 @@ class MRT:
         a_t: ArrayLike,
     ) -> Complex:
         return mrt_precoder(h_hat, gamma, eta, a_t)
+
+
+PRECODERS.register(
+    Part(
+        "precoder",
+        "mrt",
+        "MRT",
+        MRT,
+        description="the paper's maximum-ratio transmission (12) with the sensing beam a_t",
+        capabilities=frozenset(
+            {
+                CLOSED_FORMS,
+                TOTAL_POWER_RATE,
+                SPLIT_POWER_RATE,
+                LINEAR_FISHER,
+                "monte_carlo",
+                "planar_crb",
+            }
+        ),
+        order=0,
+    )
+)

@@ -27,8 +27,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.model.params import SystemParams
-from jcas.parts.precoders.base import TOTAL_POWER_RATE, RateTerms, dual_function
+from jcas.parts.precoders.base import (
+    CLOSED_FORMS,
+    LINEAR_FISHER,
+    TOTAL_POWER_RATE,
+    RateTerms,
+    dual_function,
+)
 from jcas.parts.precoders.mrt import MRT
+from jcas.parts.registry import PRECODERS, Part
 
 __all__ = ["PhaseMRT"]
 
@@ -86,3 +93,17 @@ class PhaseMRT(MRT):
         gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
         phase = np.exp(1j * np.angle(h_hat))
         return dual_function(phase * np.sqrt(gamma * xi)[..., None, :], a_t, eta)
+
+
+PRECODERS.register(
+    Part(
+        "precoder",
+        "phase_mrt",
+        "phase-only MRT",
+        PhaseMRT,
+        description="MRT with per-antenna power normalisation (an equal-gain transmitter), "
+        "the worked example of docs/extending.md",
+        capabilities=frozenset({CLOSED_FORMS, LINEAR_FISHER, "monte_carlo", "planar_crb"}),
+        order=5,
+    )
+)

@@ -44,12 +44,16 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.model.params import SystemParams
 from jcas.parts.arrays.base import ArrayPart
 from jcas.parts.precoders.base import (
+    CLOSED_FORMS,
+    LINEAR_FISHER,
+    SPLIT_POWER_RATE,
     TOTAL_POWER_RATE,
     Covariance,
     RateTerms,
     dual_function,
     totals_covariance,
 )
+from jcas.parts.registry import PRECODERS, Part
 
 __all__ = ["PZF", "ZF", "pzf_beam_moments", "zf_directions"]
 
@@ -246,3 +250,30 @@ class PZF(ZF):
     @property
     def protective(self) -> bool:
         return True
+
+
+PRECODERS.register(
+    Part(
+        "precoder",
+        "zf",
+        "ZF",
+        ZF,
+        description="zero-forcing of the channel estimates with the sensing beam a_t",
+        capabilities=frozenset({CLOSED_FORMS, SPLIT_POWER_RATE, LINEAR_FISHER, "monte_carlo"}),
+        order=10,
+    )
+)
+PRECODERS.register(
+    Part(
+        "precoder",
+        "pzf",
+        "PZF",
+        PZF,
+        description="protective zero-forcing: zero-forcing with the sensing beam projected "
+        "away from the channel estimates",
+        capabilities=frozenset(
+            {CLOSED_FORMS, TOTAL_POWER_RATE, SPLIT_POWER_RATE, LINEAR_FISHER, "monte_carlo"}
+        ),
+        order=20,
+    )
+)
