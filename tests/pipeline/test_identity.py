@@ -8,12 +8,14 @@ data variable except the wall-clock ``solve_time`` must match:
 - to the last bits where the arithmetic is unchanged (:data:`ULPS`: relative 1e-13):
   ``optimal``, ``equal`` and ``equal_full`` allocations, their CRB (the Fisher information
   of the precoder's covariance components, ``a c + b s``, is evaluated in the same order as
-  (16)), powers, Monte-Carlo rate and CRB, the MLE; every status, iteration count,
+  (16)), powers, Monte-Carlo rate and CRB; every status, iteration count,
   coordinate and integer exactly. Not bit for bit because the reference was written on
   another machine: NumPy's ``exp``, ``log`` and ``power`` dispatch on the CPU's vector
   extensions and differ in the last bit between CPUs (seen: ``beta`` by 2e-16 relative on
   an AMD EPYC machine); on one machine reruns are bit-identical
   (``tests/pipeline/test_pipeline_recovery.py``);
+- within 1e-5 relative (:data:`ESTIMATES`): the MLE's statistics, whose local search
+  moves within its own tolerance when the data change in the last bit;
 - within 1e-12 relative (:data:`REORDERED`): the closed-form ``rate`` and ``sum_rate``,
   whose denominator is now the sum of the precoder's beamforming-uncertainty and
   interference terms (14) instead of one ``Nt beta_k sum_j (xi_j gamma_j + eta_j)``;
@@ -47,6 +49,10 @@ ULPS = 1e-13
 """Relative bound for unchanged arithmetic across CPUs (last-bit differences of NumPy's
 transcendental functions, propagated through a few operations)."""
 REORDERED = {"rate": 1e-12, "sum_rate": 1e-12}
+ESTIMATES = 1e-5
+"""Relative bound for the MLE's statistics (``mle_*``): its local search stops at its own
+tolerance, so a last-bit change of the data moves the estimates within it (seen: 6e-7 of
+the bias, 5e-9 rad, across CPUs)."""
 """Closed forms whose floating-point operations were reordered, with their relative bound."""
 POWERS = {"gamma", "eta", "power_total", "power_sensing"}
 """Compared for ``sca`` relative to the drop's total power (``gamma``: to its largest user)."""
@@ -75,6 +81,9 @@ def test_results_equal_the_reference(tiny_run: Path, name: str) -> None:
         a, b = new[var], ref[var]
         if a.dtype.kind not in "fc":
             np.testing.assert_array_equal(a.values, b.values, err_msg=var)
+            continue
+        if var.startswith("mle_"):
+            assert _relative(a.values, b.values, np.abs(b.values)) <= ESTIMATES, var
             continue
         if "scheme" not in b.dims:
             assert _relative(a.values, b.values, np.abs(b.values)) <= ULPS, var

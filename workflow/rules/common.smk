@@ -351,7 +351,7 @@ def precoder_sources(name):
     files = {"jcas/parts/precoders/__init__.py", "jcas/parts/precoders/base.py"}
     for cls in inspect.getmro(PRECODERS[name].build):
         if cls.__module__.startswith("jcas.parts.precoders."):
-            files.add(cls.__module__.replace(".", "/") + ".py")
+            files.add(os.path.join(*cls.__module__.split(".")) + ".py")
     return sorted(files)
 
 
