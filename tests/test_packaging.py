@@ -21,7 +21,7 @@ from conftest import ROOT, copy_workflow
 
 from jcas.config import config_schema
 
-SCHEMA = ROOT / "jcas" / "config" / "schema.yaml"
+SCHEMA = ROOT / "jcas" / "config" / "schema.json"
 PACKAGE_FILES = ("pyproject.toml", "README.md", "requirements.lock")
 
 
@@ -60,7 +60,7 @@ def test_wheel_carries_the_schema_and_config_schema_reads_it(tmp_path: Path) -> 
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", str(src), "-w", str(dist)], src, 300)
     (wheel,) = dist.glob("jcas-*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        assert zf.read("jcas/config/schema.yaml") == SCHEMA.read_bytes()
+        assert zf.read("jcas/config/schema.json") == SCHEMA.read_bytes()
     site = tmp_path / "site"
     _run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)],

@@ -13,8 +13,8 @@ value and what is allowed:
    (:func:`coerce_config`): Snakemake's ``--config`` passes nested values as
    text (``mc={realizations: 50}`` gives ``'50'``) and YAML 1.1 reads ``1e-3``
    as text;
-2. the JSON schema :func:`config_schema` (package data
-   ``jcas/config/schema.yaml``: types, ranges, enums,
+2. the JSON schema :func:`config_schema` (package data ``jcas/config/schema.json``,
+   generated from the typed model :mod:`jcas.config.model`: types, ranges, enums,
    ``additionalProperties: false``; integers are strict: ``4.0`` is not an
    integer);
 3. semantic checks the schema cannot express: the ``system`` block through
@@ -98,6 +98,8 @@ is simulated): ``mle`` (the angle, :func:`jcas.pipeline.experiment.compute_mle`)
 ``mle_planar`` (azimuth and elevation, :func:`jcas.pipeline.experiment.compute_mle_planar`)."""
 
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
+KINDS: Final = ("sweep", "mle", "mle_planar", "sca_audit")
+"""Experiment kinds (``docs/pipeline.md``)."""
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
 PLOTS: Final = (
@@ -123,17 +125,22 @@ AUDIT_SCHEMES: Final = ("sca", "optimal")
 AUDIT_DROPS: Final = 40
 """Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
 
-DEFAULTS: Final[dict[str, Any]] = {
-    "allocation": registry.config_defaults(),
-    "mc": {
-        "frames": 20,
-        "mle_trials": 200,
-        "mle_drops": 50,
-        "planar_mle_trials": 200,
-        "planar_mle_drops": 5,
-    },
-    "claims": True,
-}
+
+def _defaults() -> dict[str, Any]:
+    """The defaults of the optional keys, from the schema (the typed model's defaults,
+    :mod:`jcas.config.model`) and the schemes' options (the registry)."""
+    import json
+
+    schema = json.loads(_schema_text())
+    mc = schema["$defs"]["MonteCarlo"]["properties"]
+    return {
+        "allocation": registry.config_defaults(),
+        "mc": {k: v["default"] for k, v in mc.items() if "default" in v},
+        "claims": schema["properties"]["claims"]["default"],
+    }
+
+
+DEFAULTS: Final[dict[str, Any]] = {}  # filled below (the schema's reader is defined later)
 """Values of the optional keys (the required ones are in ``config.yaml``)."""
 
 _PATH_PREFIX: Final = {
@@ -144,7 +151,7 @@ _PATH_PREFIX: Final = {
     "crb0": "crb",
 }
 
-SCHEMA_RESOURCE: Final = "schema.yaml"
+SCHEMA_RESOURCE: Final = "schema.json"
 """File name of the JSON schema (YAML) inside the ``jcas`` package."""
 
 
@@ -315,23 +322,36 @@ def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with the registry's names injected (see :func:`config_schema`)."""
-    schema["$defs"]["scheme"]["enum"] = list(registry.scheme_names())
-    schema["$defs"]["precoder"]["enum"] = list(registry.PRECODERS)
-    allocation = schema["properties"]["allocation"]["properties"]
-    for scheme in registry.SCHEMES_REGISTRY.values():  # each scheme's options
-        for option in scheme.params:
-            allocation[option.key] = option.json_schema()
-    system = schema["properties"]["system"]["properties"]
-    system["precoder"] = {
-        "description": "precoder part (jcas.parts.registry.PRECODERS, docs/extending.md)",
-        "type": "string",
-        "enum": list(registry.PRECODERS),
+    """``schema`` with what the registries define (see :func:`config_schema`): the names of
+    the schemes, precoders, arrays, experiment kinds and figure functions, each array part's
+    own ``system`` keys and each scheme's ``allocation`` options."""
+    defs = schema["$defs"]
+    defs["scheme"]["enum"] = list(registry.scheme_names())
+    defs["precoder"]["enum"] = list(registry.PRECODERS)
+    defs["array_spec"]["properties"]["kind"]["enum"] = list(registry.ARRAYS)
+    allocation = schema["properties"]["allocation"]
+    allocation["additionalProperties"] = False
+    allocation["properties"] = {
+        option.key: option.json_schema()
+        for scheme in registry.SCHEMES_REGISTRY.values()
+        for option in scheme.params
     }
-    system["array"] = {
-        "description": "array part (jcas.parts.registry.ARRAYS, docs/extending.md)",
-        "type": "string",
-        "enum": list(registry.ARRAYS),
+    system = defs["System"]["properties"]
+    system["precoder"]["enum"] = list(registry.PRECODERS)
+    system["array"]["enum"] = list(registry.ARRAYS)
+    for part in registry.ARRAYS.values():  # each array part's own keys (a UPA's rows)
+        for param in part.params:
+            system.setdefault(param.key, param.json_schema())
+    experiment = defs["Experiment"]["properties"]
+    experiment["kind"]["enum"] = list(KINDS)
+    experiment["plot"]["enum"] = [*PLOTS, "none"]
+    experiment["audit_drops"] = {
+        "description": "kind sca_audit only: held-out drops per grid point and precoder "
+        "(global drop indices drops .. drops + audit_drops - 1, used by no other experiment)",
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100000,
+        "default": AUDIT_DROPS,
     }
     return schema
 
@@ -432,22 +452,23 @@ def _schema_text() -> str:
 def config_schema() -> dict[str, Any]:
     """The JSON schema (draft 2020-12) of the pipeline configuration.
 
-    The scheme enum (``$defs.scheme``), ``system.precoder`` / ``system.array`` and
-    ``allocation.sca_stopping`` list the names of :mod:`jcas.parts.registry`, so a new part,
-    scheme or stopping rule needs no schema edit.
-
-    Read from the package data ``jcas/config/schema.yaml`` through
-    :mod:`importlib.resources`, so an installed wheel finds it as well as a
-    source tree. Each call returns a new dict (callers may modify it).
+    The package data ``jcas/config/schema.json``, generated from the typed model
+    (:mod:`jcas.config.model`; a test checks it is up to date), with what the registries
+    define added (:func:`_with_registry_enums`): the names of the schemes, precoders,
+    arrays, kinds and figures, the array parts' keys and the schemes' options, so a new
+    part or scheme needs no schema edit. Read through :mod:`importlib.resources`, so an
+    installed wheel finds it as well as a source tree; pydantic is not imported. Each call
+    returns a new dict (callers may modify it).
     """
-    import yaml
+    import json
 
-    # libyaml's loader where PyYAML has it (its wheels do): the same data, 8x faster
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    schema = yaml.load(_schema_text(), Loader=loader)
+    schema = json.loads(_schema_text())
     if not isinstance(schema, dict):
-        raise TypeError(f"jcas/{SCHEMA_RESOURCE}: not a mapping")
+        raise TypeError(f"jcas/config/{SCHEMA_RESOURCE}: not a mapping")
     return _with_registry_enums(schema)
+
+
+DEFAULTS.update(_defaults())
 
 
 # --------------------------------------------------------------------------- text

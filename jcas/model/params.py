@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,35 @@ def db_to_linear(x_db: float) -> float:
         return 10.0 ** (x_db / 10.0)
     except OverflowError:
         return math.inf
+
+
+def _key(
+    default: Any,
+    description: str,
+    units: str = "1",
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive: tuple[float | None, float | None] = (None, None),
+    choices: tuple[str, ...] | None = None,
+    part: bool = False,
+) -> Any:
+    """A field of :class:`SystemParams` with the description of its config key
+    (``system.<name>``): the typed model of the config (:mod:`jcas.config.model`) derives
+    the key's schema (type, range, default) and its row of ``docs/configuration.md`` from
+    it. ``part``: the key belongs to an array part (its own :class:`jcas.parts.registry.Param`
+    declares it in the schema)."""
+    meta = {
+        "description": description,
+        "units": units,
+        "minimum": minimum,
+        "maximum": maximum,
+        "exclusive_minimum": exclusive[0],
+        "exclusive_maximum": exclusive[1],
+        "choices": choices,
+        "part": part,
+    }
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -79,30 +108,47 @@ class SystemParams:
     crb0_azimuth, crb0_elevation : thresholds of the ``per_angle`` form (rad^2).
     """
 
-    K: int = 4
-    Nt: int = 15
-    Nr: int = 15
-    L: int = 30
-    pt_dbm: float = 30.0
-    pp_dbm: float = 10.0
-    tau_p: int = 10
-    tau_c: int = 100
-    snr_com_db: float = 20.0
-    snr_sen_db: float = 5.0
-    theta_deg: float = 0.0
-    crb0: float = 1e-3
-    r_min_m: float = 100.0
-    r_max_m: float = 500.0
-    pathloss_exponent: float = 3.2
-    shadowing_db: float = 8.0
-    precoder: str = "mrt"
-    array: str = "ula"
-    tx_rows: int = 1
-    rx_rows: int = 1
-    elevation_deg: float = 0.0
-    crb_form: str = "azimuth"
-    crb0_azimuth: float = 1e-3
-    crb0_elevation: float = 1e-3
+    K: int = _key(4, "users", minimum=1, maximum=1024)
+    Nt: int = _key(15, "transmit antennas", minimum=1, maximum=4096)
+    Nr: int = _key(15, "receive antennas", minimum=1, maximum=4096)
+    L: int = _key(30, "frame length (symbols), finite-L Monte-Carlo CRB", minimum=1)
+    pt_dbm: float = _key(30.0, "transmit power budget Pt", "dBm", minimum=-100, maximum=100)
+    pp_dbm: float = _key(10.0, "uplink pilot power p_p", "dBm", minimum=-100, maximum=100)
+    tau_p: int = _key(10, "pilot length (symbols); tau_p < tau_c", minimum=1)
+    tau_c: int = _key(100, "coherence interval (symbols)", minimum=2)
+    snr_com_db: float = _key(20.0, "SNR_com = Pt / sigma_u^2", "dB", minimum=-100, maximum=100)
+    snr_sen_db: float = _key(5.0, "SNR_sen = Pt / sigma_r_bar^2", "dB", minimum=-100, maximum=100)
+    theta_deg: float = _key(
+        0.0, "target angle (the azimuth of planar arrays)", "degree", exclusive=(-90, 90)
+    )
+    crb0: float = _key(1e-3, "CRB threshold CRB_theta^0", "rad2", exclusive=(0, None))
+    r_min_m: float = _key(100.0, "inner radius of the user annulus", "m", exclusive=(0, None))
+    r_max_m: float = _key(
+        500.0, "outer radius of the user annulus; r_min_m < r_max_m", "m", exclusive=(0, None)
+    )
+    pathloss_exponent: float = _key(3.2, "path-loss exponent nu", maximum=10, exclusive=(0, None))
+    shadowing_db: float = _key(
+        8.0, "standard deviation of log-normal shadowing", "dB", minimum=0, maximum=30
+    )
+    precoder: str = _key("mrt", "the precoder part (a registered name, docs/extending.md)")
+    array: str = _key("ula", "the array part of both sides (a registered name)")
+    tx_rows: int = _key(1, "rows of the transmit array (Nt / tx_rows columns)", part=True)
+    rx_rows: int = _key(1, "rows of the receive array (Nr / rx_rows columns)", part=True)
+    elevation_deg: float = _key(
+        0.0, "target elevation (planar arrays, docs/model.md §8)", "degree", exclusive=(-90, 90)
+    )
+    crb_form: str = _key(
+        "azimuth",
+        "the sensing constraint: the azimuth CRB below crb0 (the paper's), each angle below "
+        "its own threshold (per_angle) or their sum below crb0 (sum)",
+        choices=("azimuth", "per_angle", "sum"),
+    )
+    crb0_azimuth: float = _key(
+        1e-3, "azimuth threshold of the per_angle form", "rad2", exclusive=(0, None)
+    )
+    crb0_elevation: float = _key(
+        1e-3, "elevation threshold of the per_angle form", "rad2", exclusive=(0, None)
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

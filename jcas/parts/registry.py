@@ -132,7 +132,7 @@ class Param:
     def json_schema(self) -> dict[str, Any]:
         """The JSON-schema fragment of the key (type, range, enum, description)."""
         names = {int: "integer", float: "number", bool: "boolean", str: "string"}
-        out: dict[str, Any] = {"type": names[self.kind]}
+        out: dict[str, Any] = {"type": names[self.kind], "default": self.default}
         if self.description:
             out["description"] = self.description
         for attr, word in (

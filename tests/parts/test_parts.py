@@ -150,7 +150,7 @@ def test_scheme_names_and_options_come_from_the_registry() -> None:
     for scheme in registry.SCHEMES_REGISTRY.values():
         for option in scheme.params:
             assert allocation[option.key]["type"] in ("number", "integer", "boolean", "string")
-    system = schema["properties"]["system"]["properties"]
+    system = schema["$defs"]["System"]["properties"]
     assert system["precoder"]["enum"] == list(registry.PRECODERS)
     assert system["array"]["enum"] == list(registry.ARRAYS)
     signature = inspect.signature(sca.sca).parameters
