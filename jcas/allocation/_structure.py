@@ -95,46 +95,61 @@ _RTOL: Final = 1e-12
 """Relative tolerance of the structure checks (closed forms are exact to rounding)."""
 
 
+def _holds(ok: NDArray[np.bool_], values: NDArray[Any]) -> bool:
+    """``ok`` everywhere ``values`` is finite (non-finite drops are ``invalid_input``)."""
+    return bool(np.all(ok | ~np.isfinite(values)))
+
+
+def _same_interference(coef: Coefficients) -> bool:
+    b = coef.rate.interference
+    return _holds(np.isclose(b, b[..., :1], rtol=_RTOL, atol=0.0), b)
+
+
 def split_coefficients(coef: Coefficients) -> tuple[Float, Float, Float] | None:
     """``(A, B, E)`` (each (D, K)) of the split-power form ``SINR_k = A_k x_k / (B_k c + E_k s
-    + sigma_u^2)`` when :data:`SPLIT_POWER_RATE` holds on every drop, else None."""
-    form = coef.rate.split_form()
-    if form is None:
+    + sigma_u^2)`` when :data:`SPLIT_POWER_RATE` holds on every drop with finite
+    coefficients, else None."""
+    r = coef.rate
+    if not _same_interference(coef):
         return None
-    a, b, e = form
-    if np.any(e < b * (1.0 - _RTOL) - 1e-300):
+    big_b = r.interference[..., 0]
+    if not _holds(r.sensing >= big_b * (1.0 - _RTOL), r.sensing - big_b):
         return None
-    return a, b, e
+    return r.signal, big_b.copy(), r.sensing
+
+
+def _linear(coef: Coefficients) -> bool:
+    t3 = coef.fisher.t3
+    return _holds(t3 == 0, np.abs(t3))
 
 
 def totals_fisher(coef: Coefficients) -> tuple[Float, Float] | None:
     """``(a, b)`` (each (D,)) of ``J = a c + b s`` when :data:`LINEAR_FISHER` holds on every
-    drop, else None."""
-    f = coef.fisher
-    if not f.linear:
+    drop with finite coefficients, else None."""
+    if not _linear(coef):
         return None
-    comm = f.t2[:, :-1]
-    if not np.allclose(comm, comm[:, :1], rtol=_RTOL, atol=0.0):
+    comm = coef.fisher.t2[:, :-1]
+    if not _holds(np.isclose(comm, comm[:, :1], rtol=_RTOL, atol=0.0), comm):
         return None
-    return comm[:, 0].copy(), f.t2[:, -1].copy()
+    return comm[:, 0].copy(), coef.fisher.t2[:, -1].copy()
 
 
 def _lacks(coef: Coefficients, requirement: str) -> str | None:
     """Why ``coef`` lacks ``requirement`` (a sentence), or None."""
     if requirement == SPLIT_POWER_RATE:
-        if coef.rate.split_form() is None:
+        if not _same_interference(coef):
             return "its interference b_kj differs between the streams j reaching a user"
         if split_coefficients(coef) is None:
             return "its sensing power reaches some user less than communications power (e_k < B_k)"
         return None
     if requirement == LINEAR_FISHER:
-        if not coef.fisher.linear:
+        if not _linear(coef):
             return "T3 != 0 in (36) (the array is not centred or T3 was estimated)"
         if totals_fisher(coef) is None:
             return "its Fisher coefficient t2[k] differs between users"
         return None
     if requirement == LINEAR_FISHER_POWERS:
-        if not coef.fisher.linear:
+        if not _linear(coef):
             return "T3 != 0 in (36) (the array is not centred or T3 was estimated)"
         return None
     raise ValueError(f"requirement = {requirement!r}: must be one of {sorted(REQUIREMENTS)}")
@@ -200,8 +215,15 @@ class OptionSpec:
     allowed: str
 
 
-def real_option(name: str, value: Any, *, low: float, high: float = math.inf,
-                low_open: bool = False, high_open: bool = False) -> float:
+def real_option(
+    name: str,
+    value: Any,
+    *,
+    low: float,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """``value`` as a finite float in the given interval, else ``ValueError`` naming the
     option and the value."""
     try:
@@ -239,8 +261,9 @@ def per_user_option(name: str, value: Any, k: int, *, unit: str) -> Float:
     bad = ~np.isfinite(out) | (out < 0)
     if np.any(bad):
         i = int(np.argmax(bad))
+        entry = float(out[i])
         raise ValueError(
-            f"{name} = {value!r}: entry {i} = {out[i]!r} must be a finite number >= 0 ({unit})"
+            f"{name} = {value!r}: entry {i} = {entry!r} must be a finite number >= 0 ({unit})"
         )
     return out
 
