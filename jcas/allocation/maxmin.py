@@ -118,15 +118,15 @@ def _power_limited(
 def _illinois(
     f: Any, lo: Float, hi: Float, flo: Float, fhi: Float, rtol: float, max_iterations: int
 ) -> tuple[Float, NDArray[np.int64]]:
-    """The largest ``y`` with ``f(y) >= 0`` of a continuous decreasing ``f`` on ``[lo, hi]``
+    """The largest ``t`` with ``f(t) >= 0`` of a continuous decreasing ``f`` on ``[lo, hi]``
     (``f(lo) >= 0 > f(hi)``), to ``hi - lo <= rtol hi``; returns ``lo`` (the feasible end)
     and the steps per drop.
 
     Illinois steps (regula falsi, halving the value at the end kept twice in a row), each
     at least ``rtol hi / 4`` from both ends (so that a step landing on the root is followed
     by one bracketing it within the tolerance); a bisection step whenever the last
-    :data:`_SAFEGUARD` steps did not halve the bracket. ``f(y, index)`` evaluates the drops
-    ``index`` at ``y``."""
+    :data:`_SAFEGUARD` steps did not halve the bracket. ``f(t, index)`` evaluates the drops
+    ``index`` at ``t``."""
     lo, hi, flo, fhi = (np.array(v, dtype=float) for v in (lo, hi, flo, fhi))
     n = len(lo)
     steps = np.zeros(n, np.int64)
@@ -212,25 +212,15 @@ def solve_maxmin(
         if np.any(binding):
             i = np.flatnonzero(binding)
 
-            # in y = t / (1 - rho t), which maps [0, 1 / rho) onto [0, inf) and makes the
-            # least total power linear in y for the split-power form (theory §2.3)
-            def margin(y: Float, idx: NDArray[np.int64]) -> Float:
+            def margin(t: Float, idx: NDArray[np.int64]) -> Float:
                 j = i[idx]
-                t = y / (1.0 + rho_c[j] * y)
                 fisher, _, _ = _fisher_at(t, a[j], b[j], e[j], noise, t2[j], budget, rho_c[j])
                 return np.where(np.isfinite(fisher), fisher - f0, -np.inf)
 
-            y_p = t_p[i] / (1.0 - rho_c[i] * t_p[i])
             lo, root_steps = _illinois(
-                margin,
-                np.zeros(len(i)),
-                y_p,
-                f_zero[i],
-                f_p[i],
-                rtol,
-                max_iterations,
+                margin, np.zeros(len(i)), t_p[i], f_zero[i], f_p[i], rtol, max_iterations
             )
-            t_star[i] = lo / (1.0 + rho_c[i] * lo)
+            t_star[i] = lo
             steps[i] += root_steps
         _, _, kn = _fisher_at(np.where(feasible, t_star, 0.0), a, b, e, noise, t2, budget, rho_c)
         x, s = fit_budget(budget, kn.x, kn.s)
