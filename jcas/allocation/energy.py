@@ -64,6 +64,7 @@ __all__ = [
     "OPTIONS",
     "REQUIRES",
     "PowerModel",
+    "certify_energy",
     "energy",
     "energy_efficiency",
     "power_model",
@@ -259,6 +260,69 @@ def solve_energy(
     out["s"][good] = np.where(success, s, np.nan)
     out["value"][good] = np.where(success, value, np.nan)
     return Solution(**out)
+
+
+def certify_energy(
+    coef: Coefficients,
+    model: PowerModel,
+    value: ArrayLike,
+    *,
+    rtol: float = 1e-7,
+    max_evaluations: int = 200_000,
+) -> Float:
+    """A certified upper bound on the largest EE of each drop (bit/s/Hz per W).
+
+    Branch and bound over the total power factor ``q`` on ``[q_min, p]``. ``V`` (the exact
+    sum-rate optimum at budget ``q``) is non-decreasing (a feasible allocation scaled up is
+    feasible and no worse, ``docs/theory.md`` §2 step 1), so on a cell ``[q_i, q_j]``
+    ``EE(q) <= V(q_j) / (kappa q_i + P_c)``. Cells whose bound exceeds the best EE found
+    (``value`` or any point evaluated) by more than ``rtol`` relative are split in eight,
+    until none is left or ``max_evaluations`` of ``V`` per drop are spent. The bound
+    returned is the largest cell bound (``>= EE*``): ``bound / value - 1`` is a certified
+    optimality gap of ``value``. NaN for drops that are not solvable (invalid or
+    infeasible). A diagnostic (a Python loop over drops), not a solver.
+    """
+    split, fisher = optimal_structure(NAME, coef)
+    value = np.asarray(value, dtype=float)
+    bad = invalid_drops(coef)
+    r, f0, p = coef.rate, coef.fisher0, coef.budget
+    kappa = coef.n_tx / model.amplifier_efficiency
+    ones = np.ones(r.n_users)
+    out = np.full(len(value), np.nan)
+    for d in np.flatnonzero(~bad):
+        sp = (split[0][d : d + 1], split[1][d : d + 1], split[2][d : d + 1])
+        fd = (fisher[0][d : d + 1], fisher[1][d : d + 1])
+        q_min = f0 / max(fd[0][0], fd[1][0])
+        if not q_min <= p:
+            continue
+
+        def v_at(q: Float, sp: Any = sp, fd: Any = fd) -> Float:
+            with np.errstate(all="ignore"):
+                return sum_rate_at_budget(sp, fd, r.noise, r.tau_bar, f0, q[None, :], ones).value[0]
+
+        q = np.geomspace(q_min, p, 257)
+        q[0], q[-1] = q_min, p
+        v = v_at(q)
+        best = max(float(np.nanmax(v / (kappa * q + model.circuit_w))), float(value[d]))
+        lo, hi, v_hi = q[:-1], q[1:], v[1:]
+        spent = len(q)
+        while True:
+            bound = v_hi / (kappa * lo + model.circuit_w)
+            open_ = bound > best * (1.0 + rtol)
+            if not np.any(open_) or spent >= max_evaluations:
+                out[d] = max(float(np.max(bound)), best)
+                break
+            keep_lo, keep_hi, keep_v = lo[~open_], hi[~open_], v_hi[~open_]
+            edges = np.linspace(lo[open_], hi[open_], 9, axis=-1)  # (n, 9)
+            inner = edges[:, 1:-1].ravel()
+            v_in = v_at(inner).reshape(-1, 7)
+            spent += inner.size
+            best = max(best, float(np.max(v_in / (kappa * edges[:, 1:-1] + model.circuit_w))))
+            v_edges = np.concatenate([v_in, v_hi[open_][:, None]], axis=-1)  # right ends
+            lo = np.concatenate([keep_lo, edges[:, :-1].ravel()])
+            hi = np.concatenate([keep_hi, edges[:, 1:].ravel()])
+            v_hi = np.concatenate([keep_v, v_edges.ravel()])
+    return out
 
 
 def _golden(

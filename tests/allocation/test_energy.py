@@ -8,7 +8,9 @@ forms; a geometric grid of 120 powers on ``[q_min, p]`` then a bounded scalar se
 (scipy) around the best point. The scheme is never beaten (1e-9) and the search reaches it
 (1e-6), for MRT, ZF and PZF, CRB0 free and binding, the default power model (optimum at or
 near full power) and a light one (optimum well inside the budget). The CRB holds at the
-chosen power; CRB0 out of reach gives ``infeasible``. Run time about 4 s.
+chosen power; CRB0 out of reach gives ``infeasible``. A branch and bound over the power
+(:func:`jcas.allocation.energy.certify_energy`) certifies the optimality gap to 1e-7.
+Run time about 4 s.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from conftest import drops
 from scipy.optimize import minimize_scalar
 
 from jcas.allocation import optimal
-from jcas.allocation.energy import PowerModel, energy, power_model, solve_energy
+from jcas.allocation.energy import (
+    PowerModel,
+    certify_energy,
+    energy,
+    power_model,
+    solve_energy,
+)
+from jcas.allocation.weighted import optimal_structure, sum_rate_at_budget
 from jcas.model import metrics
 from jcas.model.coefficients import closed_form_coefficients
 from jcas.model.params import ConfigError, SystemParams
@@ -114,6 +123,30 @@ def test_certified_against_a_search_over_the_power(precoder: str, regime: str, l
         assert sol.value[d] <= ref * (1 + 1e-6), d
     if light:  # the optimum is inside the budget
         assert np.all(got["power_total"] < 0.9 * params.pt_w)
+
+
+@pytest.mark.parametrize("light", [False, True])
+@pytest.mark.parametrize(("precoder", "regime"), [("mrt", "free"), ("zf", "binding")])
+def test_branch_and_bound_certifies_the_gap(precoder: str, regime: str, light: bool) -> None:
+    """The bound of certify_energy rests on V non-decreasing (checked here on a grid) and
+    V = optimal at each budget (the search test above); the gap it certifies is 1e-7."""
+    base = SystemParams(K=4, Nt=35, Nr=35, precoder=precoder)
+    params = base.replace(crb0=regime_crb0(base, regime))
+    beta, xi = drops(params, 6, seed=41)
+    coef = closed_form_coefficients(beta, xi, params)
+    model = power_model(params, **(LIGHT if light else {}))
+    sol = solve_energy(coef, model)
+    bound = certify_energy(coef, model, sol.value, rtol=1e-7)
+    assert np.all(bound >= sol.value)
+    assert np.all(bound <= sol.value * (1 + 1.01e-7))
+    split, fisher = optimal_structure("energy", coef)
+    q_min = coef.fisher0 / np.max(coef.fisher.t2, axis=1)
+    q = np.geomspace(q_min, coef.budget, 400, axis=-1)
+    v = sum_rate_at_budget(
+        split, fisher, coef.rate.noise, coef.rate.tau_bar, coef.fisher0, q, np.ones(4)
+    ).value
+    assert np.all(np.isfinite(v))
+    assert np.all(np.diff(v, axis=1) >= -1e-12 * np.abs(v[:, 1:]))
 
 
 def test_infeasible_crb0_and_crb_at_the_chosen_power() -> None:
