@@ -198,7 +198,11 @@ def table(n_drops: int, users: tuple[int, ...]) -> list[str]:
             model = power_model(p)
             sol_ee = solve_energy(coef, model)
             bound = certify_energy(coef, model, sol_ee.value)
-            gap_ee = float(np.nanmax(bound / sol_ee.value - 1.0)) if np.any(sol_ee.success) else 0
+            gap_ee = (
+                float(np.nanmax(bound / sol_ee.value - 1.0))
+                if np.any(np.isfinite(sol_ee.value))
+                else 0
+            )
             rows.append(("energy", ee, t_ee, f"{gap_ee:9.1e}", 0))
             sca = allocate("sca", beta, xi, p)
             r_sca = _metrics(sca, beta, xi, p)["rate"].sum(-1)

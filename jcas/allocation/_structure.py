@@ -48,9 +48,17 @@ __all__ = [
     "OptionSpec",
     "Solution",
     "check_design",
+    "empty_solution",
+    "fit_budget",
+    "int_option",
     "invalid_drops",
     "max_fisher",
+    "max_fisher_arrays",
     "min_power",
+    "min_power_arrays",
+    "per_user_option",
+    "real_option",
+    "refuse_structure",
     "scheme_coefficients",
     "spectral_radius",
     "split_coefficients",
@@ -165,7 +173,7 @@ def structure_problems(coef: Coefficients, requires: Sequence[str]) -> list[tupl
     return out
 
 
-def check_design(scheme: str, params: SystemParams, requires: Sequence[str]) -> None:
+def check_design(scheme: str, params: SystemParams) -> None:
     """Refuse (:class:`ConfigError`) a design on which ``scheme`` cannot run before building
     its coefficients: the precoder's own validity (e.g. ZF with ``Nt <= K``) and the
     sensing constraint (only the azimuth CRB (36) is modelled by the coefficients)."""
@@ -196,11 +204,34 @@ def refuse_structure(
         if params is not None
         else f"the coefficients ({coef.source})"
     )
-    lines = [
-        f"scheme {scheme!r} needs {REQUIREMENTS[name]} (requirement {name!r}); {where}: {why}"
-        for name, why in problems
-    ]
+    lines = []
+    for name, why in problems:
+        line = (
+            f"scheme {scheme!r} needs {REQUIREMENTS[name]} (requirement {name!r}); {where}: {why}"
+        )
+        cause = _part_cause(name, params) if params is not None else None
+        lines.append(line + (f" ({cause})" if cause else ""))
     raise ConfigError("; ".join(lines) + " (docs/theory_objectives.md)")
+
+
+def _part_cause(requirement: str, params: SystemParams) -> str | None:
+    """The parts' own sentence on why they break ``requirement`` (naming the config keys),
+    where they have one."""
+    from jcas.parts.precoders.base import LINEAR_FISHER as PART_LINEAR_FISHER
+    from jcas.parts.precoders.base import split_power_unsupported
+    from jcas.parts.registry import design
+
+    parts = design(params)
+    if requirement == SPLIT_POWER_RATE:
+        return split_power_unsupported(parts.precoder, params)
+    if requirement in (LINEAR_FISHER, LINEAR_FISHER_POWERS):
+        cause = parts.precoder.unsupported(PART_LINEAR_FISHER, params)
+        if cause is None and not (
+            parts.tx.orthogonal_derivative and parts.rx.orthogonal_derivative
+        ):
+            cause = f"array {params.array!r} (system.array) is not centred: a^H a_dot != 0"
+        return cause
+    return None
 
 
 # ------------------------------------------------------------------------------ options

@@ -414,7 +414,7 @@ def energy(
     int_option("grid_points", grid_points, low=8)
     real_option("tol", tol, low=0.0, high=1e-3, low_open=True)
     int_option("max_iterations", max_iterations, low=1)
-    check_design(NAME, params, REQUIRES)
+    check_design(NAME, params)
     coef = scheme_coefficients(beta, xi, params)
     refuse_structure(NAME, coef, REQUIRES, params)
     solution = solve_energy(

@@ -279,7 +279,7 @@ def maxmin(
         and the array) or is invalid for its precoder.
     """
     start = time.perf_counter()
-    check_design(NAME, params, REQUIRES)
+    check_design(NAME, params)
     coef = scheme_coefficients(beta, xi, params)
     refuse_structure(NAME, coef, REQUIRES, params)
     solution = solve_maxmin(coef, rtol=rtol, max_iterations=max_iterations)

@@ -168,7 +168,7 @@ def sensing_centric(
     """
     start = time.perf_counter()
     sinr_targets(rate_target, params.K, params.tau_bar)  # bad options before any work
-    check_design(NAME, params, REQUIRES)
+    check_design(NAME, params)
     coef = scheme_coefficients(beta, xi, params)
     refuse_structure(NAME, coef, REQUIRES, params)
     solution = solve_sensing_centric(coef, rate_target=rate_target)

@@ -298,7 +298,7 @@ def weighted(
     """
     start = time.perf_counter()
     check_weights(weights, params.K)
-    check_design(NAME, params, REQUIRES)
+    check_design(NAME, params)
     coef = scheme_coefficients(beta, xi, params)
     refuse_structure(NAME, coef, REQUIRES, params)
     return to_allocation(solve_weighted(coef, weights=weights), xi, params, start)

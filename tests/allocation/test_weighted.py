@@ -153,7 +153,7 @@ def test_structure_and_bad_weights_are_refused() -> None:
     beta, xi = drops(params, 2)
     with pytest.raises(ConfigError, match=r"'weighted' needs .*'split_power_rate'.*'phase_mrt'"):
         weighted(beta, xi, params.replace(precoder="phase_mrt"))
-    with pytest.raises(ConfigError, match=r"'split_power_rate'.*differs between the streams"):
+    with pytest.raises(ConfigError, match=r"'split_power_rate'.*differs .*system.tau_p = 2"):
         weighted(beta, xi, params.replace(tau_p=2))
     coef = closed_form_coefficients(beta, xi, params)
     f = coef.fisher
