@@ -258,6 +258,7 @@ def paper_numbers(n_drops: int) -> list[str]:
         f"{'Dinkelbach it':>13}",
     ]
     best_nt, best_ee = 0, -math.inf
+    per_nt: dict[int, np.ndarray] = {}
     for nt in range(8, 129, 8):
         pn = p.replace(Nt=nt, Nr=nt)
         bn, xn = _drops(pn, n_drops)
@@ -277,9 +278,16 @@ def paper_numbers(n_drops: int) -> list[str]:
             f"{np.mean(got['power_total']) / pn.pt_w:9.3f} | {np.mean(ee.iterations):13.2f}"
         )
         print(lines[-1], flush=True)
+        per_nt[nt] = value
         if np.mean(value) > best_ee:
             best_nt, best_ee = nt, float(np.mean(value))
     lines.append(f"EE-optimal Nt = Nr = {best_nt} (mean EE {best_ee:.4f} bit/s/Hz/W)")
+    for other in (best_nt - 8, best_nt + 8):  # the same drops at every Nt: paired differences
+        if other in per_nt:
+            lines.append(
+                f"  EE(Nt = {best_nt}) - EE(Nt = {other}), paired over drops: "
+                f"{m(per_nt[best_nt] - per_nt[other])} bit/s/Hz/W"
+            )
     return lines
 
 
