@@ -499,6 +499,7 @@ def _text_value(text: str, kinds: frozenset[str]) -> Any:
     YAML 1.1's ``yes``/``no``/``on``/``off``). A type list that allows text
     (``string``) or mixes kinds otherwise converts nothing.
     """
+    kinds = kinds - {"array", "object", "null"}  # text can only be a scalar
     if kinds == {"boolean"}:
         return _BOOL_TEXT.get(text, text)
     if kinds == {"integer"}:

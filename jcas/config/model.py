@@ -340,6 +340,9 @@ def _range(spec: dict[str, Any], defs: dict[str, Any] | None = None) -> str:
     if "enum" in spec:
         return ", ".join(f"`{v}`" for v in spec["enum"])
     kind = spec.get("type", "")
+    if isinstance(kind, list):  # e.g. a per-user list option: a list, one number or null
+        item = _range(spec.get("items", {}), defs)
+        return f"{item}, or a list of K such numbers (one per user)"
     if kind == "array":
         items = spec.get("items", {})
         text = "list of " + _range(items, defs)

@@ -41,6 +41,7 @@ from jcas.parts.arrays.base import ArrayPart
 from jcas.parts.precoders.base import (
     CLOSED_FORMS,
     LINEAR_FISHER,
+    LINEAR_FISHER_POWERS,
     REQUIREMENTS,
     SPLIT_POWER_RATE,
     TOTAL_POWER_RATE,
@@ -94,7 +95,8 @@ class Param:
     ----------
     key : the config key (in ``system`` for a precoder, array or channel parameter; in
         ``allocation`` for a scheme option).
-    kind : ``int``, ``float``, ``bool`` or ``str``.
+    kind : ``int``, ``float``, ``bool``, ``str`` or ``list`` (numbers, one per user; also
+        one number for every user, or None).
     default : the value when the key is not given.
     description : one line for the schema and the docs (with units in words).
     units : UDUNITS string (``"1"`` dimensionless, ``"dB"``, ``"degree"``, ``"W"``).
@@ -122,7 +124,14 @@ class Param:
         return self.option or self.key
 
     def coerce(self, value: Any) -> Any:
-        """The config value as the option's type (built-in)."""
+        """The config value as the option's type (built-in); a ``list`` option keeps a
+        number as a number (one value for every user) and ``None`` as ``None``."""
+        if value is None:
+            return None
+        if self.kind is list:
+            if isinstance(value, list | tuple):
+                return [float(v) for v in value]
+            return float(value)
         if self.kind is bool:
             return bool(value)
         if self.kind is str:
@@ -132,7 +141,21 @@ class Param:
     def json_schema(self) -> dict[str, Any]:
         """The JSON-schema fragment of the key (type, range, enum, description)."""
         names = {int: "integer", float: "number", bool: "boolean", str: "string"}
-        out: dict[str, Any] = {"type": names[self.kind], "default": self.default}
+        if self.kind is list:  # a list of numbers, one per user (or one number, or null)
+            item: dict[str, Any] = {"type": "number"}
+            for attr, word in (("minimum", "minimum"), ("maximum", "maximum")):
+                if getattr(self, attr) is not None:
+                    item[word] = getattr(self, attr)
+            out: dict[str, Any] = {
+                "type": ["array", "number", "null"],
+                "items": item,
+                "default": self.default,
+            }
+            out.update({k: v for k, v in item.items() if k != "type"})
+            if self.description:
+                out["description"] = self.description
+            return out
+        out = {"type": names[self.kind], "default": self.default}
         if self.description:
             out["description"] = self.description
         for attr, word in (
@@ -435,12 +458,16 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     declared = set(pre_part.capabilities)
     if TOTAL_POWER_RATE in declared:
         declared.add(SPLIT_POWER_RATE)  # implied (E_k = B_k)
+    if LINEAR_FISHER in declared:
+        declared.add(LINEAR_FISHER_POWERS)  # implied (the same coefficient for every user)
     for requirement in scheme_entry(scheme).requires:
         reasons: list[str | None] = []
         if requirement in REQUIREMENTS and requirement != CLOSED_FORMS and CLOSED_FORMS in declared:
             # the part's own explanation, naming the keys, where it gives one
             if requirement == SPLIT_POWER_RATE:
                 reasons.append(split_power_unsupported(parts.precoder, params))
+            elif requirement == LINEAR_FISHER_POWERS:
+                reasons.append(parts.precoder.unsupported(LINEAR_FISHER, params))
             else:
                 reasons.append(parts.precoder.unsupported(requirement, params))
         if requirement in REQUIREMENTS and requirement not in declared and not any(reasons):
@@ -448,7 +475,7 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
                 f"precoder {params.precoder!r} (system.precoder) does not offer it (it declares "
                 f"{sorted(pre_part.capabilities)})"
             )
-        if requirement == LINEAR_FISHER and not (
+        if requirement in (LINEAR_FISHER, LINEAR_FISHER_POWERS) and not (
             arr_part.offers("centred")
             and parts.tx.orthogonal_derivative
             and parts.rx.orthogonal_derivative

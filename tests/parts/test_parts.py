@@ -149,7 +149,8 @@ def test_scheme_names_and_options_come_from_the_registry() -> None:
     allocation = schema["properties"]["allocation"]["properties"]
     for scheme in registry.SCHEMES_REGISTRY.values():
         for option in scheme.params:
-            assert allocation[option.key]["type"] in ("number", "integer", "boolean", "string")
+            assert allocation[option.key] == option.json_schema()
+            assert allocation[option.key]["default"] == option.default
     system = schema["$defs"]["System"]["properties"]
     assert system["precoder"]["enum"] == list(registry.PRECODERS)
     assert system["array"]["enum"] == list(registry.ARRAYS)

@@ -41,6 +41,7 @@ from jcas.parts.arrays.base import ArrayPart
 __all__ = [
     "CLOSED_FORMS",
     "LINEAR_FISHER",
+    "LINEAR_FISHER_POWERS",
     "REQUIREMENTS",
     "SPLIT_POWER_RATE",
     "TOTAL_POWER_RATE",
@@ -79,6 +80,11 @@ the exact optimum needs (``docs/theory.md`` §2, §6). Implied by :data:`TOTAL_P
 (``E_k = B_k``); a precoder that offers it without the total-power form has a method
 ``split_power_sinr(beta, xi, params) -> (A, B, E)``."""
 
+LINEAR_FISHER_POWERS: Final = "linear_fisher_powers"
+"""Requirement: ``T3 = 0`` in (36), so that the Fisher information is linear in the powers
+(each user's own coefficient allowed); offered where :data:`LINEAR_FISHER` is, and checked on
+the coefficients themselves by the schemes that need it (``jcas.allocation._structure``)."""
+
 REQUIREMENTS: Final = {
     CLOSED_FORMS: "closed-form rate terms, expected covariance and power",
     TOTAL_POWER_RATE: "a rate whose denominators depend on the powers only through their total",
@@ -87,6 +93,7 @@ REQUIREMENTS: Final = {
         "costing no less than communications power"
     ),
     LINEAR_FISHER: "a CRB whose Fisher information is linear in the power totals (c, s)",
+    LINEAR_FISHER_POWERS: "a CRB whose Fisher information is linear in the powers (T3 = 0)",
 }
 """Every requirement a scheme may state, with the words used in error messages."""
 
