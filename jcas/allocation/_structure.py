@@ -1,4 +1,4 @@
-"""Shared structure of the objectives on coefficients (``docs/theory_objectives.md``).
+"""Shared structure of the objectives on coefficients (``docs/theory.md`` §8).
 
 Every scheme here reads only :class:`jcas.model.coefficients.Coefficients`, per drop
 
@@ -211,7 +211,7 @@ def refuse_structure(
         )
         cause = _part_cause(name, params) if params is not None else None
         lines.append(line + (f" ({cause})" if cause else ""))
-    raise ConfigError("; ".join(lines) + " (docs/theory_objectives.md)")
+    raise ConfigError("; ".join(lines) + " (docs/theory.md §8)")
 
 
 def _part_cause(requirement: str, params: SystemParams) -> str | None:
@@ -408,7 +408,7 @@ def max_fisher(coef: Coefficients, mp: MinPower) -> FisherKnapsack:
     With ``x = u + v s + M^-1 q`` (``s, q >= 0``), the budget is one linear constraint with
     positive weights (``1 + 1^T v`` for ``s``, the column sums of ``M^-1`` for ``q``) and
     ``J`` is linear with non-negative gains, so the maximum puts the whole budget left on
-    the item of largest gain per weight (``docs/theory_objectives.md`` §1).
+    the item of largest gain per weight (``docs/theory.md`` §8.1).
     """
     return max_fisher_arrays(coef.fisher.t2, coef.budget, mp)
 

@@ -1,6 +1,6 @@
 """Energy efficiency: the largest sum rate per watt consumed, under CRB0 and the budget.
 
-Per drop (``docs/theory_objectives.md`` §5)::
+Per drop (``docs/theory.md`` §8.5)::
 
     maximise   EE = sum_k R_k(x, s) / (Nt (sum_k x_k + s) / mu + P_circuit)
     subject to J(x, s) >= F0,   sum_k x_k + s <= p = Pt / Nt,   x, s >= 0,

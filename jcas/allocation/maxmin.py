@@ -1,6 +1,6 @@
 """Max-min fairness: the largest common SINR under the CRB and power constraints.
 
-Per drop (``docs/theory_objectives.md`` §2)::
+Per drop (``docs/theory.md`` §8.2)::
 
     maximise   min_k SINR_k(x, s)
     subject to J(x, s) >= F0 = sigma_r_bar^2 / CRB0,   sum_k x_k + s <= p = Pt / Nt,   x, s >= 0,

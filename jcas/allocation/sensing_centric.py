@@ -1,6 +1,6 @@
 """Sensing-centric allocation: the smallest CRB meeting a rate target per user.
 
-Per drop (``docs/theory_objectives.md`` §3)::
+Per drop (``docs/theory.md`` §8.3)::
 
     minimise   CRB(x, s) = sigma_r_bar^2 / J(x, s)
     subject to R_k(x, s) >= r_k (k = 1..K),   sum_k x_k + s <= p = Pt / Nt,   x, s >= 0,

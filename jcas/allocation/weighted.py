@@ -1,6 +1,6 @@
 """Weighted sum rate: ``max sum_k w_k R_k`` under CRB0 and the budget, exact.
 
-Per drop (``docs/theory_objectives.md`` §4)::
+Per drop (``docs/theory.md`` §8.4)::
 
     maximise   sum_k w_k R_k(x, s)
     subject to J(x, s) >= F0 = sigma_r_bar^2 / CRB0,   sum_k x_k + s <= p = Pt / Nt,   x, s >= 0,
