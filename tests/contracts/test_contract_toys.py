@@ -540,7 +540,7 @@ def test_the_toys_run_through_a_sweep(tmp_path: Path) -> None:
     config["experiments"]["precoders"] = {"enabled": False}
     config["experiments"]["toy"]["precoders"] = ["mrt", "nmrt"]
     (work / "toys.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "--cores", "2", "--configfile", "toys.yaml", "results/toy.nc")
+    snakemake(work, "results/toy.nc", "--cores", "2", "--configfile", "toys.yaml")
     from jcas.io.results import read_netcdf
 
     ds = read_netcdf(work / "results" / "toy.nc")
