@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from numpy.typing import NDArray
 from scipy.stats import norm
 
@@ -76,6 +77,9 @@ entries)."""
 
 N_SAMPLES = 20_000
 """Realizations per (precoder, array, case) of the statistical checks."""
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository root."""
 
 MONTE_CARLO = "monte_carlo"
 PLANAR_CRB = "planar_crb"
@@ -755,11 +759,23 @@ def check_array_planar(array: Part, case: Case) -> None:
 
 
 # --------------------------------------------------------------------------- descriptions
-OWNED_SYSTEM_FIELDS: dict[tuple[str, str], frozenset[str]] = {
-    ("array", "upa"): frozenset({"tx_rows", "rx_rows"}),
-}
-"""``SystemParams`` fields a part deliberately owns as its own ``Param`` (its config keys):
-any other ``Param`` key of a part must not be a ``SystemParams`` field."""
+def core_system_keys() -> frozenset[str]:
+    """The paper's system parameters (the keys of ``config.yaml``'s ``system`` block) and the
+    part selectors: ``SystemParams`` fields no part may claim as its own ``Param``."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return frozenset(config["system"]) | {"precoder", "array", "channel"}
+
+
+def owners(key: str) -> list[str]:
+    """The registered parts (``kind:name``) declaring the config key ``key`` (not schemes)."""
+    return [
+        f"{part.kind}:{part.name}"
+        for reg in registries().values()
+        if reg.kind != "scheme"
+        for part in reg.values()
+        if key in {p.key for p in part.params}
+    ]
+
 
 PRECODER_METHODS: dict[str, tuple[str, ...]] = {
     CLOSED_FORMS: (
@@ -786,7 +802,9 @@ def check_description(part: Part) -> None:
     """A label, a description, a lower-case identifier name, ``module`` set (and, for a
     part found by its registry, one of the registry's modules), capabilities of its kind,
     valid ``Param``s (types, defaults within their bounds and choices, config keys that are
-    identifiers, not ``SystemParams`` fields unless owned, :data:`OWNED_SYSTEM_FIELDS`)."""
+    identifiers, not ``SystemParams`` fields unless deliberately owned: a field that is not
+    one of the system's parameters (:func:`core_system_keys`), declared by this part only,
+    with the field's type and default, e.g. the UPA's ``tx_rows``)."""
     if not (isinstance(part.label, str) and part.label.strip()):
         raise AssertionError(f"{part.kind} {part.name!r}: empty label")
     if not (isinstance(part.description, str) and len(part.description.split()) >= 3):
@@ -810,24 +828,33 @@ def check_description(part: Part) -> None:
             f"{part.kind} {part.name!r}: capabilities {sorted(unknown)} not in "
             f"CAPABILITIES[{part.kind!r}] = {sorted(CAPABILITIES.get(part.kind, {}))}"
         )
-    system_fields = {f.name: f.default for f in fields(SystemParams)}
-    owned = OWNED_SYSTEM_FIELDS.get((part.kind, part.name), frozenset())
+    system_fields = {f.name: f for f in fields(SystemParams)}
     keys = [p.key for p in part.params]
     if len(set(keys)) != len(keys):
         raise AssertionError(f"{part.kind} {part.name!r}: repeated param keys {keys}")
     for p in part.params:
         check_param(part, p)
-        if part.kind != "scheme" and p.key in system_fields:
-            if p.key not in owned:
-                raise AssertionError(
-                    f"{part.kind} {part.name!r}: param {p.key!r} collides with the "
-                    "SystemParams field of that name (not listed as owned)"
-                )
-            if p.default != system_fields[p.key]:
-                raise AssertionError(
-                    f"{part.kind} {part.name!r}: param {p.key!r} default {p.default!r} != "
-                    f"SystemParams default {system_fields[p.key]!r}"
-                )
+        if part.kind == "scheme" or p.key not in system_fields:
+            continue
+        # a SystemParams field as the part's own key: deliberately owned (one owner, not a
+        # parameter of the paper's system, the field's type and default)
+        field = system_fields[p.key]
+        if p.key in core_system_keys():
+            raise AssertionError(
+                f"{part.kind} {part.name!r}: param {p.key!r} is a parameter of the system "
+                "(config.yaml's system block), not a part's own key"
+            )
+        others = [o for o in owners(p.key) if o != f"{part.kind}:{part.name}"]
+        if others:
+            raise AssertionError(
+                f"{part.kind} {part.name!r}: param {p.key!r} is also declared by {others}"
+            )
+        if p.default != field.default or field.type != p.kind.__name__:
+            raise AssertionError(
+                f"{part.kind} {part.name!r}: param {p.key!r} ({p.kind.__name__}, default "
+                f"{p.default!r}) differs from the SystemParams field ({field.type}, default "
+                f"{field.default!r})"
+            )
 
 
 def check_param(part: Part, p: Any) -> None:
@@ -1053,7 +1080,7 @@ def all_checks(part: Part) -> Iterator[Check]:
 
 
 # --------------------------------------------------------------------------- toys
-TOYS = Path(__file__).resolve().parents[1] / "data" / "toys"
+TOYS = ROOT / "tests" / "data" / "toys"
 """The toy parts (one module each, as a user would write them): ``compact_ula.py`` (an
 array), ``normalised_mrt.py`` (a precoder)."""
 

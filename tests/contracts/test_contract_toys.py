@@ -306,82 +306,84 @@ def _scheme(beta: Any, xi: Any, params: SystemParams, *, step: float = 0.1) -> N
     return None
 
 
-@pytest.mark.parametrize(
-    "part",
-    [
-        Part("precoder", "p", "", _nothing, description="no label here", module=__name__),
-        Part("precoder", "p", "P", _nothing, description="", module=__name__),
-        Part("precoder", "p", "P", _nothing, description="no module set at all"),
-        Part(
-            "precoder",
-            "p",
-            "P",
-            _nothing,
-            description="an unknown capability",
-            capabilities=frozenset({"teleport"}),
-            module=__name__,
-        ),
-        Part(
+def _fake(kind: str, description: str, **fields: Any) -> Part:
+    build = _scheme if kind == "scheme" else _nothing
+    return Part(kind, "fake", "Fake", build, description=description, module=__name__, **fields)
+
+
+WRONG_DESCRIPTIONS = [
+    ("label", Part("precoder", "p", "", _nothing, description="no label", module=__name__)),
+    ("no description", _fake("precoder", "")),
+    ("module not set", Part("precoder", "p", "P", _nothing, description="no module at all")),
+    ("teleport", _fake("precoder", "an unknown capability", capabilities=frozenset({"teleport"}))),
+    (
+        "violates maximum",
+        _fake(
             "array",
-            "a",
-            "A",
-            _nothing,
-            description="a default out of its bounds",
+            "a default out of its bounds",
             params=(Param("spacing_wl", float, 0.7, "spacing", maximum=0.5),),
-            module=__name__,
         ),
-        Part(
+    ),
+    (
+        "parameter of the system",
+        _fake(
             "array",
-            "a",
-            "A",
-            _nothing,
-            description="a key that is a SystemParams field",
+            "a key that is a parameter of the system",
             params=(Param("Nt", int, 15, "elements", minimum=1),),
-            module=__name__,
         ),
-        Part(
+    ),
+    (
+        "is not a int",
+        _fake(
             "array",
-            "a",
-            "A",
-            _nothing,
-            description="a default that is not of its type",
+            "a default not of its type",
             params=(Param("rows", int, 1.5, "rows", minimum=1),),
-            module=__name__,
         ),
-    ],
-    ids=["label", "description", "module", "capability", "bounds", "collision", "type"],
+    ),
+    (
+        "also declared by",
+        _fake(
+            "array",
+            "a SystemParams field another part owns",
+            params=(Param("tx_rows", int, 1, "rows", minimum=1),),
+        ),
+    ),
+    (
+        "differs from the SystemParams field",
+        _fake(
+            "array",
+            "a SystemParams field with another default",
+            params=(Param("elevation_deg", float, 5.0, "elevation", units="degree"),),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("match", "part"), WRONG_DESCRIPTIONS, ids=[m.split()[-1] for m, _ in WRONG_DESCRIPTIONS]
 )
-def test_a_wrong_description_fails_the_contract(part: Part) -> None:
-    with pytest.raises(AssertionError):
+def test_a_wrong_description_fails_the_contract(match: str, part: Part) -> None:
+    with pytest.raises(AssertionError, match=match):
         check_description(part)
 
 
 @pytest.mark.parametrize(
-    "part",
+    ("match", "part"),
     [
-        Part(
-            "scheme",
-            "s",
-            "S",
-            _scheme,
-            description="an option default unlike the function's",
-            params=(Param("s_step", float, 0.2, "step", option="step"),),
-            module=__name__,
+        (
+            "default 0.2 != the solver's 0.1",
+            _fake(
+                "scheme",
+                "an option default unlike the function's",
+                params=(Param("s_step", float, 0.2, "step", option="step"),),
+            ),
         ),
-        Part(
-            "scheme",
-            "s",
-            "S",
-            _scheme,
-            description="an unknown requirement",
-            requires=("clairvoyance",),
-            module=__name__,
-        ),
+        ("unknown requirements", _fake("scheme", "an unknown requirement", requires=("psi",))),
     ],
     ids=["default", "requirement"],
 )
-def test_a_wrong_scheme_fails_the_contract(part: Part) -> None:
-    with pytest.raises(AssertionError):
+def test_a_wrong_scheme_fails_the_contract(match: str, part: Part) -> None:
+    with pytest.raises(AssertionError, match=match):
         check_scheme(part)
     good = Part(
         "scheme",
