@@ -20,14 +20,20 @@ Independent references, never the code under test:
   (the arrays' *steering vectors* only), with the sampled covariance (Slepian-Bangs);
 - arrays: finite differences of the steering vectors and Gram matrices of the vectors.
 
-Statistics (``docs/reliability.md``). Each statistical check compares ``m`` estimates with
+Statistics. Each statistical check compares ``m`` estimates with
 the closed forms, each within ``z_m`` standard errors (sample standard errors; the delta
 method for ``|DS|^2`` and the CRB), with the Bonferroni bound ``z_m = Phi^-1(1 - ALPHA /
 (2 m))``: a correct part fails one check with probability at most :data:`ALPHA` (under the
 normal approximation), and the suite's family-wise false-failure probability is at most
-``ALPHA`` times its number of statistical checks (about 150: 1.5 %). Seeds are fixed, so a
-run is reproducible; the bounds are 4.0 to 4.6 standard errors (3 SE per entry would make a
-false failure of the suite almost certain at this many comparisons).
+``ALPHA`` times its number of statistical checks (88 with the parts registered today and
+the toys: below 1 %). Seeds are fixed, so a run is reproducible; the bounds are 4.3 to 4.5
+standard errors (3 SE per entry would fail correct parts somewhere in the suite's ~700
+comparisons with probability about 0.85).
+
+Measured calibration (all registered precoders, the three cases, 483 comparisons): the
+z-scores have mean -0.08 and standard deviation 1.04, largest 3.97 (PZF at ``Nt = K + 2``,
+where the inverse-Wishart moments of zero-forcing make the sample variances heavy-tailed);
+30 reseeded runs of ZF and PZF at ``Nt = K + 2`` give per-entry standard deviations 0.7-1.3.
 """
 
 from __future__ import annotations
