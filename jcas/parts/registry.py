@@ -487,7 +487,8 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
         for reason in reasons:
             if reason:
                 problems.append(
-                    f"scheme {scheme!r} needs {REQUIREMENTS[requirement]} (docs/theory.md §2); "
+                    f"scheme {scheme!r} needs {REQUIREMENTS[requirement]} (capability "
+                    f"{requirement!r}, docs/theory.md §2); "
                     f"{reason}. Use other schemes (e.g. equal_full) or change these keys"
                 )
     return problems
