@@ -868,12 +868,17 @@ def check_param(part: Part, p: Any) -> None:
     where = f"{part.kind} {part.name!r} param {p.key!r}"
     if not p.key.isidentifier() or keyword.iskeyword(p.key):
         raise AssertionError(f"{where}: key is not an identifier")
-    if p.kind not in (int, float, bool, str):
-        raise AssertionError(f"{where}: kind {p.kind!r} not int, float, bool or str")
+    if p.kind not in (int, float, bool, str, list):
+        raise AssertionError(f"{where}: kind {p.kind!r} not int, float, bool, str or list")
     d = p.default
     ok = isinstance(d, p.kind) and not (p.kind is not bool and isinstance(d, bool))
     if p.kind is float:
         ok = isinstance(d, int | float) and not isinstance(d, bool)
+    if p.kind is list:  # per-user numbers: a list, one number for all users, or None
+        values = d if isinstance(d, list) else [] if d is None else [d]
+        ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if ok and values:
+            d = min(values)  # the bounds apply to every entry
     if not ok:
         raise AssertionError(f"{where}: default {d!r} is not a {p.kind.__name__}")
     for bound, test in (
@@ -883,7 +888,7 @@ def check_param(part: Part, p: Any) -> None:
         ("exclusive_maximum", lambda v, b: v < b),
     ):
         b = getattr(p, bound)
-        if b is not None and not test(d, b):
+        if b is not None and d is not None and not test(d, b):
             raise AssertionError(f"{where}: default {d!r} violates {bound} {b!r}")
     if p.choices is not None and d not in p.choices:
         raise AssertionError(f"{where}: default {d!r} not in choices {p.choices}")
@@ -891,8 +896,8 @@ def check_param(part: Part, p: Any) -> None:
         raise AssertionError(f"{where}: no units")
     if not p.description:
         raise AssertionError(f"{where}: no description")
-    if p.coerce(d) != d:
-        raise AssertionError(f"{where}: coerce(default) = {p.coerce(d)!r}")
+    if p.coerce(p.default) != p.default:
+        raise AssertionError(f"{where}: coerce(default) = {p.coerce(p.default)!r}")
     p.json_schema()
 
 
