@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import os
 
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     import xarray as xr
     from matplotlib.figure import Figure
 
@@ -62,6 +62,7 @@ MIN_FONT_PT: Final = 8.0
 """Smallest font size of any text of a figure at its print size (points)."""
 PNG_DPI: Final = 300
 """Resolution of the PNG (dots per inch at the print size)."""
+
 
 @dataclass(frozen=True)
 class Drawing:
@@ -268,7 +269,7 @@ def save(
             written.append(atomic_write(path, write))
 
     def write_csv(tmp: Path) -> None:
-        out.data.to_csv(tmp, index=False, float_format="%.10g")
+        out.data.to_csv(tmp, index=False, float_format="%.12g")
 
     def write_caption(tmp: Path) -> None:
         tmp.write_text(out.caption + "\n", encoding="utf-8")

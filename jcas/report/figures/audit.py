@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.stats import success_mask
@@ -15,14 +15,24 @@ from jcas.report.figures.common import (
     Table,
     coincide_sentence,
     precoder_name,
-    precoders as precoder_axis,
     recorded_variants,
     reduce_to,
     setup_sentence,
     status_sentence,
 )
-from jcas.report.figures.style import MARKERS, Look, colour, facets, handle, place_legend
-from jcas.report.figures.style import plot_series
+from jcas.report.figures.common import (
+    precoders as precoder_axis,
+)
+from jcas.report.figures.style import (
+    MARKERS,
+    Look,
+    colour,
+    facets,
+    handle,
+    log_axis,
+    place_legend,
+    plot_series,
+)
 
 AUDIT_FLOOR: Final = 1e-16
 """Gaps at or below this (rounding, or ``sca`` a hair above the optimum) are drawn at it."""
@@ -82,7 +92,7 @@ def sca_audit(ds: xr.Dataset) -> Drawing:
                     )  # fmt: skip
                     plot_series(ax, rows, look, gid=f"{name}_{stat}:{p}:{v}")
             if name == "gap":
-                ax.set_yscale("log")
+                log_axis(ax, "y")
             if row == ROWS[1]:
                 ax.set_xlabel(LABEL_SNR_COM)
         axes[(ROWS[0], cols[0])].set_ylabel("gap (opt $-$ sca) / opt")

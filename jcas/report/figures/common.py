@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.metadata import scheme_label
@@ -240,7 +240,7 @@ def setup_sentence(ds: xr.Dataset, *, skip: Iterable[str] = ()) -> str:
     system = _config(ds).get("system", {})
     system = system if isinstance(system, dict) else {}
     skipped = set(skip)
-    parts = []
+    parts: list[str] = []
     for key, text in _SETUP:
         if key in skipped:
             continue
@@ -292,9 +292,7 @@ def status_sentence(ds: xr.Dataset, *, what: str = "(point, scheme, drop)") -> s
     failed = {s: c for s, c in counts.items() if s not in SUCCESS_STATUSES and s != "infeasible"}
     text = [f"{ok:,} of {total:,} {what} entries have an allocation"]
     if infeasible:
-        text.append(
-            f"{infeasible:,} are infeasible (no power split meets CRB0 with Pt; not drawn)"
-        )
+        text.append(f"{infeasible:,} are infeasible (no power split meets CRB0 with Pt; not drawn)")
     if failed:
         detail = ", ".join(f"{s} {c:,}" for s, c in sorted(failed.items()))
         text.append(f"{sum(failed.values()):,} failed ({detail}; left out of the means)")
@@ -337,7 +335,7 @@ def coincide_sentence(table: pd.DataFrame, *, rtol: float = 1e-3) -> str:
         names = [s for s, v in series.items() if len(v) >= 2 and v.index.is_unique]
         group = {n: n for n in names}
 
-        def root(n: str) -> str:
+        def root(n: str, group: dict[str, str] = group) -> str:
             while group[n] != n:
                 n = group[n]
             return n

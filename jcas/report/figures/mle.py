@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.stats import drop_mean, success_mask
@@ -22,14 +22,24 @@ from jcas.report.figures.common import (
     Table,
     coincide_sentence,
     precoder_name,
-    precoders as precoder_axis,
     reduce_to,
     scheme_name,
     setup_sentence,
     status_sentence,
     values,
 )
-from jcas.report.figures.style import Look, colour, facets, handle, place_legend, plot_series
+from jcas.report.figures.common import (
+    precoders as precoder_axis,
+)
+from jcas.report.figures.style import (
+    Look,
+    colour,
+    facets,
+    handle,
+    log_axis,
+    place_legend,
+    plot_series,
+)
 from jcas.report.figures.sweeps import _antennas, precoder_look
 
 LABEL_RMSE = "RMSE of $\\theta$ (rad)"
@@ -51,10 +61,10 @@ def _ok(ds: xr.Dataset) -> xr.DataArray:
     return success_mask(ds) if "status" in ds else ds["mle_mse"].notnull()
 
 
-def _series(ds: xr.Dataset, ok: xr.DataArray, suffix: str = "") -> dict[str, xr.DataArray]:
+def _series(ds: xr.Dataset, ok: xr.DataArray, suffix: str = "") -> dict[str, Any]:
     """sqrt of the mean MSE and its SE (delta method), median RMSE, sqrt mean CRBs."""
     mse, _, n = drop_mean(ds, f"mle_mse{suffix}", mask=ok)
-    out = {"mean": np.sqrt(mse)}
+    out: dict[str, Any] = {"mean": np.sqrt(mse)}
     se_name = f"mle_mse_se{suffix}"
     if se_name in ds:
         se_mean = ((ds[se_name].where(ok) ** 2).sum("drop")) ** 0.5 / n
@@ -69,7 +79,7 @@ def _series(ds: xr.Dataset, ok: xr.DataArray, suffix: str = "") -> dict[str, xr.
 
 
 def _draw_quartet(ax: Any, table: Table, panel: str, x: np.ndarray,
-                  series: dict[str, xr.DataArray], tag: str, looks: dict[str, Look],
+                  series: dict[str, Any], tag: str, looks: dict[str, Look],
                   gid: str, **idx: Any) -> None:  # fmt: skip
     names = list(KINDS)
     err = values(series["err"], **idx) if "err" in series else None
@@ -102,7 +112,7 @@ def crb_mc(ds: xr.Dataset) -> Drawing:
                  for k, v in KINDS.items()}  # fmt: skip
         _draw_quartet(ax, table, "rmse", x, series, tag, looks,
                       f":{nt}" if nt is not None and len(nts) > 1 else "", Nt=nt)  # fmt: skip
-    ax.set_yscale("log")
+    log_axis(ax, "y")
     ax.set_xlabel(LABEL_SNR_SEN)
     ax.set_ylabel(LABEL_RMSE)
     place_legend(fig, [(k, handle(v)) for k, v in KINDS.items() if _present(table, k)], ax=ax)
@@ -163,7 +173,7 @@ def crb_mc_precoders(ds: xr.Dataset) -> Drawing:
     for p in pres:
         ax = axes[("", precoder_name(p))]
         _draw_quartet(ax, table, precoder_name(p), x, series, "", KINDS, f":{p}", precoder=p)
-        ax.set_yscale("log")
+        log_axis(ax, "y")
         ax.set_xlabel(LABEL_SNR_SEN)
     lim = [ax.get_ylim() for (_, c), ax in axes.items() if c != ratio_panel]
     for (_, c), ax in axes.items():
@@ -184,7 +194,7 @@ def crb_mc_precoders(ds: xr.Dataset) -> Drawing:
                     gid=f"ratio_crb_mc:{p}")  # fmt: skip
     last.axhline(1.0, color="0.2", lw=0.8, gid="reference:1")
     table.add(ratio_panel, "1 (CRB reached)", [np.nan], [1.0], y_quantity="ratio")
-    last.set_yscale("log")
+    log_axis(last, "y")
     last.set_xlabel(LABEL_SNR_SEN)
     entries = [(k, handle(v)) for k, v in KINDS.items() if _present(table, k)]
     entries += [(f"{precoder_name(p)}: median RMSE / $\\sqrt{{\\mathrm{{CRB}}}}$",
@@ -243,7 +253,7 @@ def mle_planar(ds: xr.Dataset) -> Drawing:
                              y_quantity="RMSE (rad)")  # fmt: skip
             plot_series(ax, rows, look, gid=gid)
             entries.append((name, handle(look)))
-    ax.set_yscale("log")
+    log_axis(ax, "y")
     ax.set_xlabel(LABEL_SNR_SEN)
     ax.set_ylabel("RMSE (rad)")
     place_legend(fig, entries, ax=ax, ncols=2)

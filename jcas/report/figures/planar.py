@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
-import seaborn as sns
+import pandas as pd  # type: ignore[import-untyped]
+import seaborn as sns  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.stats import drop_mean, success_mask
@@ -23,13 +23,15 @@ from jcas.report.figures.common import (
     coincide_sentence,
     reduce_to,
     scheme_name,
-    schemes as scheme_axis,
     setup_sentence,
     status_sentence,
     values,
     variants_sentence,
 )
-from jcas.report.figures.style import Look, facets, handle, place_legend, plot_series
+from jcas.report.figures.common import (
+    schemes as scheme_axis,
+)
+from jcas.report.figures.style import Look, facets, handle, log_axis, place_legend, plot_series
 from jcas.report.figures.sweeps import LINESTYLES, scheme_look
 
 ANGLES = ("azimuth", "elevation")
@@ -73,7 +75,8 @@ def ula_vs_upa(ds: xr.Dataset) -> Drawing:
                           x_quantity=xq, y_quantity=LABEL_SUM_RATE)  # fmt: skip
             plot_series(axes[("", "sum rate")], r, look, gid=f"rate:{s}:{rows}")
             for angle in ANGLES:
-                crb, _, _ = drop_mean(ds, f"crb_{angle}", mask=ok)
+                with np.errstate(invalid="ignore"):  # a single row: CRB of the elevation inf
+                    crb, _, _ = drop_mean(ds, f"crb_{angle}", mask=ok)
                 y = values(crb, scheme=s, tx_rows=rows)
                 if not np.isfinite(y).any():
                     continue
@@ -82,7 +85,7 @@ def ula_vs_upa(ds: xr.Dataset) -> Drawing:
                 plot_series(axes[("", angle)], r, look, gid=f"crb_{angle}:{s}:{rows}")
     axes[("", "sum rate")].set_ylabel(LABEL_SUM_RATE)
     for angle in ANGLES:
-        axes[("", angle)].set_yscale("log")
+        log_axis(axes[("", angle)], "y")
         axes[("", angle)].set_title(f"CRB of the {angle}")
     axes[("", "azimuth")].set_ylabel("CRB (rad$^2$)")
     for ax in axes.values():
@@ -99,8 +102,11 @@ def ula_vs_upa(ds: xr.Dataset) -> Drawing:
         "The same element count N on both sides, arranged as one row or as several rows: mean "
         "sum rate and mean CRB of the azimuth and of the elevation over the drops with an "
         "allocation, vs N; one line style per shape"
-        + (f" ({', '.join(no_el)} has no elevation information: no elevation curve)" if no_el
-           else "")  # fmt: skip
+        + (
+            f" ({', '.join(no_el)} has no elevation information: no elevation curve)"
+            if no_el
+            else ""
+        )
         + ".",
         setup_sentence(ds, skip=("Nt", "Nr")),
         variants_sentence(ds),
@@ -134,18 +140,19 @@ def crb_map(ds: xr.Dataset, *, scheme: str | None = None) -> Drawing:
     fig, axes = facets(pd.DataFrame({"panel": panels}), width=DOUBLE_COLUMN, height=3.2)
     table = Table()
     vmin, vmax = float(np.nanmin(finite)) / unit, float(np.nanmax(finite)) / unit
-    for angle, panel in zip(ANGLES, panels, strict=True):
+    for k, (angle, panel) in enumerate(zip(ANGLES, panels, strict=True)):
         ax = axes[("", panel)]
+        last = k == len(ANGLES) - 1
         frame = pd.DataFrame(maps[angle] / unit, index=el, columns=az).iloc[::-1]
         sns.heatmap(
             frame, ax=ax, cmap="viridis", vmin=vmin, vmax=vmax, annot=True, fmt=".2g",
-            annot_kws={"fontsize": 8}, square=True, linewidths=0.3,
-            cbar_kws={"label": f"CRB ($10^{{{exponent}}}$ rad$^2$)", "shrink": 0.9},
+            annot_kws={"fontsize": 8}, square=True, linewidths=0.3, cbar=last,
+            cbar_kws={"label": f"CRB ($10^{{{exponent}}}$ rad$^2$)"} if last else None,
             xticklabels=[f"{a:g}" for a in az], yticklabels=[f"{e:g}" for e in el[::-1]],
         )  # fmt: skip
         ax.collections[0].set_gid(f"crb_map_{angle}")
         ax.set_xlabel("azimuth (deg)")
-        ax.set_ylabel("elevation (deg)")
+        ax.set_ylabel("elevation (deg)" if k == 0 else "")
         ax.tick_params(axis="y", rotation=0)
         grid_az, grid_el = np.meshgrid(az, el)
         table.add(panel, f"CRB of the {angle}", grid_az, grid_el, z=maps[angle],

@@ -23,8 +23,8 @@ from typing import Any, Final
 
 import matplotlib
 import numpy as np
-import pandas as pd
-import seaborn as sns
+import pandas as pd  # type: ignore[import-untyped]
+import seaborn as sns  # type: ignore[import-untyped]
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cbook import STEP_LOOKUP_MAP
@@ -45,6 +45,7 @@ __all__ = [
     "facets",
     "handle",
     "legend_overlaps",
+    "log_axis",
     "place_legend",
     "plot_series",
     "theme",
@@ -138,6 +139,16 @@ class Look:
         return out
 
 
+def log_axis(ax: Axes, axis: str = "y") -> None:
+    """A log scale whose minor ticks (labelled only when the axis spans less than a decade) are
+    at 2 and 5 times the powers of ten, so their labels do not run into each other."""
+    from matplotlib.ticker import LogLocator
+
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
+
+
 def handle(look: Look) -> Line2D:
     """A legend handle drawn like ``look``."""
     return Line2D([], [], **look.kwargs())
@@ -184,7 +195,11 @@ def facets(
     """
     import matplotlib.pyplot as plt
 
-    cols = (list(col_order) if col_order is not None else list(dict.fromkeys(data[col]))) if col else [""]
+    cols = (
+        (list(col_order) if col_order is not None else list(dict.fromkeys(data[col])))
+        if col
+        else [""]
+    )
     rows = (
         (list(row_order) if row_order is not None else list(dict.fromkeys(data[row])))
         if row
@@ -335,20 +350,20 @@ def place_legend(
     labels = [e[0] for e in entries]
     handles = [e[1] for e in entries]
     if ax is not None:
+        fig.draw_without_rendering()  # lay out once: an inside legend moves no data
         for loc in INSIDE:
             legend = ax.legend(handles, labels, loc=loc, title=title)
-            fig.draw_without_rendering()
             if not legend_overlaps(fig, legend):
                 return legend
             legend.remove()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg canvas
     width = fig.get_window_extent().width
     n = min(ncols or len(entries), len(entries))
     while True:
         legend = fig.legend(
             handles, labels, loc="outside lower center", ncols=n, title=title, frameon=False
         )
-        fig.draw_without_rendering()
-        if n == 1 or legend.get_window_extent().width <= 0.98 * width:
+        if n == 1 or legend.get_window_extent(renderer).width <= 0.98 * width:
             return legend
         legend.remove()
         n -= 1

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
-import seaborn as sns
+import pandas as pd  # type: ignore[import-untyped]
+import seaborn as sns  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.stats import drop_mean, success_mask
@@ -33,14 +33,18 @@ from jcas.report.figures.common import (
     crb0_values,
     level_index,
     precoder_name,
-    precoders as precoder_axis,
     reduce_to,
     scheme_name,
-    schemes as scheme_axis,
     setup_sentence,
     status_sentence,
     values,
     variants_sentence,
+)
+from jcas.report.figures.common import (
+    precoders as precoder_axis,
+)
+from jcas.report.figures.common import (
+    schemes as scheme_axis,
 )
 from jcas.report.figures.style import (
     MARKERS,
@@ -48,6 +52,7 @@ from jcas.report.figures.style import (
     colour,
     facets,
     handle,
+    log_axis,
     place_legend,
     plot_series,
 )
@@ -109,8 +114,10 @@ def fig1(ds: xr.Dataset) -> Drawing:
         ax = axes[("", panel)]
         for s in have:
             look = scheme_look(s, have)
-            rows = table.add(panel, f"{scheme_name(s)}, closed form", x, values(cf, Nt=nt, scheme=s),
-                             x_quantity=LABEL_SNR_COM, y_quantity=LABEL_SUM_RATE)  # fmt: skip
+            rows = table.add(
+                panel, f"{scheme_name(s)}, closed form", x, values(cf, Nt=nt, scheme=s),
+                x_quantity=LABEL_SNR_COM, y_quantity=LABEL_SUM_RATE,
+            )  # fmt: skip
             plot_series(ax, rows, look, gid=f"closed_form:{s}")
             if has_mc:
                 rows = table.add(
@@ -125,8 +132,8 @@ def fig1(ds: xr.Dataset) -> Drawing:
     entries = [(scheme_name(s), handle(scheme_look(s, have))) for s in have]
     entries.append(("closed form (15)", handle(Look(color="0.2"))))
     if has_mc:
-        entries.append(("Monte-Carlo (14) ± 1 SE",
-                        handle(Look(color="0.2", marker=".", linestyle="none", markersize=5))))  # fmt: skip
+        dots = Look(color="0.2", marker=".", linestyle="none", markersize=5)
+        entries.append(("Monte-Carlo (14) ± 1 SE", handle(dots)))
     place_legend(fig, entries)
     data = table.frame()
     caption = (
@@ -134,10 +141,7 @@ def fig1(ds: xr.Dataset) -> Drawing:
         "closed form (15), dots with error bars the Monte-Carlo bound (14), means over the user "
         "drops with one standard error across drops.",
         setup_sentence(ds),
-        "Monte-Carlo: "
-        + _mc_text(ds)
-        if has_mc
-        else "",
+        "Monte-Carlo: " + _mc_text(ds) if has_mc else "",
         variants_sentence(ds),
         coincide_sentence(data[data["series"].str.endswith("closed form")]),
         status_sentence(ds),
@@ -182,13 +186,15 @@ def _stacked(
         _reference(bottom, table, "CRB", c, xlabel)
     top.set_ylabel(LABEL_SUM_RATE)
     bottom.set_ylabel(LABEL_CRB)
-    bottom.set_yscale("log")
+    log_axis(bottom, "y")
     bottom.set_xlabel(xlabel)
     for ax in (top, bottom):
         ax.set_title("")
     entries = [(scheme_name(s), handle(scheme_look(s, have).but(linestyle="-"))) for s in have]
     if len(lines) > 1:
-        entries += [(tag.lstrip(", "), handle(Look(color="0.2", linestyle=ls))) for _, ls, tag in lines]
+        entries += [
+            (tag.lstrip(", "), handle(Look(color="0.2", linestyle=ls))) for _, ls, tag in lines
+        ]
     if crb0_values(ds):
         entries.append(("CRB$_0$", handle(REFERENCE)))
     place_legend(fig, entries, ncols=2)
@@ -327,8 +333,11 @@ def precoders(ds: xr.Dataset) -> Drawing:
     crb_text = _crb_text(ds, pres, line_scheme)
     caption = (
         f"Precoders under the {scheme_name(line_scheme)} allocation (lines with open markers)"
-        + (" and " + ", ".join(scheme_name(s) for s in drawn if s != line_scheme) + " (dots)"
-           if len(drawn) > 1 else "")  # fmt: skip
+        + (
+            " and " + ", ".join(scheme_name(s) for s in drawn if s != line_scheme) + " (dots)"
+            if len(drawn) > 1
+            else ""
+        )
         + f": mean sum rate vs SNR_com at N = {n_top} (Nt = Nr = N/2), vs N at SNR_com = "
         f"{snr_ref:g} dB, and the distribution over the user drops of the per-drop sum rate at "
         f"N = {n_top}, SNR_com = {snr_ref:g} dB (empirical CDF).",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import xarray as xr
 
 from jcas.io.stats import drop_mean
@@ -21,16 +21,20 @@ from jcas.report.figures.common import (
     Table,
     coincide_sentence,
     precoder_name,
-    precoders as precoder_axis,
     reduce_to,
     scheme_name,
-    schemes as scheme_axis,
     setup_sentence,
     status_sentence,
     values,
     variants_sentence,
 )
-from jcas.report.figures.style import Look, facets, handle, place_legend, plot_series
+from jcas.report.figures.common import (
+    precoders as precoder_axis,
+)
+from jcas.report.figures.common import (
+    schemes as scheme_axis,
+)
+from jcas.report.figures.style import Look, facets, handle, log_axis, place_legend, plot_series
 from jcas.report.figures.sweeps import LINESTYLES, _antennas, precoder_look, scheme_look
 
 LABEL_MEAN_CRB = "mean CRB of $\\theta$ (rad$^2$)"
@@ -73,7 +77,7 @@ def pareto(ds: xr.Dataset) -> Drawing:
                              x_quantity=LABEL_MEAN_CRB, y_quantity=LABEL_SUM_RATE)  # fmt: skip
             plot_series(ax, rows, look,
                         gid=f"frontier:{nt}" if s == "optimal" else f"points:{s}:{nt}")  # fmt: skip
-    ax.set_xscale("log")
+    log_axis(ax, "x")
     ax.set_xlabel(LABEL_MEAN_CRB)
     ax.set_ylabel(LABEL_SUM_RATE)
     entries = [(scheme_name(s), handle(scheme_look(s, have))) for s in have]
@@ -115,9 +119,7 @@ def precoder_frontier(ds: xr.Dataset) -> Drawing:
     line_scheme = "optimal" if "optimal" in drawn else drawn[0]
     rate, _, _ = drop_mean(ds, "sum_rate")
     crb, _, _ = drop_mean(ds, "crb")
-    share_mean, _, _ = drop_mean(
-        ds.assign(share=ds["power_sensing"] / ds["power_total"]), "share"
-    )
+    share_mean, _, _ = drop_mean(ds.assign(share=ds["power_sensing"] / ds["power_total"]), "share")
     crb0 = ds["crb0"].values
     panels = ["rate-CRB frontier", "power on the sensing beam"]
     fig, axes = facets(pd.DataFrame({"panel": panels}), width=DOUBLE_COLUMN, height=2.9)
@@ -146,7 +148,7 @@ def precoder_frontier(ds: xr.Dataset) -> Drawing:
             )  # fmt: skip
             plot_series(right, rows, base, gid=f"sensing:{p}:{nt}")
     for ax in (left, right):
-        ax.set_xscale("log")
+        log_axis(ax, "x")
     left.set_xlabel(LABEL_MEAN_CRB)
     left.set_ylabel(LABEL_SUM_RATE)
     right.set_xlabel(LABEL_CRB0)
