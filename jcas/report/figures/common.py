@@ -162,15 +162,15 @@ class Table:
         )
         rows = pd.DataFrame(
             {
-                "panel": panel,
-                "series": series,
+                "panel": plain(panel),
+                "series": plain(series),
                 "x": xs,
                 "y": ys,
                 "y_err": err,
                 "z": np.full(xs.shape, np.nan) if z is None else np.asarray(z, float).ravel(),
-                "x_quantity": _plain(x_quantity),
-                "y_quantity": _plain(y_quantity),
-                "z_quantity": _plain(z_quantity),
+                "x_quantity": plain(x_quantity),
+                "y_quantity": plain(y_quantity),
+                "z_quantity": plain(z_quantity),
             }
         )
         self._parts.append(rows)
@@ -182,7 +182,7 @@ class Table:
         return pd.concat(self._parts, ignore_index=True)[list(COLUMNS)]
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """A matplotlib label as plain text (no TeX markup)."""
     out = text
     for a, b in (
@@ -360,8 +360,8 @@ def coincide_sentence(table: pd.DataFrame, *, rtol: float = 1e-3) -> str:
                 continue
             rel = max(v for (a, b), v in worst.items() if a in members and b in members)
             listed = ", ".join(members[:-1]) + " and " + members[-1]
-            where = f" in {_plain(str(panel))}" if str(panel) else ""
-            out.append(f"{_plain(listed)}{where} (relative difference at most {rel:.0e})")
+            where = f" in {plain(str(panel))}" if str(panel) else ""
+            out.append(f"{plain(listed)}{where} (relative difference at most {rel:.0e})")
     if not out:
         return ""
     return "Curves that coincide, told apart by their markers: " + "; ".join(out) + "."

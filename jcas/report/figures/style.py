@@ -36,6 +36,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Bbox
 
 from jcas.report.figures import MIN_FONT_PT
+from jcas.report.figures.common import plain
 
 __all__ = [
     "MARKERS",
@@ -221,7 +222,7 @@ def facets(
         for j, c in enumerate(cols):
             ax = grid.axes[i, j]
             ax.set_title(c if (i == 0 and col) else "")
-            ax.set_gid(" | ".join(v for v in (r, c) if v))
+            ax.set_gid(plain(" | ".join(v for v in (r, c) if v)))
             ax.set_xlabel("")
             ax.set_ylabel("")
             out[(r, c)] = ax

@@ -71,10 +71,14 @@ def scheme_look(name: str, have: list[str]) -> Look:
 
 
 def precoder_look(name: str, have: list[str]) -> Look:
-    """Colour, open marker and line style of a precoder from its place in the registry."""
+    """Colour, open marker and line style of a precoder from its place in the registry; the
+    line is wider the earlier the precoder is drawn, so a later one that coincides with it
+    leaves it visible on both sides."""
     i = level_index(PRECODERS, name, have)
+    wider = 0.45 * (len(have) - 1 - have.index(name)) if name in have else 0.0
     return Look(color=colour(i), marker=MARKERS[i % len(MARKERS)], open=True,
-                markersize=4.0 + 0.9 * i, linestyle=LINESTYLES[i % len(LINESTYLES)])  # fmt: skip
+                markersize=4.0 + 0.9 * i, linestyle=LINESTYLES[i % len(LINESTYLES)],
+                linewidth=1.1 + wider)  # fmt: skip
 
 
 def _reference(ax: Any, table: Table, panel: str, y: float, x_quantity: str) -> None:
