@@ -46,6 +46,7 @@ from typing import Any, Final
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts import registry
 from jcas.parts.arrays.upa import system_from_array_specs
+from jcas.report.figures import figure_names
 
 __all__ = [
     "AUDIT_DROPS",
@@ -102,21 +103,9 @@ KINDS: Final = ("sweep", "mle", "mle_planar", "sca_audit")
 """Experiment kinds (``docs/pipeline.md``)."""
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
-PLOTS: Final = (
-    "fig1",
-    "fig2",
-    "fig3",
-    "pareto",
-    "crb_mc",
-    "precoders",
-    "sca_audit",
-    "precoder_frontier",
-    "crb_mc_precoders",
-    "ula_vs_upa",
-    "crb_map",
-    "mle_planar",
-)
-"""Figure functions of :mod:`jcas.report.plots` an experiment may name in ``plot``."""
+PLOTS: Final = figure_names()
+"""Figures an experiment may name in ``plot``: those registered in :mod:`jcas.report.figures`
+(read from the figure modules' source, :func:`jcas.report.figures.figure_names`)."""
 
 AUDIT_SCHEMES: Final = ("sca", "optimal")
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants

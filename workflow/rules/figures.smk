@@ -1,4 +1,12 @@
-"""Stage 5: figures (jcas.report.plots, PDF and PNG) and the paper-claims table (jcas.report.claims)."""
+"""Stage 5: figures (jcas.report.plots: PDF, PNG, tidy CSV, caption) and the paper-claims table (jcas.report.claims)."""
+
+
+def figure_caption(wildcards, output):
+    """The caption the figure job wrote beside its PDF (setup, variants, entry counts), for the
+    report's figure.rst. A function of the output: Snakemake does not count it as a rerun
+    trigger; empty before the job has run."""
+    path = Path(output.caption)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
 
 
 rule figure:
@@ -20,6 +28,16 @@ rule figure:
             subcategory="PNG",
             labels={"experiment": "{experiment}"},
         ),
+        # the plotted points, one row per point (panel, series, x, y, y_err, ...), and the
+        # caption: written beside the PDF by jcas.report.plots.save_figure
+        csv=report(
+            f"{RESULTS}/figures/{{experiment}}.csv",
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="Data (CSV)",
+            labels={"experiment": "{experiment}"},
+        ),
+        caption=f"{RESULTS}/figures/{{experiment}}.caption.txt",
     log:
         f"{LOGS}/figures/{{experiment}}.log",
     benchmark:
@@ -32,6 +50,7 @@ rule figure:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         plot=lambda wc: PLANS[wc.experiment].plot,
+        caption=figure_caption,
     script:
         "../scripts/figure.py"
 
