@@ -228,7 +228,7 @@ def test_pipeline_sca_audit(audit_run: Path) -> None:
     for p in ("mrt", "zf", "pzf"):
         for v in SCA_VARIANTS:
             assert {f"gap_median:{p}:{v.name}", f"iterations_max:{p}:{v.name}"} <= gids
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == [v.label for v in SCA_VARIANTS]
     assert legend[0].startswith("Alg. 1 as printed")
     assert legend[-1].startswith("default:")
@@ -301,6 +301,6 @@ def test_the_plot_enum_of_the_schema_is_the_plot_registry() -> None:
     from jcas.config import PLOTS, config_schema
     from jcas.report import plots
 
-    schema = config_schema()["properties"]["experiments"]["additionalProperties"]
+    schema = config_schema()["$defs"]["Experiment"]
     assert set(schema["properties"]["plot"]["enum"]) == {*PLOTS, "none"}
     assert all(callable(getattr(plots, name)) for name in PLOTS)

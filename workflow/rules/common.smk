@@ -408,7 +408,7 @@ STAGE_SOURCES = {
         for p in PRECODERS
     },
     "aggregate": CORE,
-    "figures": [*CORE, "jcas/report/plots.py"],
+    "figures": [*CORE, "jcas/report/plots.py", "jcas/report/figures/*.py"],
     "claims": [*CORE, "jcas/report/claims.py"],
 }
 MODULES = {
