@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from jcas.model.params import ConfigError, SystemParams
+from jcas.model.params import ConfigError, SystemParams, db_to_linear
 from jcas.parts.arrays.ula import steering_vector
 from jcas.parts.channels.base import (
     ChannelModel,
@@ -49,8 +49,11 @@ class Rician:
             "a finite number of dB (the power ratio of the line-of-sight path to the "
             "scattered paths; -inf would be channel 'iid', +inf a pure line of sight)",
         )
-        if not math.isfinite(10.0 ** (value / 10.0)) or 10.0 ** (value / 10.0) == 0.0:
-            raise ConfigError(f"{key} = {self.k_factor_db!r}: must be within about +/-300 dB")
+        if not 0.0 < db_to_linear(value) < math.inf:
+            raise ConfigError(
+                f"{key} = {self.k_factor_db!r}: must be within about +/-3000 dB "
+                "(a linear K-factor that is a finite positive float)"
+            )
         object.__setattr__(self, "k_factor_db", value)
         if isinstance(self.scattering, Rician):
             raise ConfigError(
@@ -61,7 +64,7 @@ class Rician:
     @property
     def kappa(self) -> float:
         """The K-factor (linear)."""
-        return 10.0 ** (self.k_factor_db / 10.0)
+        return db_to_linear(self.k_factor_db)
 
     def statistics(self, beta: ArrayLike, angles_rad: ArrayLike, n_tx: int) -> ChannelStatistics:
         beta = np.asarray(beta, dtype=float)
