@@ -65,12 +65,18 @@ def hermitian(a: ArrayLike) -> Complex:
 def psd_factor(cov: ArrayLike) -> Complex:
     """A factor ``L`` with ``L L^H = R`` of Hermitian PSD matrices ``R`` ``(..., N, N)``.
 
-    ``L = U diag(sqrt(max(lambda, 0)))`` from the eigendecomposition: unlike a Cholesky
-    factor it exists for singular ``R`` (a channel with no angular spread has rank one);
-    eigenvalues below zero by rounding are set to zero.
+    The Cholesky factor where the whole batch is positive definite (fast); otherwise ``L =
+    U diag(sqrt(max(lambda, 0)))`` from the eigendecomposition, which exists for singular
+    ``R`` (a channel with no or a small angular spread has (numerical) rank below ``N``);
+    eigenvalues below zero by rounding are set to zero. Either factor gives channels
+    ``L z`` with covariance ``R`` for ``z ~ CN(0, I)``.
     """
-    lam, u = np.linalg.eigh(np.asarray(cov, dtype=complex))
-    return np.asarray(u * np.sqrt(np.maximum(lam, 0.0))[..., None, :], dtype=complex)
+    cov = np.asarray(cov, dtype=complex)
+    try:
+        return np.asarray(np.linalg.cholesky(cov), dtype=complex)
+    except np.linalg.LinAlgError:
+        lam, u = np.linalg.eigh(cov)
+        return np.asarray(u * np.sqrt(np.maximum(lam, 0.0))[..., None, :], dtype=complex)
 
 
 @dataclass(frozen=True)
@@ -290,16 +296,20 @@ def mmse_estimation(
     q = stats.total_covariance()  # (D, K, Nt, Nt)
     n = stats.n_tx
     eye = np.eye(n)
-    member = slots[None, :] == np.arange(used.size)[:, None]  # (P, K)
-    psi = amp2 * np.einsum("pk,dkmn->dpmn", member.astype(float), q) + sigma_u2_w * eye
-    psi = hermitian(psi)
-    psi_inv = hermitian(np.linalg.solve(psi, np.broadcast_to(eye, psi.shape)))
-    x = np.linalg.solve(psi[:, slots], q)  # Psi^{-1} Q_k, (D, K, Nt, Nt)
-    x_h = np.conj(np.swapaxes(x, -1, -2))  # Q_k Psi^{-1}
+    psi = np.empty((stats.n_drops, used.size, n, n), dtype=complex)
+    for i in range(used.size):  # P sums over the users of each pilot
+        psi[:, i] = amp2 * np.sum(q[:, slots == i], axis=1) + sigma_u2_w * eye
+    psi_inv = hermitian(np.linalg.inv(psi))
+    x_h = q @ psi_inv[:, slots]  # Q_k Psi^{-1} (D, K, Nt, Nt): one product per user
     gain = math.sqrt(amp2) * x_h
     phi = hermitian(amp2 * (x_h @ q))
-    others = psi[:, slots] - amp2 * q  # tau_p p_p sum_{j != k shared} Q_j + sigma^2 I
-    err = hermitian(x_h @ others)
+    # C_k = Q_k Psi^{-1} (tau_p p_p sum_{j != k shared} Q_j + sigma^2 I)
+    err = sigma_u2_w * x_h
+    for kk in range(k):
+        shared = np.flatnonzero((slots == slots[kk]) & (np.arange(k) != kk))
+        if shared.size:
+            err[:, kk] += amp2 * (x_h[:, kk] @ np.sum(q[:, shared], axis=1))
+    err = hermitian(err)
     xi = np.trace(phi, axis1=-2, axis2=-1).real / n
     eps = np.trace(err, axis1=-2, axis2=-1).real / n
     return Estimation(

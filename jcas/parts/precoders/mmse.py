@@ -70,7 +70,10 @@ class MMSE(NoClosedForms):
         inv = self._inverse(context)
         if np.ndim(inv) == 1:  # i.i.d.: RZF with delta + sum eps
             return regularised_directions(h_hat, context.per_drop(inv))
-        y = context.per_drop(inv) @ h_hat  # Z^{-1} H_hat
+        # Z^{-1} H_hat: one product per drop over all realizations (BLAS-3)
+        d, nt = h_hat.shape[0], h_hat.shape[-2]
+        cols = np.moveaxis(h_hat, -2, 1)  # (D, Nt, ..., K)
+        y = np.moveaxis((inv @ cols.reshape(d, nt, -1)).reshape(cols.shape), 1, -2)
         m = np.conj(np.swapaxes(h_hat, -1, -2)) @ y + np.eye(h_hat.shape[-1])
         v_h = np.linalg.solve(m, np.conj(np.swapaxes(y, -1, -2)))
         return np.asarray(np.conj(np.swapaxes(v_h, -1, -2)), dtype=complex)
