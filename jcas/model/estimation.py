@@ -291,8 +291,8 @@ def mmse_estimation(
         xi = estimate_variance(beta, tau_p, pp_w, sigma_u2_w)
         eps = error_variance(beta, tau_p, pp_w, sigma_u2_w)
         # the scale of jcas.model.channel.mmse_estimate (6), the same arithmetic
-        gain = math.sqrt(amp2) * beta / _denominator(beta, tau_p, pp_w, sigma_u2_w)
-        return Estimation(stats, tau_p, pp_w, sigma_u2_w, pilots, slots, used, xi, eps, gain)
+        scale = math.sqrt(amp2) * beta / _denominator(beta, tau_p, pp_w, sigma_u2_w)
+        return Estimation(stats, tau_p, pp_w, sigma_u2_w, pilots, slots, used, xi, eps, scale)
     q = stats.total_covariance()  # (D, K, Nt, Nt)
     n = stats.n_tx
     eye = np.eye(n)
