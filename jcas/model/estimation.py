@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.linalg.lapack import zpstrf  # type: ignore[import-untyped]
 
 from jcas.model.channel import _denominator, error_variance, estimate_variance, pilot_assignment
 
@@ -65,18 +66,27 @@ def hermitian(a: ArrayLike) -> Complex:
 def psd_factor(cov: ArrayLike) -> Complex:
     """A factor ``L`` with ``L L^H = R`` of Hermitian PSD matrices ``R`` ``(..., N, N)``.
 
-    The Cholesky factor where the whole batch is positive definite (fast); otherwise ``L =
-    U diag(sqrt(max(lambda, 0)))`` from the eigendecomposition, which exists for singular
-    ``R`` (a channel with no or a small angular spread has (numerical) rank below ``N``);
-    eigenvalues below zero by rounding are set to zero. Either factor gives channels
-    ``L z`` with covariance ``R`` for ``z ~ CN(0, I)``.
+    The Cholesky factor when the whole batch is positive definite; otherwise, matrix by
+    matrix, the pivoted Cholesky factor (LAPACK ``zpstrf``, stopped at its default
+    tolerance ``N eps max_i R_ii``), padded with zero columns: ``R = P L L^H P^T`` exists
+    for singular ``R`` (a channel with no or a small angular spread has numerical rank
+    below ``N``) and is 2-3 times cheaper than an eigendecomposition. Either factor gives
+    channels ``L z`` with covariance ``R`` (to rounding) for ``z ~ CN(0, I)``.
     """
     cov = np.asarray(cov, dtype=complex)
     try:
         return np.asarray(np.linalg.cholesky(cov), dtype=complex)
     except np.linalg.LinAlgError:
-        lam, u = np.linalg.eigh(cov)
-        return np.asarray(u * np.sqrt(np.maximum(lam, 0.0))[..., None, :], dtype=complex)
+        pass
+    n = cov.shape[-1]
+    flat = cov.reshape(-1, n, n)
+    out = np.zeros_like(flat)
+    for i, r in enumerate(flat):  # per matrix (drops x users), not per realization
+        c, piv, rank, info = zpstrf(r, lower=1)
+        if info < 0:
+            raise ValueError(f"zpstrf: argument {-info} is invalid")
+        out[i][piv - 1, :rank] = np.tril(c)[:, :rank]
+    return out.reshape(cov.shape)
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,13 @@ def test_statistics_shapes_are_checked() -> None:
         ChannelStatistics(BETA, 4, np.zeros((2, 3, 3, 3)))
     with pytest.raises(ValueError, match="line-of-sight part needs"):
         ChannelStatistics(BETA, 4, None, np.zeros((2, 3, 4)))
+
+
+def test_factor_of_singular_and_regular_covariances() -> None:
+    """``L L^H = R`` for rank-one (no spread), numerically singular (1 deg at Nt = 64: the
+    pivoted Cholesky path) and positive definite (exponential: the Cholesky path) batches."""
+    for model, nt in ((LocalScattering(0.0), 8), (LocalScattering(1.0), 64), (Exponential(0.5), 9)):
+        stats = model.statistics(BETA, RNG_ANGLES, nt)
+        f = stats.factor()
+        rebuilt = f @ np.conj(np.swapaxes(f, -1, -2))
+        np.testing.assert_allclose(rebuilt, stats.covariance, atol=1e-12 * BETA.max() * nt)
