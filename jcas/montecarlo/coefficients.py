@@ -91,12 +91,15 @@ class CoefficientEstimate:
         estimated); a precoder's ``sample`` needs them when it is normalised statistically.
     norms_se : (D, K + 1) their standard errors (0 where known).
     n_realizations : realizations per drop.
+    failed : (D,) drops whose precoder could not be formed (a singular matrix in some
+        realization, e.g. ZF with exactly parallel estimates); their coefficients are NaN.
     """
 
     coefficients: Coefficients
     norms: Float
     norms_se: Float
     n_realizations: int
+    failed: NDArray[np.bool_]
 
 
 # ------------------------------------------------------------------ feature layout
@@ -218,6 +221,21 @@ def simulate_precoded(
     del h, h_hat, y
     v, b = precoder.directions(big_h_hat, context)
     return big_h, big_h_hat, v, b
+
+
+def _chunk_features(
+    est: Estimation,
+    factor: Float | Complex,
+    z: Complex,
+    noise: Complex,
+    phase: Float | None,
+    precoder: DirectionPrecoder,
+    context: PrecoderContext,
+    extra: tuple[Complex, Complex, _Layout],
+) -> Float:
+    """The features (n, S, dim) of one chunk (:func:`simulate_precoded`, :func:`_features`)."""
+    big_h, _, v, b = simulate_precoded(est, factor, z, noise, phase, precoder, context)
+    return _features(big_h, v, b, *extra)
 
 
 def _features(
@@ -385,7 +403,8 @@ def mc_coefficients(
     Raises
     ------
     ValueError : the precoder or the channel cannot run at ``params`` (the message names
-        the keys and values), or bad shapes.
+        the keys and values), or bad shapes. A drop whose precoder cannot be formed (a
+        singular matrix) does not raise: it is flagged in ``failed`` with NaN coefficients.
     """
     if n_realizations < 2:
         raise ValueError(f"n_realizations = {n_realizations!r}: must be >= 2")
@@ -413,6 +432,8 @@ def mc_coefficients(
     a_t = basis[:, 0].copy()
     layout = _Layout(k)
     acc = _PairMoments(n_drops, layout)
+    failed = np.zeros(n_drops, dtype=bool)
+    extra = (basis, rx_gram, layout)
     known = np.full((n_drops, k + 1), np.nan)
     n_pilots = int(np.unique(np.arange(k) % params.tau_p).size)
     per_sample = 16 * nt * (12 * k + 3 * n_pilots) + 8 * 3 * (layout.dim + layout.first.size)
@@ -451,15 +472,29 @@ def mc_coefficients(
                 n_pilots,
                 rician,
             )
-            big_h, _, v, b = simulate_precoded(est_c, fac_c, z, noise, phase, precoder, ctx_c)
+            try:
+                feats = _chunk_features(est_c, fac_c, z, noise, phase, precoder, ctx_c, extra)
+            except np.linalg.LinAlgError:  # find the drops whose precoder fails; NaN them
+                feats = np.full((len(sub), z.shape[-1], layout.dim), np.nan)
+                for i in range(len(sub)):
+                    one = slice(i, i + 1)
+                    ctx_1 = PrecoderContext(est_c.select(one), a_t, context.regularisation, 1)
+                    args = (z[one], noise[one], None if phase is None else phase[one])
+                    try:
+                        feats[i] = _chunk_features(
+                            est_c.select(one), fac_c[one], *args, precoder, ctx_1, extra
+                        )[0]
+                    except np.linalg.LinAlgError:
+                        failed[sel.start + rows.start + i] = True
             del z, noise, phase
-            feats = _features(big_h, v, b, basis, rx_gram, layout)
-            del big_h, v, b
             feats = feats.reshape(feats.shape[0], len(blocks), size, layout.dim)
             global_rows = slice(sel.start + rows.start, sel.start + rows.stop)
             for j in range(len(blocks)):  # merge in block order
                 acc.add(global_rows, feats[:, j])
     values, ses, nu_used, nu_se = _finish(acc, known, nt, n_realizations)
+    for arrays in (values, ses):
+        for key in arrays:
+            arrays[key][failed] = np.nan
     t, t_se = values["t"], ses["t"]
     rate = RateCoefficients(
         values["a"],
@@ -481,4 +516,6 @@ def mc_coefficients(
         t_se[:, 2] + 1j * t_se[:, 3],
     )
     coef = Coefficients(rate, fisher, nt, params.pt_w, params.crb0, source="monte_carlo")
-    return CoefficientEstimate(coef, nu_used, nu_se, int(n_realizations))
+    nu_used[failed] = np.nan
+    nu_se[failed] = np.nan
+    return CoefficientEstimate(coef, nu_used, nu_se, int(n_realizations), failed)

@@ -24,6 +24,7 @@ criterion is about 1e-4 per test.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -175,6 +176,45 @@ def test_batch_and_chunk_invariance() -> None:
             other.coefficients.fisher.t2, whole.coefficients.fisher.t2[rows], rtol=1e-12
         )
         np.testing.assert_allclose(other.norms, whole.norms[rows], rtol=1e-12)
+
+
+def test_a_drop_whose_precoder_fails_is_flagged_not_raised() -> None:
+    @dataclass(frozen=True)
+    class Fragile(MRT):
+        def directions(self, h_hat, context):  # type: ignore[no-untyped-def]
+            if np.any(context.estimation.stats.beta > 5.0):
+                raise np.linalg.LinAlgError("Singular matrix")
+            return super().directions(h_hat, context)
+
+    params = SystemParams(K=3, Nt=8, Nr=8)
+    beta, angles = _drops(params, 3)
+    beta[1, 0] = 10.0
+    out = mc_coefficients(
+        params,
+        Exponential(0.5),
+        beta,
+        angles,
+        Fragile(),
+        seed=0,
+        drops=[0, 1, 2],
+        n_realizations=300,
+    )
+    np.testing.assert_array_equal(out.failed, [False, True, False])
+    assert np.all(np.isnan(out.coefficients.rate.signal[1]))
+    assert np.all(np.isnan(out.norms[1]))
+    ref = mc_coefficients(
+        params,
+        Exponential(0.5),
+        beta[[0, 2]],
+        angles[[0, 2]],
+        MRT(),
+        seed=0,
+        drops=[0, 2],
+        n_realizations=300,
+    )
+    np.testing.assert_allclose(
+        out.coefficients.rate.interference[[0, 2]], ref.coefficients.rate.interference, rtol=1e-12
+    )
 
 
 def test_bad_input_is_refused() -> None:
