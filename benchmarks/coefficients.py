@@ -3,7 +3,7 @@
 For N = Nt = Nr in {64, 256}, K in {8, 16} and every precoder (mrt, zf, pzf, rzf, mmse) x
 channel (iid, local scattering 10 deg, exponential 0.7, Rician 5 dB over i.i.d.): the
 coefficient estimation in ms per drop per 1000 realizations (``mc_coefficients``, 2 drops x
-1000 realizations, best of 2; it includes the per-drop set-up: covariances, their factors,
+1000 realizations, best of 3; it includes the per-drop set-up: covariances, their factors,
 the estimator's matrices, reported separately), the useful flop rate it reaches and its
 share of the peak complex matrix-product rate of this machine, measured in the same run
 (``zgemm`` 1024 x 1024, best of 5). Beside it, in the same run, today's closed-form
@@ -130,7 +130,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="N = 64 only, one repeat")
     args = ap.parse_args()
     sizes = [64] if args.quick else [64, 256]
-    repeats = 1 if args.quick else 2
+    repeats = 1 if args.quick else 3
     n_drops, n_real = 2, 1000
     peak = peak_gflops()
     lines = [
@@ -144,6 +144,7 @@ def main() -> None:
         f"{'setup ms':>9} {'GFLOP/s':>8} {'% peak':>7}",
     ]
     print("\n".join(lines), flush=True)
+    cells: dict[tuple[int, int, str, str], tuple[float, float]] = {}
     for n in sizes:
         for k in (8, 16):
             params = SystemParams(K=k, Nt=n, Nr=n, tau_p=k, snr_com_db=20.0, theta_deg=10.0)
@@ -168,12 +169,25 @@ def main() -> None:
                     )
                     ms = t / n_drops / (n_real / 1000.0) * 1e3
                     rate = flops_per_realization(pname, dense, n, k) * n_real * n_drops / t / 1e9
+                    cells[(n, k, pname, cname)] = (ms, 100 * rate / peak)
                     line = (
                         f"{n:>4} {k:>3} {pname:<8} {cname:<17} {ms:>12.1f} {t_setup:>9.1f} "
                         f"{rate:>8.2f} {100 * rate / peak:>6.1f}%"
                     )
                     print(line, flush=True)
                     lines.append(line)
+    start = len(lines)
+    lines += ["", "Summary: ms per drop per 1000 realizations (% of peak)"]
+    lines.append(f"{'N':>4} {'K':>3} {'precoder':<8} " + " ".join(f"{c:>18}" for c in CHANNELS))
+    for n in sizes:
+        for k in (8, 16):
+            for pname in PRECODERS:
+                row = " ".join(
+                    f"{cells[(n, k, pname, c)][0]:>10.0f} ({cells[(n, k, pname, c)][1]:>4.1f}%)"
+                    for c in CHANNELS
+                )
+                lines.append(f"{n:>4} {k:>3} {pname:<8} {row}")
+    print("\n".join(lines[start:]), flush=True)
     lines += ["", "Closed forms in the same run (per drop):"]
     for n in sizes:
         for k in (8, 16):
