@@ -28,6 +28,8 @@ pilots): ``a_k = Nt^2 xi_k``, ``b_kj = Nt beta_k (+ Nt^2 xi_k shared)``, ``e_k =
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -94,30 +96,32 @@ def mrt_coefficients(
     amp2 = est.tau_p * est.pp_w
     # S_kj = E|h_k^H h_hat_j|^2: first users on other pilots, then the shared ones
     s = np.einsum("dkab,djba->dkj", q, phi).real
-    for kk in range(k):
-        for j in range(k):
-            if est.slots[kk] != est.slots[j]:
-                continue
-            psi_inv = est.psi_inv[:, est.slots[kk]]
-            g = amp2 * (q[:, j] @ psi_inv)  # G = tau_p p_p Q_j Psi^{-1}
-            g_h = np.conj(np.swapaxes(g, -1, -2))
-            rk, qk = r[:, kk], q[:, kk]
-            psi = np.linalg.inv(psi_inv)
-            psi_minus = psi - amp2 * qk
-            mean = _tr(g, rk)
-            extra = _tr(g @ psi_minus @ g_h, qk) / amp2
-            value = np.abs(mean) ** 2 + _tr(g @ rk @ g_h, rk) + extra
-            if los is not None:
-                m = los[:, kk]
-                mean = mean + _quad(m, g, m)
-                value = (
-                    np.abs(mean) ** 2
-                    + _tr(g @ rk @ g_h, rk)
-                    + _quad(m, g @ rk @ g_h, m)
-                    + _quad(m, g_h @ rk @ g, m)
-                    + extra
-                )
-            s[:, kk, j] = np.real(value)
+    shared = [(kk, j) for kk in range(k) for j in range(k) if est.slots[kk] == est.slots[j]]
+    if los is None:
+        # Rayleigh: S_kj = tr(R_k Phi_j) + |tr(Phi_kj)|^2, tr(Phi_kj) = tau_p p_p
+        # tr(R_k Psi^{-1} R_j) = sqrt(tau_p p_p) tr(R_k A_j^H): traces of products, O(Nt^2)
+        gain = np.asarray(est.gain)  # A_j = sqrt(tau_p p_p) Q_j Psi^{-1}
+        for kk, j in shared:
+            cross = math.sqrt(amp2) * np.einsum("dab,dab->d", q[:, kk], np.conj(gain[:, j]))
+            s[:, kk, j] += np.abs(cross) ** 2
+    for kk, j in shared if los is not None else []:
+        assert los is not None
+        slot = est.slots[kk]
+        g = amp2 * (q[:, j] @ est.psi_inv[:, slot])  # G = tau_p p_p Q_j Psi^{-1}
+        g_h = np.conj(np.swapaxes(g, -1, -2))
+        rk, qk, m = r[:, kk], q[:, kk], los[:, kk]
+        users = est.slots == slot
+        psi_minus = amp2 * (np.sum(q[:, users], axis=1) - qk) + est.sigma_u2_w * np.eye(nt)
+        g_r_gh = g @ rk @ g_h
+        mean = _tr(g, rk) + _quad(m, g, m)
+        value = (
+            np.abs(mean) ** 2
+            + _tr(g_r_gh, rk)
+            + _quad(m, g_r_gh, m)
+            + _quad(m, g_h @ rk @ g, m)
+            + _tr(g @ psi_minus @ g_h, qk) / amp2
+        )
+        s[:, kk, j] = np.real(value)
     signal = nt * tr_phi
     interference = nt * s / tr_phi[:, None, :]
     idx = np.arange(k)
