@@ -1,6 +1,6 @@
 """The Monte-Carlo coefficient route (jcas.montecarlo.coefficients) certified by closed forms.
 
-1. Against every closed form: MRT, ZF, PZF under the i.i.d. channel
+1. Against every closed form: MRT, phase-only MRT, ZF, PZF under the i.i.d. channel
    (:func:`jcas.model.coefficients.closed_form_coefficients`) and MRT under correlated
    Rayleigh and Rician fading (:func:`jcas.parts.precoders.mrt_channels.mrt_coefficients`),
    with and without shared pilots, at several (Nt, K, SNR, spread).
@@ -43,6 +43,7 @@ from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
 from jcas.parts.precoders.mmse import MMSE, PMMSE
 from jcas.parts.precoders.mrt import MRT
 from jcas.parts.precoders.mrt_channels import mrt_coefficients
+from jcas.parts.precoders.phase_mrt import PhaseMRT
 from jcas.parts.precoders.rzf import RZF
 from jcas.parts.precoders.zf import PZF, ZF
 
@@ -88,7 +89,7 @@ def _assert_agree(z: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- 1. against closed forms
-@pytest.mark.parametrize("pre", [MRT(), ZF(), PZF()])
+@pytest.mark.parametrize("pre", [MRT(), PhaseMRT(), ZF(), PZF()])
 def test_iid_route_matches_the_closed_forms(pre: object) -> None:
     params = SystemParams(K=4, Nt=16, Nr=12, snr_com_db=10.0, theta_deg=20.0, precoder=pre.name)  # type: ignore[attr-defined]
     beta, angles = _drops(params, 3)
