@@ -95,7 +95,9 @@ def mrt_coefficients(
     tr_phi = np.trace(phi, axis1=-2, axis2=-1).real  # (D, K)
     amp2 = est.tau_p * est.pp_w
     # S_kj = E|h_k^H h_hat_j|^2: first users on other pilots, then the shared ones
-    s = np.einsum("dkab,djba->dkj", q, phi).real
+    # tr(Q_k Phi_j) = vec(Q_k) . vec(Phi_j^T): one matrix product per drop
+    d_, n2 = q.shape[0], nt * nt
+    s = (q.reshape(d_, k, n2) @ np.swapaxes(phi, -1, -2).reshape(d_, k, n2).swapaxes(1, 2)).real
     shared = [(kk, j) for kk in range(k) for j in range(k) if est.slots[kk] == est.slots[j]]
     if los is None:
         # Rayleigh: S_kj = tr(R_k Phi_j) + |tr(Phi_kj)|^2, tr(Phi_kj) = tau_p p_p
