@@ -7,6 +7,10 @@ batched into jobs, in which order, or on how many cores (common random
 numbers across schemes, SNRs and antenna counts). Other random streams of the
 same drop (Monte-Carlo fading, sensing trials) use other stream labels, see
 :func:`rng_for`.
+
+The azimuth of each user's position (:func:`user_angles`), which correlated and Rician
+channel models need, is drawn from its own stream :data:`STREAM_ANGLE`, so adding it left
+the distances, the shadowing and every result computed from them unchanged.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from numpy.typing import ArrayLike, NDArray
 from jcas.model.params import SystemParams
 
 __all__ = [
+    "STREAM_ANGLE",
     "STREAM_DROP",
+    "STREAM_MC_COEFFICIENTS",
     "STREAM_MC_CRB",
     "STREAM_MC_RATE",
     "STREAM_MLE",
     "large_scale_fading",
     "rng_for",
+    "ula_angle",
+    "user_angles",
     "user_distances",
 ]
 
@@ -37,6 +45,11 @@ STREAM_MC_CRB: Final = 2
 """Stream label of the Monte-Carlo (sample covariance) CRB of a drop."""
 STREAM_MLE: Final = 3
 """Stream label of the maximum-likelihood angle-estimation trials."""
+STREAM_ANGLE: Final = 4
+"""Stream label of the users' azimuths (positions around the base station)."""
+STREAM_MC_COEFFICIENTS: Final = 5
+"""Stream label of the Monte-Carlo estimate of the rate and CRB coefficients of a drop
+(:mod:`jcas.montecarlo.coefficients`)."""
 
 
 def rng_for(seed: int, stream: int, index: int) -> np.random.Generator:
@@ -97,3 +110,45 @@ def large_scale_fading(
     shadow = 10.0 ** (params.shadowing_db * draws[:, 1] / 10.0)
     beta = shadow / (distance / params.r_min_m) ** params.pathloss_exponent
     return beta, distance
+
+
+def ula_angle(azimuth_rad: ArrayLike) -> NDArray[np.float64]:
+    """The angle a ULA sees for a position at azimuth ``phi`` (rad), in ``[-pi/2, pi/2]``.
+
+    The array axis is the y axis and its broadside the x axis (the convention of (10): the
+    steering vector depends on ``sin(angle)`` only), so a position at azimuth ``phi`` from
+    the x axis is seen at ``arcsin(sin(phi))``: the ULA does not tell front from back
+    (``phi`` and ``pi - phi`` give the same steering vector). Shape of ``azimuth_rad``.
+    """
+    return np.arcsin(np.clip(np.sin(np.asarray(azimuth_rad, dtype=float)), -1.0, 1.0))
+
+
+def user_angles(
+    params: SystemParams, seed: int, drops: Sequence[int] | ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Azimuth of each user's position and the angle the ULA sees, for the given drops.
+
+    Positions are uniform over the annulus: the radius is :func:`large_scale_fading`'s and
+    the azimuth, independent of it, is uniform on ``[-pi, pi)``. Drop ``d`` draws its ``K``
+    azimuths from ``rng_for(seed, STREAM_ANGLE, d)`` (``K`` uniforms ``u``, ``phi =
+    2 pi u - pi``): the same for every batching and order, and independent of the
+    distances and shadowing of :data:`STREAM_DROP`, which are unchanged by it.
+
+    Parameters
+    ----------
+    params : uses K.
+    seed : base seed (>= 0).
+    drops : drop indices (>= 0), length D.
+
+    Returns
+    -------
+    azimuth_rad : (D, K), in ``[-pi, pi)`` (rad, from the array broadside, the x axis).
+    ula_angle_rad : (D, K), :func:`ula_angle` of it, in ``[-pi/2, pi/2]`` (rad): the
+        nominal angle of the user in the steering vector (10).
+    """
+    drops = [int(d) for d in np.atleast_1d(np.asarray(drops, dtype=np.int64))]
+    u = np.empty((len(drops), params.K))
+    for i, d in enumerate(drops):  # one generator per drop: batch-invariant by construction
+        u[i] = rng_for(seed, STREAM_ANGLE, d).random(params.K)
+    azimuth = 2.0 * np.pi * u - np.pi
+    return azimuth, ula_angle(azimuth)

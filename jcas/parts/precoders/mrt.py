@@ -22,6 +22,7 @@ separately, and the schemes that need that structure are rejected by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,6 +41,9 @@ from jcas.parts.precoders.base import (
     totals_covariance,
 )
 from jcas.parts.registry import PRECODERS, Part
+
+if TYPE_CHECKING:
+    from jcas.parts.precoders.general import PrecoderContext
 
 __all__ = ["MRT", "mrt_precoder"]
 
@@ -67,6 +71,8 @@ class MRT:
     paper's ``gamma`` (per unit of ``xi``) and ``eta`` (W per antenna)."""
 
     name: str = "mrt"
+    closed_forms: ClassVar[bool] = True
+    """Whether the rate terms and covariance have closed forms (under the i.i.d. channel)."""
 
     def unsupported(self, requirement: str, params: SystemParams) -> str | None:
         if requirement == TOTAL_POWER_RATE and params.tau_p < params.K:
@@ -145,6 +151,20 @@ class MRT:
         a_t: ArrayLike,
     ) -> Complex:
         return mrt_precoder(h_hat, gamma, eta, a_t)
+
+    # ------------------------------------------------------------------ any channel
+    def directions(self, h_hat: Complex, context: PrecoderContext) -> tuple[Complex, Complex]:
+        """``(V, b) = (H_hat, a_t)`` (:mod:`jcas.parts.precoders.general`): the stream of user
+        ``k`` along its estimate, ``w_k = h_hat_k / sqrt(tr(Phi_k) / Nt)``."""
+        h_hat = np.asarray(h_hat, dtype=complex)
+        beam = np.broadcast_to(context.a_t, (*h_hat.shape[:-2], h_hat.shape[-2]))
+        return h_hat, np.asarray(beam)
+
+    def expected_norms(self, context: PrecoderContext) -> tuple[Float | None, Float | None]:
+        """``E||h_hat_k||^2 = tr(Phi_k) = Nt xi_k`` and ``||a_t||^2 = Nt``, for any channel."""
+        nt = float(context.a_t.shape[-1])
+        xi = context.estimation.xi
+        return nt * xi, np.full(xi.shape[0], nt)
 
 
 PRECODERS.register(

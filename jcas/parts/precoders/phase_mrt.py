@@ -22,6 +22,7 @@ assume independent estimates).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,6 +37,9 @@ from jcas.parts.precoders.base import (
 )
 from jcas.parts.precoders.mrt import MRT
 from jcas.parts.registry import PRECODERS, Part
+
+if TYPE_CHECKING:
+    from jcas.parts.precoders.general import PrecoderContext
 
 __all__ = ["PhaseMRT"]
 
@@ -93,6 +97,17 @@ class PhaseMRT(MRT):
         gamma, eta, xi = (np.asarray(v, dtype=float) for v in (gamma, eta, xi))
         phase = np.exp(1j * np.angle(h_hat))
         return dual_function(phase * np.sqrt(gamma * xi)[..., None, :], a_t, eta)
+
+    def directions(self, h_hat: Complex, context: PrecoderContext) -> tuple[Complex, Complex]:
+        """``(exp(j arg H_hat), a_t)`` (element-wise phases; ``||v_k||^2 = Nt`` exactly)."""
+        h_hat = np.asarray(h_hat, dtype=complex)
+        beam = np.broadcast_to(context.a_t, (*h_hat.shape[:-2], h_hat.shape[-2]))
+        return np.exp(1j * np.angle(h_hat)), np.asarray(beam)
+
+    def expected_norms(self, context: PrecoderContext) -> tuple[Float | None, Float | None]:
+        nt = float(context.a_t.shape[-1])
+        xi = context.estimation.xi
+        return np.full(xi.shape, nt), np.full(xi.shape[0], nt)
 
 
 PRECODERS.register(

@@ -37,6 +37,7 @@ requirement ``""`` of :meth:`ZF.unsupported` says so with the config keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,6 +55,9 @@ from jcas.parts.precoders.base import (
     totals_covariance,
 )
 from jcas.parts.registry import PRECODERS, Part
+
+if TYPE_CHECKING:
+    from jcas.parts.precoders.general import PrecoderContext
 
 __all__ = ["PZF", "ZF", "pzf_beam_moments", "zf_directions"]
 
@@ -106,6 +110,8 @@ class ZF:
     factors ``gamma_k`` (user streams) and ``eta_k`` (sensing), W per antenna."""
 
     name: str = "zf"
+    closed_forms: ClassVar[bool] = True
+    """Whether the rate terms and covariance have closed forms (under the i.i.d. channel)."""
 
     @property
     def protective(self) -> bool:
@@ -238,6 +244,33 @@ class ZF:
         else:
             beam = np.broadcast_to(a_t, (*comm.shape[:-2], nt))
         return dual_function(comm, beam, eta)
+
+    # ------------------------------------------------------------------ any channel
+    def directions(self, h_hat: Complex, context: PrecoderContext) -> tuple[Complex, Complex]:
+        """``(V, b)`` (:mod:`jcas.parts.precoders.general`): ``V = H_hat (H_hat^H H_hat)^{-1}``
+        (unnormalised) and ``b = a_t`` (ZF) or ``P a_t = a_t - V H_hat^H a_t`` (PZF)."""
+        h_hat = np.asarray(h_hat, dtype=complex)
+        h_h = np.conj(np.swapaxes(h_hat, -1, -2))
+        v = np.conj(np.swapaxes(np.linalg.solve(h_h @ h_hat, h_h), -1, -2))
+        a_t = np.asarray(context.a_t, dtype=complex)
+        if self.protective:
+            beam = a_t - (v @ (h_h @ a_t)[..., None])[..., 0]
+        else:
+            beam = np.broadcast_to(a_t, (*h_hat.shape[:-2], h_hat.shape[-2]))
+        return np.asarray(v, dtype=complex), np.asarray(beam, dtype=complex)
+
+    def expected_norms(self, context: PrecoderContext) -> tuple[Float | None, Float | None]:
+        """Under the i.i.d. channel ``E||v_k||^2 = 1 / ((Nt - K) xi_k)`` (W1 of
+        ``docs/theory.md`` §6) and ``E||P a_t||^2 = Nt - K``; ``||a_t||^2 = Nt`` always;
+        unknown (None) under correlated channels."""
+        nt = context.a_t.shape[-1]
+        est = context.estimation
+        k = est.xi.shape[-1]
+        n_drops = est.xi.shape[0]
+        nub = float(nt - k) if self.protective else float(nt)
+        if not est.iid:
+            return None, (None if self.protective else np.full(n_drops, nub))
+        return 1.0 / ((nt - k) * est.xi), np.full(n_drops, nub)
 
 
 @dataclass(frozen=True)
