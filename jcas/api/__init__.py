@@ -91,10 +91,18 @@ _MAX_SEED: Final = 2**32 - 1
 
 
 # --------------------------------------------------------------------------- checks
+def _describe(value: Any) -> str:
+    """A short text of a value for an error message (arrays by type and shape)."""
+    if isinstance(value, np.ndarray):
+        return f"ndarray of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{type(value).__name__} ({text[:60]}...)"
+
+
 def _check_system(system: Any) -> SystemParams:
     if not isinstance(system, SystemParams):
         raise TypeError(
-            f"system = {system!r}: must be a jcas.System (e.g. jcas.System(K=4, Nt=35)); "
+            f"system = {_describe(system)}: must be a jcas.System (e.g. jcas.System(K=4, Nt=35)); "
             "the first argument of every jcas call"
         )
     return system
@@ -210,7 +218,7 @@ def _check_drops_system(system: Any, drops: Any) -> SystemParams:
     system = _check_system(system)
     if not isinstance(drops, Drops):
         raise TypeError(
-            f"drops = {drops!r}: must be jcas.Drops (from jcas.drops(system, n) or "
+            f"drops = {_describe(drops)}: must be jcas.Drops (from jcas.drops(system, n) or "
             "jcas.drops(system, beta=...))"
         )
     if drops.n_users != system.K:
@@ -381,7 +389,7 @@ def _powers(allocation: Any, n_drops: int, n_users: int) -> tuple[Float, Float]:
         gamma, eta = allocation
     else:
         raise TypeError(
-            f"allocation = {allocation!r}: must be a jcas.allocation.Allocation (from "
+            f"allocation = {_describe(allocation)}: must be a jcas.allocation.Allocation (from "
             "jcas.allocate) or a pair (gamma, eta) of (D, K) arrays"
         )
     out = []
@@ -509,7 +517,7 @@ def to_dataset(
     system = _check_drops_system(system, drops)
     if not isinstance(allocations, Mapping) or not allocations:
         raise TypeError(
-            f"allocations = {allocations!r}: must be a non-empty mapping "
+            f"allocations = {_describe(allocations)}: must be a non-empty mapping "
             "{scheme name: jcas.allocation.Allocation}"
         )
     names = list(allocations)
@@ -519,7 +527,7 @@ def to_dataset(
         if not isinstance(name, str) or not name:
             raise TypeError(f"allocations: the key {name!r} must be a scheme name (a string)")
         if not isinstance(alloc, Allocation):
-            raise TypeError(f"allocations[{name!r}] = {alloc!r}: must be an Allocation")
+            raise TypeError(f"allocations[{name!r}] = {_describe(alloc)}: must be an Allocation")
         values: dict[str, Any] = dict(_metrics(system, drops, alloc))
         ok = np.asarray(is_success(alloc.status))
         values["sum_rate"] = np.where(ok, values["rate"].sum(axis=-1), np.nan)
