@@ -136,8 +136,12 @@ def job_times(cwd: Path) -> dict[str, list[float]]:
     base = cwd / "results" / "benchmarks"
     for path in base.rglob("*.tsv"):
         rel = path.relative_to(base).parts
-        rule = {"alloc": rel[-2], "mc": "monte_carlo", "figures": "figure"}.get(rel[0], rel[0])
-        rule = "claims" if rel[0] == "claims.tsv" else rule
+        if len(rel) == 1:  # claims.tsv
+            rule = path.stem
+        elif rel[0] == "alloc":
+            rule = rel[-2]  # alloc/<point>/<family>/<block>.tsv: closed_form or sca
+        else:
+            rule = {"mc": "monte_carlo", "figures": "figure"}.get(rel[0], rel[0])
         with path.open() as fh:
             row = list(csv.DictReader(fh, delimiter="\t"))[-1]
         cpu = float(row["cpu_time"]) if row["cpu_time"] not in ("NA", "-", "") else 0.0
