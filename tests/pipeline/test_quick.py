@@ -18,6 +18,7 @@ import yaml
 from conftest import ROOT, copy_workflow, snakemake
 from snakemake.utils import update_config
 
+import jcas
 from jcas.config import load_config
 
 QUICK = ROOT / "configs" / "quick.yaml"
@@ -73,6 +74,11 @@ def test_quick_run_makes_every_figure_and_the_claims(quick_run: tuple[Path, str,
     gain = rows["gain_over_equal_default_crb0"]
     assert int(gain["drops"]) == 16
     assert float(gain["se"]) > 0
+    # the pipeline's files open with their names as indexes
+    fig1 = jcas.open_results(work / "results" / "fig1.nc")
+    assert fig1["sum_rate"].sel(scheme="sca", Nt=35).sizes["drop"] == 16
+    zf = jcas.open_results(work / "results" / "precoders.nc")["sum_rate"].sel(precoder="zf")
+    assert float(zf.sel(scheme="optimal").mean()) > 0
     # a quiet console that counts: no empty shell commands, progress with counts
     assert "Shell command" not in out
     steps = re.findall(r"^(\d+) of (\d+) steps \(\d+%\) done$", out, re.MULTILINE)
