@@ -15,7 +15,10 @@ the busy CPU of the *whole machine* beside ours (``/proc/stat``), since other pr
 on a shared machine stretch the wall time; the lower bound of the wall time on two idle
 cores, ``our CPU / 2``. Prints a table and writes it to ``benchmarks/out/quick.txt``.
 
-Run: ``python benchmarks/quick.py`` (about a minute on an idle machine).
+Run: ``python benchmarks/quick.py`` (about a minute on an idle machine). On a shared machine
+the wall time stretches with the others' load, which the table records; the CPU times do
+not (a lower niceness does not help there: the kernel shares the CPU between sessions
+(autogroups) before it looks at niceness).
 """
 
 from __future__ import annotations
