@@ -173,16 +173,31 @@ def test_results_round_trip_with_names_as_indexes(tmp_path: Path) -> None:
     assert float(via["crb"].sel(scheme="equal").max()) > 0
 
 
-def test_engine_jcas_is_declared_and_works_when_installed(tmp_path: Path) -> None:
-    """pyproject declares the backend; where the installed package carries the entry
-    point (CI installs this tree), ``engine="jcas"`` opens the file by name."""
+def test_engine_jcas_opens_result_files_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``xr.open_dataset(path, engine="jcas")`` through xarray's plugin discovery, with the
+    entry point pyproject.toml declares: the installed package's (CI installs this tree),
+    else the same declaration in a distribution made here on sys.path."""
+    from xarray.backends import plugins
+
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
-    assert declared["xarray.backends"]["jcas"] == "jcas.api.xarray_backend:JcasBackendEntrypoint"
+    target = declared["xarray.backends"]["jcas"]
+    assert target == "jcas.api.xarray_backend:JcasBackendEntrypoint"
     installed = {e.name for e in importlib.metadata.entry_points(group="xarray.backends")}
-    if "jcas" not in installed:
-        pytest.skip("the installed jcas was built from a tree without the entry point")
-    path = jcas.save_results(_dataset(), tmp_path / "x.nc")
-    assert xr.open_dataset(path, engine="jcas").sel(scheme="equal").sizes["drop"] == 6
+    if "jcas" not in installed:  # an install from a tree without it: declare it here
+        dist = tmp_path / "site" / "jcas_backend_test-0.dist-info"
+        dist.mkdir(parents=True)
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jcas-backend-test\n")
+        (dist / "entry_points.txt").write_text(f"[xarray.backends]\njcas = {target}\n")
+        monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    plugins.list_engines.cache_clear()
+    try:
+        path = jcas.save_results(_dataset(), tmp_path / "x.nc")
+        with xr.open_dataset(path, engine="jcas") as ds:
+            assert ds.sel(scheme="equal", precoder="zf").sizes["drop"] == 6
+    finally:
+        plugins.list_engines.cache_clear()
 
 
 # --------------------------------------------------------------------------- bad calls
