@@ -1,20 +1,89 @@
 """jcas: massive-MIMO joint communications and sensing with MRT beamforming.
 
 Reproduces and extends Nguyen et al., "Massive MIMO Joint Communications and
-Sensing with MRT Beamforming". Layers (imports point down only):
+Sensing with MRT Beamforming".
 
-- ``params``, ``arrays``, ``precoders``, ``registry``: system parameters; the design
-  parts (array: steering vectors (10), (17); precoder: MRT (12)-(18)), selected by name.
-- ``drops``, ``channel``, ``metrics``: user drops; pilots and MMSE estimation
-  (6)-(8); closed-form rate (15), CRB (16)/(36), covariance (37), power (18).
-- ``allocation``, ``montecarlo``: power allocation schemes; Monte-Carlo validation.
+The top-level API (``docs/quickstart.md``; :mod:`jcas.api`), one argument order
+``(system, drops, allocation)`` and the configuration's names::
+
+    import jcas
+
+    system = jcas.System(K=4, Nt=35, Nr=35, snr_com_db=20)
+    drops = jcas.drops(system, 200)
+    alloc = jcas.allocate(system, drops, "optimal")
+    jcas.rate(system, drops, alloc), jcas.crb(system, drops, alloc)
+    jcas.mc_rate(system, drops, alloc, realizations=100)
+    jcas.save_results(jcas.to_dataset(system, drops, {"optimal": alloc}), "my.nc")
+    jcas.open_results("results/fig1.nc")
+
+Packages by concern (imports point down only): ``model`` (params, channel (6)-(8), drops,
+metrics (14)-(18), (36)), ``parts`` (precoders, arrays, their registry), ``allocation``
+(schemes), ``montecarlo`` (validation), ``io``, ``config``, ``pipeline``, ``report``.
+``import jcas`` is light: the API's modules are imported on first use.
 """
 
+from __future__ import annotations
+
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("jcas")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from jcas.api import (
+        Drops,
+        System,
+        allocate,
+        crb,
+        drops,
+        mc_rate,
+        open_results,
+        rate,
+        save_results,
+        to_dataset,
+    )
+
+_API = (
+    "Drops",
+    "System",
+    "allocate",
+    "crb",
+    "drops",
+    "mc_rate",
+    "open_results",
+    "rate",
+    "save_results",
+    "to_dataset",
+)
+
+__all__ = [
+    "Drops",
+    "System",
+    "__version__",
+    "allocate",
+    "crb",
+    "drops",
+    "mc_rate",
+    "open_results",
+    "rate",
+    "save_results",
+    "to_dataset",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The API names, imported from :mod:`jcas.api` on first use (PEP 562)."""
+    if name in _API:
+        from jcas import api
+
+        value = getattr(api, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jcas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

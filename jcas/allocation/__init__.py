@@ -47,7 +47,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from numpy.typing import ArrayLike
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from jcas.allocation._types import STATUSES, SUCCESS_STATUSES, Allocation, is_success
 from jcas.allocation.closed_form import (
@@ -104,8 +105,24 @@ def allocate(
     Returns
     -------
     :class:`Allocation` with arrays over the D drops.
+
+    Raises
+    ------
+    ValueError : an unknown scheme; ``beta`` or ``xi`` not of shape (D, K) with
+        ``K = params.K`` and the same D, or with an entry that is negative or not finite
+        (the message names the array, the index and the value). A drop that a scheme
+        cannot serve (infeasible CRB0, solver failure) is not an error: it is reported
+        by its status.
+    ConfigError : the scheme needs what the parts of ``params`` do not offer.
+    TypeError : ``params`` is not a :class:`SystemParams`, or an unknown option.
     """
     spec = scheme_entry(scheme)
+    if not isinstance(params, SystemParams):
+        raise TypeError(
+            f"params = {params!r}: must be a jcas.model.params.SystemParams "
+            "(e.g. SystemParams(K=4, Nt=15) or SystemParams.from_dict(config['system']))"
+        )
+    beta, xi = _check_channel(beta, xi, params)
     problems = design_problems(scheme, params)
     if problems:
         raise ConfigError("; ".join(problems))
@@ -113,6 +130,45 @@ def allocate(
         options = {**options, "reference": reference}
     result: Allocation = spec.function(beta, xi, params, **options)
     return result
+
+
+def _check_channel(
+    beta: ArrayLike, xi: ArrayLike, params: SystemParams
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``beta`` and ``xi`` as float arrays of shape (D, K), finite and >= 0, or a
+    ``ValueError`` naming the array, the shape or the first bad entry and its value."""
+    arrays = []
+    for name, value in (("beta", beta), ("xi", xi)):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{name}: must be an array of real numbers, shape (D, K) ({err})"
+            ) from err
+        if arr.ndim != 2 or arr.shape[1] != params.K:
+            raise ValueError(
+                f"{name} has shape {arr.shape}: must be (D, K) = (drops, {params.K}) "
+                f"(K = {params.K} users in params)"
+            )
+        bad = ~np.isfinite(arr) | (arr < 0)
+        if bad.any():
+            d, k = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{name}[{d}, {k}] = {float(arr[d, k])!r}: must be finite and >= 0 "
+                f"({int(bad.sum())} such entries; {_MEANING[name]})"
+            )
+        arrays.append(arr)
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(
+            f"beta has shape {arrays[0].shape} and xi {arrays[1].shape}: must be the same (D, K)"
+        )
+    return arrays[0], arrays[1]
+
+
+_MEANING = {
+    "beta": "large-scale fading, dimensionless",
+    "xi": "MMSE estimate variance (7), dimensionless",
+}
 
 
 def __getattr__(name: str) -> Any:

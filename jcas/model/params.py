@@ -172,6 +172,7 @@ class SystemParams:
         )
         _require(abs(self.theta_deg) < 90.0, "theta_deg", self.theta_deg, "|theta_deg| < 90")
         _require(self.crb0 > 0.0, "crb0", self.crb0, "a number > 0 (rad^2)")
+        _check_parts(self)
         _check_planar(self)
         _require(self.r_min_m > 0.0, "r_min_m", self.r_min_m, "a number > 0 (m)")
         _require(
@@ -311,6 +312,32 @@ def _check_planar(p: SystemParams) -> None:
         raise ConfigError(
             f"crb_form = {p.crb_form!r}: names the azimuth, which the arrays cannot resolve "
             f"(one column on both sides: Nt = tx_rows = {p.Nt}, Nr = rx_rows = {p.Nr})"
+        )
+
+
+def _check_parts(p: SystemParams) -> None:
+    """The part names against the registries (:mod:`jcas.parts.registry`, imported here:
+    it imports this module), and the keys of the other array parts at their defaults
+    (``tx_rows = 4`` needs ``array = 'upa'``), as :func:`jcas.parts.registry.design`
+    checks them; so a bad name fails here, naming the key, the value and the registered
+    names, rather than later in a computation."""
+    from jcas.parts.registry import ARRAYS, PRECODERS
+
+    for key, registry in (("precoder", PRECODERS), ("array", ARRAYS)):
+        name = getattr(p, key)
+        if name not in registry:
+            raise ConfigError(
+                f"{key} = {name!r}: must be one of {list(registry)} (the registered "
+                f"{registry.kind}s, docs/extending.md)"
+            )
+    own = {q.key for q in ARRAYS[p.array].params}
+    for other in ARRAYS.params().values():
+        if other.key in own or getattr(p, other.key, other.default) == other.default:
+            continue
+        owners = [a.name for a in ARRAYS.values() if other.key in {q.key for q in a.params}]
+        raise ConfigError(
+            f"{other.key} = {getattr(p, other.key)!r}: must be {other.default!r} "
+            f"({other.key} needs array {owners[0]!r}; array = {p.array!r})"
         )
 
 

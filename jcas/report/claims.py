@@ -8,6 +8,11 @@ claim and the columns :data:`COLUMNS`:
 - ``claim``: a short identifier;
 - ``paper``: the paper's statement, quoted;
 - ``ours``: our number (float; NaN when it cannot be computed);
+- ``se``: the standard error of ``ours`` over drops, paired (the compared schemes on the
+  same drops, common random numbers; delta method for a ratio of means), for the gains and
+  ratios of mean sum rates; NaN where a row has none (counts, extremes over a grid);
+- ``drops``: the number of drops behind ``ours`` (where every compared scheme succeeded);
+  empty where a row is not a mean over drops;
 - ``unit``: its unit;
 - ``matches``: ``"yes"``, ``"no"``, ``"not evaluated"`` (dataset missing or no valid entry)
   or ``"info"`` (an informational row, not a claim); no value that CSV readers take for
@@ -15,8 +20,10 @@ claim and the columns :data:`COLUMNS`:
 - ``note``: how the number is computed, the criterion, and context numbers.
 
 Every average is over drops, restricted to drops where all the compared schemes
-succeeded (paired comparison, common random numbers). How each claim is read is
-documented in ``docs/reproduction.md``.
+succeeded (paired comparison, common random numbers). A gain the paper quantifies (+24%)
+matches when our gain is within :data:`MATCH_SE` standard errors of it: a difference
+beyond that is more than the noise of our drops (the note gives the difference in SE).
+How each claim is read is documented in ``docs/reproduction.md``.
 """
 
 from __future__ import annotations
@@ -41,18 +48,23 @@ __all__ = [
     "COLUMNS",
     "GAIN_REL_TOL",
     "INFO",
+    "MATCH_SE",
     "NOT_EVALUATED",
     "claims_markdown",
     "paper_claims",
     "write_claims_csv",
 ]
 
-COLUMNS: Final = ("claim", "paper", "ours", "unit", "matches", "note")
+COLUMNS: Final = ("claim", "paper", "ours", "se", "drops", "unit", "matches", "note")
 NOT_EVALUATED: Final = "not evaluated"
 INFO: Final = "info"
 
+MATCH_SE: Final = 2.0
+"""A gain 'matches' the paper's 24% when ``|ours - 24| <= MATCH_SE * se`` (se: its paired
+standard error over drops): the difference is then within the noise of our drops."""
 GAIN_REL_TOL: Final = 0.25
-"""A gain 'matches' the paper's 24% when within this relative tolerance (18% ... 30%)."""
+"""Context in the notes: whether a gain is within this relative tolerance of the paper's
+24% (18% ... 30%), the criterion before standard errors were reported."""
 
 PAPER_GAIN_PERCENT: Final = 24.0
 FAR_WORSE_RATIO: Final = 0.75
@@ -96,7 +108,17 @@ Q_MC = (
 
 
 # --------------------------------------------------------------------------- helpers
-def _row(claim: str, paper: str, ours: float, unit: str, matches: str, note: str) -> dict:
+def _row(
+    claim: str,
+    paper: str,
+    ours: float,
+    unit: str,
+    matches: str,
+    note: str,
+    *,
+    se: float = math.nan,
+    drops: int | None = None,
+) -> dict:
     if math.isnan(float(ours)) and matches in ("yes", "no"):
         matches = NOT_EVALUATED
         note = f"not evaluated: no drop where every compared scheme succeeded; {note}"
@@ -104,6 +126,8 @@ def _row(claim: str, paper: str, ours: float, unit: str, matches: str, note: str
         "claim": claim,
         "paper": paper,
         "ours": float(ours),
+        "se": float(se),
+        "drops": drops,
         "unit": unit,
         "matches": matches,
         "note": note,
@@ -140,6 +164,62 @@ def _paired_means(ds: xr.Dataset, schemes: Sequence[str], name: str) -> xr.DataA
     both = ok.all("scheme")
     mean, _, _ = drop_mean(sub, name, mask=both)
     return mean
+
+
+def paired_ratio(
+    ds: xr.Dataset, num: str, den: str, name: str = "sum_rate", *, among: Sequence[str] = ()
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Ratio of the drop means of ``name``, scheme ``num`` over scheme ``den``, with its
+    paired standard error over drops.
+
+    Over the drops where ``num``, ``den`` and the schemes ``among`` all succeeded (the same
+    drops as :func:`_paired_means`). The ratio of means ``R = mean(x) / mean(y)`` has the
+    influence ``(x_d - R y_d) / mean(y)`` of drop ``d`` (delta method); its standard
+    error is the influence's ``std(ddof=1) / sqrt(n)``, which counts the correlation of
+    ``x`` and ``y`` on the same drop (common random numbers).
+
+    Returns
+    -------
+    ratio, se, n, influence : the first three without the ``drop`` dimension (``se`` NaN
+        for n < 2); the influence per drop (NaN on the drops left out).
+    """
+    sub = ds.sel({"scheme": list(dict.fromkeys([num, den, *among]))})
+    ok = (success_mask(sub) & sub[name].notnull()).all("scheme")
+    x = sub[name].sel({"scheme": num}).where(ok)
+    y = sub[name].sel({"scheme": den}).where(ok)
+    n = ok.sum("drop")
+    mean_y = y.mean("drop", skipna=True)
+    ratio = x.mean("drop", skipna=True) / mean_y
+    influence = (x - ratio * y) / mean_y
+    se = (influence.std("drop", skipna=True, ddof=1) / np.sqrt(n)).where(n >= 2)
+    return ratio, se, n, influence
+
+
+def _influence_se(influence: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Standard error of a mean of influences over drops, and the drops counted."""
+    n = influence.notnull().sum("drop")
+    return (influence.std("drop", skipna=True, ddof=1) / np.sqrt(n)).where(n >= 2), n
+
+
+def _gain_match(ours: float, se: float) -> tuple[str, str]:
+    """``matches`` of a gain against the paper's 24%, and the note's criterion text."""
+    diff = ours - PAPER_GAIN_PERCENT
+    near = abs(diff) <= GAIN_REL_TOL * PAPER_GAIN_PERCENT
+    context = (
+        f"{'within' if near else 'outside'} {GAIN_REL_TOL:.0%} of 24% (the relative "
+        "tolerance used before standard errors)"
+    )
+    if not math.isfinite(se):
+        return NOT_EVALUATED, (
+            f"not evaluated: fewer than 2 paired drops, no standard error; {context}"
+        )
+    z = abs(diff) / se if se > 0 else (0.0 if diff == 0 else math.inf)
+    text = (
+        f"Match: |ours - 24| <= {MATCH_SE:g} SE (a difference beyond that is more than the "
+        f"noise of our drops): ours - 24 = {diff:+.2f} points = {z:.1f} SE (SE {se:.2f}); "
+        f"{context}"
+    )
+    return _yes(abs(diff) <= MATCH_SE * se), text
 
 
 def variant(ds: xr.Dataset, scheme: str) -> str:
@@ -187,10 +267,11 @@ def _gain_default(ds: xr.Dataset | None, nt: int, snr_ref: float) -> list[dict]:
     if nt not in ds["Nt"].values.tolist():
         return [_missing(claim, Q_GAIN, "%", f"Nt = {nt} not in the dataset")]
     sub = ds.sel({"Nt": nt}) if "Nt" in ds.dims else ds
-    mean = _paired_means(sub, [prop, "equal"], "sum_rate")
-    gain = 100.0 * (mean.sel({"scheme": prop}) / mean.sel({"scheme": "equal"}) - 1.0)
+    ratio, ratio_se, count, _ = paired_ratio(sub, prop, "equal")
     snrs = np.atleast_1d(sub["snr_com_db"].values)
-    g = np.atleast_1d(gain.values)
+    g = np.atleast_1d(100.0 * (ratio.values - 1.0))
+    g_se = np.atleast_1d(100.0 * ratio_se.values)
+    n = np.atleast_1d(count.values)
     if not np.isfinite(g).any():
         why = f"no drop where {prop} and 'equal' both succeeded at Nt = {nt}"
         return [
@@ -201,36 +282,31 @@ def _gain_default(ds: xr.Dataset | None, nt: int, snr_ref: float) -> list[dict]:
     ours = g[i]
     crb0 = crb0_of(sub)
     crb0_txt = f"{float(np.atleast_1d(crb0)[0]):g}" if crb0 is not None else "the default"
+    matches, criterion = _gain_match(float(ours), float(g_se[i]))
     note = (
         f"mean sum rate of {prop} ({variant(sub, prop)}) over 'equal' at Nt = Nr = {nt}, "
         f"CRB0 = {crb0_txt}, "
-        f"SNR_com = {snrs[i]:g} dB (the paper names no SNR); at SNR_com = "
-        f"{snrs.tolist()} dB the gains are {_fmt_pct(g)} (range {np.nanmin(g):+.1f}% .. "
-        f"{np.nanmax(g):+.1f}%). 'equal' spends the same communications and sensing power as "
-        f"the optimum, so its CRB is the same: the curves cannot differ in CRB. "
-        f"Match: within {GAIN_REL_TOL:.0%} of 24%"
+        f"SNR_com = {snrs[i]:g} dB (the paper names no SNR), over {int(n[i])} drops; at "
+        f"SNR_com = {snrs.tolist()} dB the gains are {_fmt_pct(g)} (range "
+        f"{np.nanmin(g):+.1f}% .. {np.nanmax(g):+.1f}%). 'equal' spends the same "
+        "communications and sensing power as the optimum, so its CRB is the same: the curves "
+        f"cannot differ in CRB. {criterion}"
     )
-    rows = [
-        _row(
-            claim,
-            Q_GAIN,
-            ours,
-            "%",
-            _yes(abs(ours - PAPER_GAIN_PERCENT) <= GAIN_REL_TOL * PAPER_GAIN_PERCENT),
-            note,
-        )
-    ]
+    rows = [_row(claim, Q_GAIN, ours, "%", matches, note, se=g_se[i], drops=int(n[i]))]
     k = int(np.nanargmax(g))
+    matches, criterion = _gain_match(float(g[k]), float(g_se[k]))
     rows.append(
         _row(
             "gain_over_equal_default_crb0_max",
             Q_GAIN,
             float(g[k]),
             "%",
-            _yes(abs(g[k] - PAPER_GAIN_PERCENT) <= GAIN_REL_TOL * PAPER_GAIN_PERCENT),
+            matches,
             f"largest gain of {prop} over 'equal' on the SNR_com grid, at {snrs[k]:g} dB, "
-            f"Nt = Nr = {nt}, CRB0 = {crb0_txt} (the paper names no SNR_com; the gain grows "
-            f"with SNR_com). Match: within {GAIN_REL_TOL:.0%} of 24%",
+            f"Nt = Nr = {nt}, CRB0 = {crb0_txt}, over {int(n[k])} drops (the paper names no "
+            f"SNR_com; the gain grows with SNR_com). {criterion}",
+            se=g_se[k],
+            drops=int(n[k]),
         )
     )
     return rows
@@ -252,20 +328,21 @@ def _gain_pareto(ds: xr.Dataset | None, nt: int, crb0_target: float) -> dict:
     if not math.isclose(values[j], crb0_target, rel_tol=0.5):
         return _missing(claim, Q_GAIN, "%", f"CRB0 = {crb0_target:g} not in the sweep")
     point = sub.isel({"crb0": j}) if "crb0" in sub.dims else sub
-    mean = _paired_means(point, [prop, "equal"], "sum_rate")
-    ours = 100.0 * float(mean.sel({"scheme": prop}) / mean.sel({"scheme": "equal"}) - 1.0)
+    ratio, ratio_se, count, _ = paired_ratio(point, prop, "equal")
+    ours = 100.0 * (float(ratio) - 1.0)
+    se = 100.0 * float(ratio_se)
     crb_mean = _paired_means(point, [prop], "crb").sel({"scheme": prop})
     binds = float(crb_mean) >= 0.99 * values[j]
     snr = point["snr_com_db"].values if "snr_com_db" in point.coords else None
     snr_txt = f", SNR_com = {float(np.atleast_1d(snr)[0]):g} dB" if snr is not None else ""
+    matches, criterion = _gain_match(ours, se)
     note = (
         f"pareto experiment at CRB0 = {values[j]:g}, Nt = Nr = {nt}{snr_txt}: mean sum rate of "
-        f"{prop} ({variant(point, prop)}) over 'equal'; mean CRB of {prop} = "
-        f"{float(crb_mean):.3g} rad2, so CRB0 "
-        f"{'binds' if binds else 'does not bind'} here. Match: within {GAIN_REL_TOL:.0%} of 24%"
+        f"{prop} ({variant(point, prop)}) over 'equal', over {int(count)} drops; mean CRB of "
+        f"{prop} = {float(crb_mean):.3g} rad2, so CRB0 "
+        f"{'binds' if binds else 'does not bind'} here. {criterion}"
     )
-    ok = abs(ours - PAPER_GAIN_PERCENT) <= GAIN_REL_TOL * PAPER_GAIN_PERCENT
-    return _row(claim, Q_GAIN, ours, "%", _yes(ok), note)
+    return _row(claim, Q_GAIN, ours, "%", matches, note, se=se, drops=int(count))
 
 
 def _equal_full_ratio(
@@ -313,15 +390,22 @@ def _highest(ds: xr.Dataset | None) -> dict:
     bench = [s for s in ("equal", "equal_full") if s in _schemes(ds)]
     if prop is None or not bench:
         return _missing(claim, Q_HIGHEST, "1", "needs the proposed scheme and a benchmark")
-    mean = _paired_means(ds, [prop, *bench], "sum_rate")
-    ratio = mean.sel({"scheme": prop}) / mean.sel({"scheme": bench}).max("scheme")
-    worst = float(ratio.min())
+    # prop / (the best benchmark's mean) = the smallest of the ratios to each benchmark
+    pairs = [paired_ratio(ds, prop, b, among=bench) for b in bench]
+    ratio = xr.concat([p[0] for p in pairs], "bench")
+    if not bool(ratio.notnull().any()):
+        return _missing(claim, Q_HIGHEST, "1", "no drop where every compared scheme succeeded")
+    at = {str(d): int(i) for d, i in ratio.argmin(...).items()}
+    worst = float(ratio.isel(at))
+    se = float(xr.concat([p[1] for p in pairs], "bench").isel(at))
+    count = int(xr.concat([p[2] for p in pairs], "bench").isel(at))
+    z = (worst - 1.0) / se if se > 0 else math.inf
     note = (
         f"smallest ratio over the grid of the mean sum rate of {prop} ({variant(ds, prop)}) "
-        "to the best benchmark "
-        f"({', '.join(bench)}); match: >= 1 at every point"
+        f"to the best benchmark ({', '.join(bench)}), over {count} drops; ratio - 1 = "
+        f"{z:+.1f} SE. Match: >= 1 at every point"
     )
-    return _row(claim, Q_HIGHEST, worst, "1", _yes(worst >= 1.0 - 1e-9), note)
+    return _row(claim, Q_HIGHEST, worst, "1", _yes(worst >= 1.0 - 1e-9), note, se=se, drops=count)
 
 
 def _antenna_gain(ds: xr.Dataset | None) -> dict:
@@ -332,22 +416,39 @@ def _antenna_gain(ds: xr.Dataset | None) -> dict:
     prop = proposed_scheme(ds)
     if prop is None or "equal" not in _schemes(ds) or "Nt" not in ds.dims or ds.sizes["Nt"] < 2:
         return _missing(claim, Q_ANTENNA_GAIN, "percentage points", "needs >= 2 Nt and 'equal'")
-    mean = _paired_means(ds, [prop, "equal"], "sum_rate")
-    gain = 100.0 * (mean.sel({"scheme": prop}) / mean.sel({"scheme": "equal"}) - 1.0)
+    ratio, _, _, influence = paired_ratio(ds, prop, "equal")
+    gain = 100.0 * (ratio - 1.0)
     step = gain.sortby("Nt").diff("Nt")
-    worst = float(step.min())
+    # the same drops at every Nt: the step's SE from the difference of the influences
+    step_se, step_n = _influence_se(100.0 * influence.sortby("Nt").diff("Nt"))
+    if not bool(step.notnull().any()):
+        why = "no drop where the proposed scheme and 'equal' both succeeded"
+        return _missing(claim, Q_ANTENNA_GAIN, "percentage points", why)
+    at = {str(d): int(i) for d, i in step.argmin(...).items()}
+    worst = float(step.isel(at))
+    se, count = float(step_se.isel(at)), int(step_n.isel(at))
     per_nt = "; ".join(
         f"Nt={int(n)}: " + _fmt_pct(np.atleast_1d(gain.sel({"Nt": n}).values))
         for n in gain.sortby("Nt")["Nt"].values
     )
     where = _points_where(step == step.min())
+    z = worst / se if se > 0 else math.inf
     note = (
         f"gain of {prop} over 'equal' (percent) at the next larger Nt minus at the smaller one, "
-        f"smallest over SNR_com (at {where}); gains at SNR_com = "
-        f"{np.atleast_1d(gain['snr_com_db'].values).tolist()} dB: {per_nt}; "
+        f"smallest over SNR_com (at {where}; {z:+.1f} SE, paired over {count} drops); gains at "
+        f"SNR_com = {np.atleast_1d(gain['snr_com_db'].values).tolist()} dB: {per_nt}; "
         "match: > 0 at every SNR_com"
     )
-    return _row(claim, Q_ANTENNA_GAIN, worst, "percentage points", _yes(worst > 0), note)
+    return _row(
+        claim,
+        Q_ANTENNA_GAIN,
+        worst,
+        "percentage points",
+        _yes(worst > 0),
+        note,
+        se=se,
+        drops=count,
+    )
 
 
 def _crb_ratio(ds: xr.Dataset, crb0_default: float) -> tuple[xr.DataArray, xr.DataArray]:
@@ -531,7 +632,9 @@ def paper_claims(
     for label, ds in (("fig1", fig1), ("fig2", fig2), ("fig3", fig3), ("pareto", pareto)):
         if ds is not None:
             rows.append(_failures(label, ds))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["drops"] = df["drops"].astype("Int64")  # empty where a row is not a mean over drops
+    return df
 
 
 def _failures(label: str, ds: xr.Dataset) -> dict:
@@ -563,6 +666,8 @@ def claims_markdown(df: pd.DataFrame) -> str:
     """The claims table as a Markdown table (for the report and docs/reproduction.md)."""
 
     def cell(v: Any) -> str:
+        if v is pd.NA or v is None:
+            return ""
         if isinstance(v, float):
             return "n/a" if math.isnan(v) else f"{v:.4g}"
         return str(v).replace("|", "\\|").replace("\n", " ")

@@ -213,7 +213,11 @@ def test_pareto_gain_at_crb0_1e4():
     ds = grid_dataset(sweep, rate, crb)
     r = row(claims.paper_claims(pareto=ds), "gain_over_equal_crb0_1e-4")
     assert r["ours"] == pytest.approx(20.0)
-    assert r["matches"] == "yes"
+    # noise-free by construction (SE 0): 4 points from the paper's 24% is beyond the noise
+    assert r["se"] == pytest.approx(0.0, abs=1e-9)
+    assert r["drops"] == DROPS
+    assert r["matches"] == "no"
+    assert "within 25% of 24%" in r["note"]
     assert "does not bind" in r["note"]  # mean CRB = 0.5 * 1e-4 * mean(FACTOR) < CRB0
     # without CRB0 = 1e-4 in the sweep the claim is not evaluated
     r = row(claims.paper_claims(pareto=ds.isel({"crb0": [0, 2]})), "gain_over_equal_crb0_1e-4")
@@ -238,6 +242,14 @@ def test_write_csv_and_markdown(tmp_path):
     back = pd.read_csv(path)
     assert list(back.columns) == list(claims.COLUMNS)
     assert back["matches"].tolist() == df["matches"].tolist()  # no value read back as NaN
+    # the gains carry their drop count (an integer) and SE; counts rows leave both empty
+    gain = back[back["claim"] == "gain_over_equal_default_crb0"].iloc[0]
+    assert gain["drops"] == DROPS
+    assert gain["se"] == pytest.approx(0.0, abs=1e-9)
+    counted = back[back["claim"] == "crb_meets_crb0"].iloc[0]
+    assert np.isnan(counted["se"])
+    assert np.isnan(counted["drops"])
+    assert "drops" in path.read_text().splitlines()[0]
     assert "not evaluated" in set(back["matches"])
     assert len(back) == len(df)
     assert [p.name for p in path.parent.iterdir()] == ["claims.csv"]
@@ -276,3 +288,103 @@ def test_notes_name_the_proposed_variant_from_the_config():
     df = claims.paper_claims(ds, ds)
     for claim in ("gain_over_equal_default_crb0", "proposed_highest_sum_rate"):
         assert "sca = proposed: SCA (Alg. 1 + polish)" in row(df, claim)["note"], claim
+
+
+# --------------------------------------------------------------------------- uncertainty
+def noisy_dataset(n_drops: int, gain: float, noise: float, seed: int = 3) -> xr.Dataset:
+    """fig1-like data with Nt in {15, 35} at 20 dB: 'equal' y_d ~ lognormal, the proposed
+    schemes x_d = y_d (1 + gain) (1 + noise e_d) with e_d ~ N(0, 1) (not proportional: the
+    gain's SE is not 0); Nt = 15 has half the gain."""
+    rng = np.random.default_rng(seed)
+    y = np.exp(rng.normal(2.0, 0.3, size=(2, 1, n_drops)))
+    e = rng.normal(size=(2, 1, n_drops))
+    g = np.array([gain / 2, gain])[:, None, None]
+    x = y * (1 + g) * (1 + noise * e)
+    rate = np.stack([x, x, y, 0.3 * y], axis=2)  # sca, optimal, equal, equal_full
+    status = np.full(rate.shape, "optimal", dtype="U16")
+    status[:, :, 2:] = "feasible"
+    ds = xr.Dataset(
+        {
+            "sum_rate": (("Nt", "snr_com_db", "scheme", "drop"), rate),
+            "crb": (("Nt", "snr_com_db", "scheme", "drop"), np.full(rate.shape, 1e-6)),
+            "status": (("Nt", "snr_com_db", "scheme", "drop"), status),
+        },
+        coords={"Nt": [15, 35], "snr_com_db": [20.0], "scheme": SCHEMES, "drop": range(n_drops)},
+        attrs={"config": json.dumps({"system": {"crb0": 1e-3}})},
+    )
+    return annotate(ds)
+
+
+def _jackknife_gain(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Gain 100 (mean x / mean y - 1) and its jackknife SE (an independent method)."""
+    n = len(x)
+    full = 100 * (x.mean() / y.mean() - 1)
+    loo = np.array([100 * (np.delete(x, i).mean() / np.delete(y, i).mean() - 1) for i in range(n)])
+    return full, float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+
+
+def test_gain_standard_error_is_paired_and_agrees_with_the_jackknife():
+    """The delta-method SE of the gain (paired: both schemes on the same drops) against a
+    jackknife over drops computed here; the drop count excludes a failed entry."""
+    ds = noisy_dataset(400, gain=0.24, noise=0.05)
+    ds["status"].loc[{"Nt": 35, "scheme": "sca", "drop": 7}] = "solver_error"
+    ds["sum_rate"].loc[{"Nt": 35, "scheme": "sca", "drop": 7}] = 1e9
+    r = row(claims.paper_claims(ds, ds), "gain_over_equal_default_crb0")
+    keep = np.arange(400) != 7
+    x = ds["sum_rate"].sel(Nt=35, snr_com_db=20.0, scheme="sca").values[keep]
+    y = ds["sum_rate"].sel(Nt=35, snr_com_db=20.0, scheme="equal").values[keep]
+    gain, se = _jackknife_gain(x, y)
+    assert r["drops"] == 399
+    assert r["ours"] == pytest.approx(gain, rel=1e-12)
+    assert r["se"] == pytest.approx(se, rel=0.02)
+    # unpaired, the SE would be that of two independent means: several times larger
+    unpaired = (
+        100
+        * x.mean()
+        / y.mean()
+        * np.hypot(x.std(ddof=1) / x.mean(), y.std(ddof=1) / y.mean())
+        / np.sqrt(len(x))
+    )
+    assert r["se"] < unpaired / 3
+    # the step of the gain between Nt = 15 and 35: the SE of a difference on the same drops
+    a = row(claims.paper_claims(ds, ds), "gain_grows_with_antennas")
+    x15 = ds["sum_rate"].sel(Nt=15, snr_com_db=20.0, scheme="sca").values[keep]
+    y15 = ds["sum_rate"].sel(Nt=15, snr_com_db=20.0, scheme="equal").values[keep]
+    loo = [
+        100 * (np.delete(x, i).mean() / np.delete(y, i).mean())
+        - 100 * (np.delete(x15, i).mean() / np.delete(y15, i).mean())
+        for i in range(len(x))
+    ]
+    n = len(loo)
+    jack = np.sqrt((n - 1) / n * np.sum((np.asarray(loo) - np.mean(loo)) ** 2))
+    assert a["se"] == pytest.approx(jack, rel=0.02)
+    assert a["drops"] == 399
+
+
+@pytest.mark.parametrize(
+    ("n_drops", "noise", "expected"),
+    [(12, 0.5, "yes"), (4000, 0.02, "no")],
+    ids=["few noisy drops: 30% is within noise", "many drops: 30% is beyond noise"],
+)
+def test_match_is_whether_the_difference_is_beyond_two_standard_errors(
+    n_drops: int, noise: float, expected: str
+):
+    """The same true gain (30%, 6 points above the paper's 24%) matches or not depending on
+    how precisely our drops measure it."""
+    ds = noisy_dataset(n_drops, gain=0.30, noise=noise, seed=5)
+    df = claims.paper_claims(ds, ds)
+    r = row(df, "gain_over_equal_default_crb0")
+    assert r["matches"] == expected
+    assert (abs(r["ours"] - 24.0) <= claims.MATCH_SE * r["se"]) == (expected == "yes")
+    assert f"{abs(r['ours'] - 24.0) / r['se']:.1f} SE" in r["note"]
+    for claim in ("gain_over_equal_default_crb0_max", "proposed_highest_sum_rate"):
+        assert np.isfinite(row(df, claim)["se"])
+        assert row(df, claim)["drops"] == n_drops
+
+
+def test_a_single_drop_has_no_standard_error_and_is_not_judged():
+    ds = noisy_dataset(1, gain=0.24, noise=0.1)
+    r = row(claims.paper_claims(ds, ds), "gain_over_equal_default_crb0")
+    assert r["drops"] == 1
+    assert np.isnan(r["se"])
+    assert r["matches"] == "not evaluated"
