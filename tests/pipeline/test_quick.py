@@ -102,14 +102,8 @@ def test_report_with_the_same_overrides_has_no_warning(quick_run: tuple[Path, st
 
 @pytest.mark.pipeline
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow/rules/common.smk: input_mb() reads input.size_mb in resource functions; "
-    "during --report Snakemake evaluates them inside its event loop, where input.size_mb "
-    "makes a coroutine and cannot run it (NestedCoroutineError), so Python warns "
-    "'coroutine ... was never awaited' once per job using it; fixed by summing "
-    "os.path.getsize over the inputs there (then this test passes: remove the xfail)",
-)
 def test_report_prints_no_python_warning(quick_run: tuple[Path, str, str]) -> None:
+    """No Python warning during ``--report`` (the resource functions read the input sizes
+    from the files, not through ``input.size_mb``, a coroutine the report cannot run)."""
     _, _, report = quick_run
     assert [ln for ln in report.splitlines() if "Warning" in ln] == []

@@ -330,7 +330,10 @@ def mc_work(wc):
 
 
 def input_mb(input):
-    return int(input.size_mb)
+    """Size of a job's inputs (MB), from the files themselves: ``input.size_mb`` is a
+    coroutine that ``snakemake --report`` cannot run (it warned for every rule using it).
+    """
+    return sum(os.path.getsize(f) for f in input if os.path.exists(f)) // 2**20
 
 
 # --------------------------------------------------------------------------- sources
