@@ -2,7 +2,7 @@
 
 MRT with (L)MMSE estimates under any channel of :mod:`jcas.parts.channels`,
 ``w_k = h_hat_k / sqrt(tr(Phi_k) / Nt)`` (``E||w_k||^2 = Nt``) and the sensing beam ``a_t``
-(derivation in ``docs/theory_channels.md``). With ``Q_k = R_k + m_k m_k^H`` the total
+(derivation in ``docs/theory.md`` §9). With ``Q_k = R_k + m_k m_k^H`` the total
 covariance, ``Psi`` of user ``k``'s pilot, ``P(k)`` the users sharing it:
 
 - ``a_k = Nt tr(Phi_k)``;
