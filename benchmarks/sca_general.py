@@ -138,40 +138,8 @@ def point(x: np.ndarray, s: float, drop: Drop) -> np.ndarray:
 @functools.cache
 def _simplex(dim: int, m: int) -> np.ndarray:
     """Points of ``{z >= 0, sum z <= 1}`` in ``dim`` coordinates, step ``1 / m``."""
-    pts = [c for c in itertools.product(range(m + 1), repeat=dim) if sum(c) <= m]
-    return np.array(pts, dtype=float) / m
-
-
-def grid_search(drop: Drop, m: int | None = None, halvings: int = 24) -> tuple[float, np.ndarray]:
-    """Best feasible sum rate (nats) over a grid of the simplex of ``(u, v)`` (unused power
-    included, step ``1 / m``), refined by a pattern search from the 5 best grid points;
-    ``(-inf, nan)`` when no grid point meets CRB0."""
-    k = drop.k
-    m = m or (100 if k == 2 else 40)
-    grid = _simplex(k + 1, m)
-    rate = np.where(drop.crb_ratio(grid) <= 1.0, drop.rate(grid), -np.inf)
-    order = np.argsort(rate)[::-1][:5]
-    best, best_z = -np.inf, np.full(k + 1, np.nan)
-    moves = np.array(list(itertools.product((-2, -1, 0, 1, 2), repeat=k + 1)), dtype=float)
-    for i in order:
-        if not np.isfinite(rate[i]):
-            break
-        z, r, step = grid[i].copy(), float(rate[i]), 1.0 / m
-        final = step / 2.0**halvings
-        for _ in range(40 * halvings):
-            if step < final:
-                break
-            cand = np.clip(z + step * moves, 0.0, None)
-            cand = cand[cand.sum(axis=1) <= 1.0 + 1e-15]
-            rc = np.where(drop.crb_ratio(cand) <= 1.0, drop.rate(cand), -np.inf)
-            j = int(np.argmax(rc))
-            if rc[j] > r:
-                z, r = cand[j].copy(), float(rc[j])
-            else:
-                step /= 2.0
-        if r > best:
-            best, best_z = r, z
-    return best, best_z
+    pts = np.indices((m + 1,) * dim).reshape(dim, -1).T
+    return pts[pts.sum(axis=1) <= m].astype(float) / m
 
 
 def _feasible_anchor(drop: Drop) -> np.ndarray | None:
@@ -180,6 +148,94 @@ def _feasible_anchor(drop: Drop) -> np.ndarray | None:
     j = drop.fisher(vertices)
     i = int(np.argmax(j))
     return vertices[i] if j[i] >= 1.0 else None
+
+
+def _into_feasible(drop: Drop, z: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """``z`` (K + 1,) clipped to ``>= 0``, scaled into the budget, and moved towards the
+    feasible ``anchor`` by the least step (bisection) that meets CRB0 exactly."""
+    z = np.maximum(z, 0.0)
+    z = z / max(1.0, z.sum())
+    if drop.crb_ratio(z[None])[0] <= 1.0:
+        return z
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if drop.crb_ratio(((1 - mid) * z + mid * anchor)[None])[0] <= 1.0:
+            hi = mid
+        else:
+            lo = mid
+    return (1 - hi) * z + hi * anchor
+
+
+def slsqp(drop: Drop, z0: np.ndarray) -> tuple[float, np.ndarray]:
+    """SLSQP (scipy) on the exact problem from ``z0``; the end point made exactly feasible
+    (:func:`_into_feasible`). Returns its sum rate (nats) and the point; ``-inf`` if no
+    feasible anchor exists."""
+    anchor = _feasible_anchor(drop)
+    k1 = drop.k + 1
+    if anchor is None:
+        return -np.inf, np.full(k1, np.nan)
+    scale = max(float(drop.rate(z0[None])[0]), 1e-300)
+    cons = [
+        {"type": "ineq", "fun": lambda z: 1.0 - z.sum(), "jac": lambda z: -np.ones(k1)},
+        {"type": "ineq", "fun": lambda z: drop.fisher(z[None])[0] - 1.0, "jac": drop.fisher_grad},
+    ]
+    res = minimize(
+        lambda z: -drop.rate(z[None])[0] / scale,
+        z0,
+        jac=lambda z: -drop.rate_grad(z) / scale,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * k1,
+        constraints=cons,
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    z = _into_feasible(drop, np.asarray(res.x, dtype=float), anchor)
+    return float(drop.rate(z[None])[0]), z
+
+
+def _pattern(
+    drop: Drop, z: np.ndarray, r: float, step: float, halvings: int
+) -> tuple[float, np.ndarray]:
+    """Pattern search from ``z``: moves of up to two steps per coordinate, the step halved
+    when no feasible move improves, ``halvings`` times."""
+    moves = np.array(list(itertools.product((-2, -1, 0, 1, 2), repeat=drop.k + 1)), float)
+    final = step / 2.0**halvings
+    for _ in range(40 * halvings):
+        if step < final:
+            break
+        cand = np.clip(z + step * moves, 0.0, None)
+        cand = cand[cand.sum(axis=1) <= 1.0 + 1e-15]
+        rc = np.where(drop.crb_ratio(cand) <= 1.0, drop.rate(cand), -np.inf)
+        j = int(np.argmax(rc))
+        if rc[j] > r:
+            z, r = cand[j].copy(), float(rc[j])
+        else:
+            step /= 2.0
+    return r, z
+
+
+def grid_search(drop: Drop, m: int | None = None, halvings: int = 24) -> tuple[float, np.ndarray]:
+    """Best feasible sum rate (nats) over a grid of the simplex of ``(u, v)`` (unused power
+    included, step ``1 / m``: 1/100 for K = 2, 1/40 for K = 3), refined from each of the 5
+    best grid points by a pattern search (:func:`_pattern`) and by SLSQP (:func:`slsqp`);
+    ``(-inf, nan)`` when no grid point meets CRB0. Without the refinements the result is
+    the grid's: the best point of a grid of that step."""
+    k = drop.k
+    m = m or (100 if k == 2 else 40)
+    grid = _simplex(k + 1, m)
+    rate = np.where(drop.crb_ratio(grid) <= 1.0, drop.rate(grid), -np.inf)
+    order = np.argsort(rate)[::-1][:5]
+    best, best_z = -np.inf, np.full(k + 1, np.nan)
+    for i in order:
+        if not np.isfinite(rate[i]):
+            break
+        for r, z in (
+            _pattern(drop, grid[i].copy(), float(rate[i]), 1.0 / m, halvings),
+            slsqp(drop, grid[i]),
+        ):
+            if r > best:
+                best, best_z = r, z
+    return best, best_z
 
 
 def random_feasible_starts(drop: Drop, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -201,38 +257,14 @@ def random_feasible_starts(drop: Drop, n: int, rng: np.random.Generator) -> np.n
 
 
 def multistart(drop: Drop, n_starts: int = N_STARTS, seed: int = 0) -> tuple[float, np.ndarray]:
-    """Best sum rate (nats) of SLSQP (scipy) on the exact problem from ``n_starts`` random
-    feasible starts; only end points meeting the budget and CRB0 (to 1e-9) count.
-    ``(-inf, nan)`` when no start exists (no vertex meets CRB0)."""
+    """Best sum rate (nats) of SLSQP (:func:`slsqp`) on the exact problem from ``n_starts``
+    random feasible starts (:func:`random_feasible_starts`), each end point made exactly
+    feasible; ``(-inf, nan)`` when no start exists (no vertex meets CRB0)."""
     rng = np.random.default_rng(seed)
     starts = random_feasible_starts(drop, n_starts, rng)
-    k1 = drop.k + 1
-    if len(starts) == 0:
-        return -np.inf, np.full(k1, np.nan)
-    scale = max(float(np.max(drop.rate(starts))), 1e-300)
-    cons = [
-        {"type": "ineq", "fun": lambda z: 1.0 - z.sum(), "jac": lambda z: -np.ones(k1)},
-        {
-            "type": "ineq",
-            "fun": lambda z: drop.fisher(z[None])[0] - 1.0,
-            "jac": drop.fisher_grad,
-        },
-    ]
-    best, best_z = -np.inf, np.full(k1, np.nan)
+    best, best_z = -np.inf, np.full(drop.k + 1, np.nan)
     for z0 in starts:
-        res = minimize(
-            lambda z: -drop.rate(z[None])[0] / scale,
-            z0,
-            jac=lambda z: -drop.rate_grad(z) / scale,
-            method="SLSQP",
-            bounds=[(0.0, 1.0)] * k1,
-            constraints=cons,
-            options={"ftol": 1e-15, "maxiter": 1000},
-        )
-        z = np.maximum(res.x, 0.0)
-        if z.sum() > 1.0 + 1e-9 or drop.crb_ratio(z[None])[0] > 1.0 + 1e-9:
-            continue
-        r = float(drop.rate(z[None])[0])
+        r, z = slsqp(drop, z0)
         if r > best:
             best, best_z = r, z
     return best, best_z
@@ -293,7 +325,7 @@ def split_form_case(
 ) -> tuple[Coefficients, np.ndarray, np.ndarray, SystemParams]:
     """MRT closed-form coefficients with orthonormal pilots (split form, linear Fisher), and
     the drops ``beta, xi`` and system they came from (to run ``sca`` and ``optimal``)."""
-    p = SystemParams(K=k, Nt=nt, Nr=nt, snr_com_db=snr_com_db)
+    p = SystemParams(K=k, Nt=nt, Nr=nt, tau_p=max(10, k), snr_com_db=snr_com_db)
     beta, _ = large_scale_fading(p, seed, range(n))
     xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)
     coef = cf_coefficients(beta, xi, p)

@@ -70,9 +70,11 @@ from jcas.allocation.sca._clarabel import (
     CLARABEL_SETTINGS,
     DEFAULT_SOLVERS,
     GENERAL_PROGRAMS,
+    PROGRAMS,
     GeneralConicProgram,
     GeneralStepData,
     ProgramCache,
+    StepData,
     StepSolution,
 )
 from jcas.model.coefficients import Coefficients
@@ -968,11 +970,35 @@ class _Runner:
     def _solve_step(
         self, idx: NDArray[np.int64], attempts: Sequence[tuple[str, str]], n_slots: int
     ) -> tuple[Float, Float, Bool]:
+        """One convex step for drops ``idx``: the drops whose CRB goes through ``sum u`` in
+        ``sca``'s program (26) (:class:`jcas.allocation.sca._clarabel.ConicProgram`, the
+        same program in the variables ``(c, v)``), the others in the general one; each group
+        in slots of a power of two up to ``n_slots``. Returns ``u``, ``v`` and the mask of
+        valid solutions."""
+        reduced = self.model.sum_crb[idx]
+        if np.all(reduced) or not np.any(reduced):
+            return self._solve_group(idx, attempts, n_slots, bool(reduced[0]))
+        u, v = self.u[idx].copy(), self.v[idx].copy()
+        good = np.zeros(len(idx), bool)
+        for mask in (reduced, ~reduced):
+            slots = min(_small(int(mask.sum())), n_slots)
+            u[mask], v[mask], good[mask] = self._solve_group(
+                idx[mask], attempts, slots, bool(reduced[mask][0])
+            )
+        return u, v, good
+
+    def _solve_group(
+        self,
+        idx: NDArray[np.int64],
+        attempts: Sequence[tuple[str, str]],
+        n_slots: int,
+        reduced: bool,
+    ) -> tuple[Float, Float, Bool]:
         n = len(idx)
         data, (bw, cu, cv, v0, on, u0) = self._step_data(idx, n_slots)
         with_t3 = bool(np.any(self.model.f3[idx] != 0))
         for attempt in attempts:
-            sol = self._solve_with(attempt, data, n_slots, with_t3)
+            sol = self._solve_with(attempt, data, n_slots, with_t3, reduced)
             if sol is not None:
                 w, v = sol.w[:n], sol.v[:n]
                 good = np.all(np.isfinite(w), axis=1) & np.isfinite(v) & np.all(w > 0, axis=1)
@@ -984,11 +1010,19 @@ class _Runner:
         return u0, v0, np.zeros(n, bool)
 
     def _solve_with(
-        self, attempt: tuple[str, str], data: GeneralStepData, n_slots: int, with_t3: bool
+        self,
+        attempt: tuple[str, str],
+        data: GeneralStepData,
+        n_slots: int,
+        with_t3: bool,
+        reduced: bool,
     ) -> StepSolution | None:
         backend, solver = attempt
+        k = data.u0.shape[1]
+        if backend == "clarabel" and reduced:
+            return PROGRAMS.get(k, n_slots, with_t3).solve(_reduced(data))
         if backend == "clarabel":
-            return self.programs.get(data.u0.shape[1], n_slots, with_t3).solve(data)
+            return self.programs.get(k, n_slots, with_t3).solve(data)
         if n_slots != 1:  # the cvxpy fallback solves one drop at a time
             return None
         return _cvxpy_step(data, solver)
@@ -1077,16 +1111,23 @@ class _Runner:
 
     def _switch_on(self, idx: NDArray[np.int64]) -> NDArray[np.int64]:
         """KKT check at a stopping point (``jcas.allocation.sca._switch_on``): an inactive user
-        whose marginal (full gradient plus ``mu`` times that of the Fisher information,
-        :func:`_kkt_estimate`) at zero power exceeds the smallest marginal of the active users
-        gets a small share of that user's power (halved until the sum rate rises with CRB0
-        met) and the drop keeps iterating. Returns the re-activated drops."""
+        whose marginal ``L_t`` (the gradient of the sum rate plus ``mu`` times that of the
+        Fisher information, :func:`_kkt_estimate`) at zero power exceeds the smallest marginal
+        ``L_d`` of the active users violates the KKT conditions of (19). It gets a small share
+        of that user's power along ``e_t - e_d + beta (e_v - e_d)``, where ``beta`` (nonzero only
+        if the CRB constraint may be active and the two users' Fisher columns differ) keeps
+        the Fisher information constant to first order, so that the rate changes by
+        ``delta (L_t - L_d) > 0``; the share is halved until the sum rate rises with CRB0 met
+        (after :func:`_repair` towards the anchor), and the drop keeps iterating. Returns the
+        re-activated drops."""
         m = self.model.take(idx)
         u, v, on = self.u[idx], self.v[idx], self.active[idx]
         k = u.shape[1]
         z = np.concatenate([u, v[:, None]], axis=1)
         support = np.concatenate([on & (u > 0), (v > 0)[:, None]], axis=1)
-        _, _, marginal = _kkt_estimate(m, z, support, _tight(m, u, v))
+        tight = _tight(m, u, v)
+        _, _, marginal = _kkt_estimate(m, z, support, tight)
+        d_j = _hessians(m, z, second=False)[2]
         marg = marginal[:, :k]
         m_on = np.where(on & (u > 0), marg, np.inf)
         m_off = np.where(~on & (m.g > 0), marg, -np.inf)
@@ -1103,20 +1144,31 @@ class _Runner:
         for j in np.flatnonzero(want):
             donor, taker = lowest[j], best_off[j]
             mj = m.take(slice(j, j + 1))
-            delta = 1e-3 * u[j, donor]
+            beta = 0.0
+            gap = d_j[j, k] - d_j[j, donor]
+            if tight[j] and v[j] > 0 and abs(gap) > 0 and not m.sum_crb[j]:
+                beta = -(d_j[j, taker] - d_j[j, donor]) / gap
+            direction = np.zeros(k + 1)
+            direction[taker] += 1.0
+            direction[donor] -= 1.0 + beta
+            direction[k] += beta
+            start = (self.start_u[idx[j : j + 1]], self.start_v[idx[j : j + 1]])
+            anchor = _anchor(mj, start, on[j : j + 1], u[j : j + 1], v[j : j + 1])
+            delta = 1e-3 * u[j, donor] / max(1.0, abs(1.0 + beta))
             for _ in range(30):
-                trial = u[j].copy()
-                trial[donor] -= delta
-                trial[taker] += delta
-                r = mj.rate(trial[None], v[j : j + 1])[0]
-                if r > self.rate[idx[j]] and mj.crb_ratio(trial[None], v[j : j + 1])[0] <= 1.0:
-                    self.u[idx[j]] = trial
+                trial = z[j] + delta * direction
+                delta *= 0.5
+                if np.any(trial < 0):
+                    continue
+                ut, vt = _repair(mj, trial[None, :k], trial[k : k + 1], *anchor)
+                r = mj.rate(ut, vt)[0]
+                if r > self.rate[idx[j]] and mj.crb_ratio(ut, vt)[0] <= 1.0:
+                    self.u[idx[j]], self.v[idx[j]] = ut[0], vt[0]
                     self.rate[idx[j]] = r
                     self.active[idx[j], taker] = True
                     self.reactivations[idx[j]] += 1
                     back.append(idx[j])
                     break
-                delta *= 0.5
         return np.asarray(back, dtype=np.int64)
 
     def run(self) -> None:
@@ -1139,6 +1191,24 @@ class _Runner:
                 record["power"][idx] = np.sum(self.u[idx], axis=1) + self.v[idx]
                 self.trace.append(record)
             slots = [i for i in slots if self.status[i] == "pending"]
+
+
+def _reduced(d: GeneralStepData) -> StepData:
+    """The step of drops whose CRB terms have equal user columns as the data of ``sca``'s
+    program (26): the coefficients of ``(c, v)`` are any user's and the sensing beam's."""
+    k = d.u0.shape[1]
+    return StepData(
+        u0=d.u0,
+        bw=d.bw,
+        cu=d.cu,
+        cv=d.cv,
+        wmax=d.wmax,
+        t1=d.t1[:, [0, k]],
+        t2=d.t2[:, [0, k]],
+        t3=d.t3[:, [0, k]],
+        beta=d.beta,
+        phi0=d.phi0,
+    )
 
 
 def _cvxpy_step(d: GeneralStepData, solver: str) -> StepSolution | None:
