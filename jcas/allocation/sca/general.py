@@ -29,12 +29,22 @@ with ``CRB = sigma_r_bar^2 T1 / (T1 T2 - |T3|^2)`` and ``T_i`` linear in ``(x, s
 - Stopping rule (Aitken), extrapolation of the split, active set: as in ``sca``, with the
   full gradient of the sum rate (the interference a user causes) in the marginal rates,
   and every move checked against CRB0 (the CRB may depend on the split).
-- Polish (exact water-filling at fixed ``(sum u, v)``) only on drops where it is exact:
-  split-form rate (``b_kj = B_k``) and a CRB that depends on the users' powers only through
-  their sum (equal user columns of ``T1, T2, T3``).
-- Slots of one block-separable Clarabel program per ``(K, slots, T3 present)``
-  (:data:`jcas.allocation.sca._clarabel.GENERAL_PROGRAMS`), reused across iterations, drops
-  and calls; a failed solve is retried alone, then through cvxpy (CLARABEL, ECOS, SCS).
+- Repair of a solver output missing CRB0 by its tolerance: towards ``sca``'s anchor (the
+  start's split shared by the active users) where it meets CRB0, else the previous iterate.
+- Polish (option ``polish``): where it is exact -- split-form rate (``b_kj = B_k``) and a CRB
+  that depends on the users' powers only through their sum (equal user columns of
+  ``T1, T2, T3``) -- ``sca``'s water-filling at fixed ``(sum u, v)`` at a stopping point;
+  elsewhere Newton's method on the KKT conditions on the current support
+  (:func:`_newton_polish`), tried after every step with a relative gain below 1e-2 and
+  kept only if it is feasible and raises the sum rate; and at a stopping point a
+  second-order check (:func:`_escape`): along a direction of positive curvature of the
+  Lagrangian (a saddle point, e.g. two users sharing a pilot) the SCA continues from the
+  better point.
+- Slots of one block-separable Clarabel program per ``(K, slots, T3 present)``, reused
+  across iterations, drops and calls: ``sca``'s program (26)
+  (:data:`jcas.allocation.sca._clarabel.PROGRAMS`) for drops whose CRB goes through
+  ``sum u``, the general one (:data:`jcas.allocation.sca._clarabel.GENERAL_PROGRAMS`) for
+  the others; a failed solve is retried alone, then through cvxpy (CLARABEL, ECOS, SCS).
 
 Per-drop statuses: ``converged``, ``max_iterations``, ``infeasible``, ``solver_error``,
 ``invalid_input`` (non-finite or negative coefficients); nothing is raised out of a batch.
@@ -721,6 +731,71 @@ def _newton_polish(
     return z[:, :k], z[:, k]
 
 
+def _escape(
+    model: GeneralModel, u: Float, v: Float, on: Bool, anchor: tuple[Float, Float]
+) -> tuple[Float, Float, Float]:
+    """Second-order check at a stopping point: leave a saddle point of (19).
+
+    With a full interference matrix a KKT point need not be a local maximum (two users
+    sharing a pilot: giving both power can be a saddle, one of them should be off). On the
+    support (active users with power, ``v`` if positive), the Hessian of the Lagrangian
+    ``R + mu J'`` (:func:`_hessians`, ``mu`` of :func:`_kkt_estimate`) is projected on the
+    directions that keep the budget and, where the CRB constraint may be active, the Fisher
+    information to first order; along an eigenvector of a positive eigenvalue (above
+    ``1e-9`` of the Hessian's scale) the sum rate rises to second order. Steps of
+    ``t_max 2^-i`` (``i = 0 .. 19``, ``t_max`` the longest step keeping every power ``>= 0``)
+    are tried both ways, each made feasible by :func:`_repair` towards ``anchor`` and scaled
+    to full power; the best is returned with its sum rate (nats), or the input point where
+    no step or no positive curvature exists. The caller keeps it only if the sum rate rises
+    (then the SCA continues from it).
+    """
+    k = u.shape[1]
+    k1 = k + 1
+    z = np.concatenate([u, v[:, None]], axis=1)
+    support = np.concatenate([on & (u > 0), (v > 0)[:, None]], axis=1)
+    tight = _tight(model, u, v)
+    _, mu, _ = _kkt_estimate(model, z, support, tight)
+    _, h_rate, d_j, h_j = _hessians(model, z)
+    w = h_rate + mu[:, None, None] * h_j
+    sup = support.astype(float)
+    # orthonormal basis of the constraint normals on the support: 1 and (where tight) grad J'
+    a1 = sup / np.sqrt(np.maximum(sup.sum(axis=1, keepdims=True), 1.0))
+    a2 = np.where(support & tight[:, None], d_j, 0.0)
+    a2 = a2 - np.sum(a2 * a1, axis=1, keepdims=True) * a1
+    norm2 = np.linalg.norm(a2, axis=1, keepdims=True)
+    keep = norm2 > 1e-12 * np.linalg.norm(d_j, axis=1, keepdims=True)
+    a2 = np.where(keep, a2 / np.where(keep, norm2, 1.0), 0.0)
+    proj = np.eye(k1)[None] * sup[:, :, None] * sup[:, None, :]
+    proj = proj - a1[:, :, None] * a1[:, None, :] - a2[:, :, None] * a2[:, None, :]
+    reduced = proj @ w @ proj
+    values, vectors = np.linalg.eigh(0.5 * (reduced + np.swapaxes(reduced, 1, 2)))
+    scale = np.max(np.abs(w), axis=(1, 2))
+    top = values[:, -1]
+    e = vectors[:, :, -1]
+    curved = np.isfinite(top) & (top > 1e-9 * scale)
+    best_u, best_v, best_r = u.copy(), v.copy(), model.rate(u, v)
+    if not np.any(curved):
+        return best_u, best_v, best_r
+    rows = np.flatnonzero(curved)
+    sub = model.take(rows)
+    zs, es = z[rows], e[rows]
+    for sign in (1.0, -1.0):
+        d = sign * es
+        with np.errstate(divide="ignore", invalid="ignore"):
+            limit = np.where(d < 0, zs / np.where(d < 0, -d, 1.0), np.inf)
+        t_max = np.min(limit, axis=1)
+        t_max = np.where(np.isfinite(t_max), t_max, 1.0)
+        for i in range(20):
+            trial = np.maximum(zs + (t_max * 0.5**i)[:, None] * d, 0.0)
+            ut, vt = _repair(sub, trial[:, :k], trial[:, k], anchor[0][rows], anchor[1][rows])
+            ut, vt = _full_power(ut, vt)
+            rt = sub.rate(ut, vt)
+            ok = (rt > best_r[rows]) & (sub.crb_ratio(ut, vt) <= 1.0 + _CRB_SLACK)
+            take = rows[ok]
+            best_u[take], best_v[take], best_r[take] = ut[ok], vt[ok], rt[ok]
+    return best_u, best_v, best_r
+
+
 def _polish(
     model: GeneralModel, u: Float, v: Float, on: Bool, anchor: tuple[Float, Float]
 ) -> tuple[Float, Float, Float, Float]:
@@ -928,6 +1003,7 @@ class _Runner:
         self.iterations = np.zeros(n, np.int64)
         self.solve_time = np.zeros(n)
         self.reactivations = np.zeros(n, np.int64)
+        self.escapes = np.zeros(n, np.int64)
         self.change = np.full(n, np.inf)
         self.small = np.zeros(n, bool)
 
@@ -1100,6 +1176,22 @@ class _Runner:
             done[np.isin(idx, again)] = False
             self.small[again] = False
             self.change[again] = np.inf
+        inexact = done & ~(self.model.split[idx] & self.model.sum_crb[idx])
+        if self.opt.polish and np.any(inexact):  # second-order check at a stopping point
+            rows = idx[inexact & (self.escapes[idx] < 10)]
+            mr = self.model.take(rows)
+            start = (self.start_u[rows], self.start_v[rows])
+            anchor = _anchor(mr, start, self.active[rows], self.u[rows], self.v[rows])
+            u_e, v_e, r_e = _escape(mr, self.u[rows], self.v[rows], self.active[rows], anchor)
+            better = r_e > self.rate[rows] * (1.0 + 1e-12)
+            rb = rows[better]
+            self.u[rb], self.v[rb], self.rate[rb] = u_e[better], v_e[better], r_e[better]
+            if self.opt.active_set:
+                self.active[rb] = (u_e[better] > 0) | (self.active[rb] & (mr.g[better] <= 0))
+            self.escapes[rb] += 1
+            done[np.isin(idx, rb)] = False
+            self.small[rb] = False
+            self.change[rb] = np.inf
         if self.opt.active_set and np.any(done):
             back = self._switch_on(idx[done])
             done[np.isin(idx, back)] = False
