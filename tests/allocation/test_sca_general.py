@@ -162,6 +162,24 @@ def test_general_program_is_the_sca_program_when_the_crb_goes_through_sum_u() ->
         np.testing.assert_allclose(sol_g.v, sol_s.v, atol=1e-6)
 
 
+def test_full_power_scaling_raises_every_sinr_with_a_full_b() -> None:
+    """The full-power step's premise (``docs/theory_sca_general.md`` G.1) on 2000 random
+    drops with a full nonnegative ``b`` (K = 5): scaling every power by ``t`` in (1, 10]
+    raises every SINR with power and divides the CRB by ``t``; raising one user's power alone
+    lowers some other user's SINR (so only the proportional step is valid)."""
+    coef = bench().random_case(5, 2000, 11, "binding", with_t3=True)
+    rng = np.random.default_rng(12)
+    x = rng.dirichlet(np.ones(6), size=2000)[:, :5] * 0.9
+    s = 0.9 - x.sum(axis=1)
+    t = rng.uniform(1.0, 10.0, 2000)
+    before, after = coef.rate.sinr(x, s), coef.rate.sinr(t[:, None] * x, t * s)
+    assert np.all(after > before)
+    np.testing.assert_allclose(coef.fisher.crb(t[:, None] * x, t * s), coef.fisher.crb(x, s) / t)
+    one = x.copy()
+    one[:, 0] *= t
+    assert np.any(coef.rate.sinr(one, s)[:, 1:] < before[:, 1:])
+
+
 # --------------------------------------------------------------------------- split form
 @pytest.mark.parametrize("precoder", ["mrt", "zf", "pzf"])
 def test_split_form_reaches_the_optimum(precoder: str) -> None:
@@ -227,6 +245,24 @@ def test_iterates_never_decrease_and_stay_feasible() -> None:
             power = np.array([t["power"] for t in trace])
             assert np.all(ratio[np.isfinite(ratio)] <= 1 + 1e-12), family
             np.testing.assert_allclose(power[np.isfinite(power)], 1.0, rtol=1e-12)
+
+
+def test_leaves_a_saddle_point_of_two_users_sharing_a_pilot(monkeypatch) -> None:
+    """MRT, K = 8, tau_p = 4, Nt = 10, SNR_com 30 dB (a drop found by the stress run): without
+    the second-order check the SCA stops at a KKT point that is a saddle (users 3 and 7 share
+    a pilot and both get power), more than 1e-5 below the multi-start's optimum; with it,
+    within 1e-9 of it."""
+    b = bench()
+    coef = b.reused_pilot_case(8, 6, 288, "free", snr_com_db=30.0, nt=10).select([2])
+    drop = b.Drop.of(coef, 0)
+    best, _ = b.multistart(drop, n_starts=20)
+
+    def rate(res: PowerAllocation) -> float:
+        return float(drop.rate(b.point(res.x[0], res.s[0], drop))[0])
+
+    assert rate(sca_general(coef)) >= best * (1 - 1e-9)
+    monkeypatch.setattr(general, "_escape", lambda m, u, v, on, anchor: (u, v, m.rate(u, v)))
+    assert rate(sca_general(coef)) < best * (1 - 1e-5)
 
 
 def test_batching_does_not_change_the_result() -> None:
