@@ -22,7 +22,9 @@ Three parts, all in one run (ratios measured in the same run, on the same drops)
    nothing improves, down to 2^-24 of the grid step): :func:`grid_search`.
 
 Writes ``benchmarks/out/sca_general.txt``. Run ``python benchmarks/sca_general.py``
-(``--quick``: fewer drops). The tests (``tests/allocation/test_sca_general.py``) import the
+(``--quick``: fewer drops; ``--stress 2 3 4 8``: only a wider sweep over SNR_com, CRB0
+regimes including infeasible ones, and a fifth family, MRT with reused pilots at a small
+Nt, printed). The tests (``tests/allocation/test_sca_general.py``) import the
 references and case generators from here.
 """
 
@@ -533,10 +535,61 @@ def part_full(
     return failures
 
 
+def stress(k: int, n: int) -> list[str]:
+    """The stress sweep (``--stress K``): SNR_com in {-10, 0, 10, 20, 30} dB x CRB0 free /
+    binding / infeasible x five full-b families (MRT with reused pilots at Nt = 16, on the
+    non-centred array, and at Nt = max(8, K + 2); random with T3 = 0 and T3 != 0), ``n``
+    drops each, against the grid search (K <= 3) or the multi-start; returns printed lines."""
+    search = grid_search if k <= 3 else multistart
+    lines, gaps, failures = [], [], []
+    for snr, regime in itertools.product((-10.0, 0.0, 10.0, 20.0, 30.0), REGIMES):
+        s0 = int(snr) + k
+        families = {
+            "reused": reused_pilot_case(k, n, s0 + 50, regime, snr_com_db=snr),
+            "reused nc": reused_pilot_case(
+                k, n, s0 + 150, regime, snr_com_db=snr, non_centred=True
+            ),
+            "reused small Nt": reused_pilot_case(
+                k, n, s0 + 250, regime, snr_com_db=snr, nt=max(8, k + 2)
+            ),
+            "random": random_case(k, n, s0 + 350, regime, with_t3=False),
+            "random t3": random_case(k, n, s0 + 450, regime, with_t3=True),
+        }
+        for family, coef in families.items():
+            res = sca_general(coef)
+            tally = Tally()
+            certify(coef, res, search, tally, f"K={k} {snr:g} dB {regime} {family}")
+            gaps += tally.gaps
+            failures += tally.failures
+            g = max(tally.gaps) if tally.gaps else float("nan")
+            statuses = sorted(str(x) for x in set(res.status))
+            lines.append(
+                f"K={k} {snr:>5g} dB {regime:<10} {family:<15} {statuses} "
+                f"iterations <= {res.iterations.max()} max gap {g:.2e} failures "
+                f"{len(tally.failures)}"
+            )
+    lines.append(
+        f"K={k}: {len(gaps)} feasible drops compared, largest gap {max(gaps):.2e}, "
+        f"failures {len(failures)}"
+    )
+    return lines + failures
+
+
+REGIMES = ("free", "binding", "infeasible")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer drops")
+    parser.add_argument(
+        "--stress", type=int, nargs="+", metavar="K", help="only the stress sweep, these K"
+    )
+    parser.add_argument("--drops", type=int, default=6, help="drops per stress cell")
     args = parser.parse_args()
+    if args.stress:
+        for k in args.stress:
+            print("\n".join(stress(k, args.drops)), flush=True)
+        return
     t0 = time.perf_counter()
     n_split, n_full, n_small, n_speed, repeats = (
         (20, 3, 5, 20, 1) if args.quick else (200, 10, 25, 200, 3)
