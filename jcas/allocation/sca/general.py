@@ -235,13 +235,6 @@ class GeneralModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(det > 0, t1 / np.where(det > 0, det, 1.0), np.inf)
 
-    def fisher_gradient(self, u: Float, v: Float) -> Float:
-        """``d J' / d z`` (n, K + 1) of ``J' = T2' - |T3'|^2 / T1'`` (``z = (u, v)``)."""
-        t1, _, t3 = self.terms(u, v)
-        t1s = np.where(t1 > 0, t1, 1.0)[:, None]
-        cross = 2.0 * np.real(np.conj(t3)[:, None] * self.f3)
-        return self.f2 - cross / t1s + (np.abs(t3) ** 2)[:, None] * self.f1 / t1s**2
-
 
 def _equal_columns(a: NDArray[Any], k: int) -> Bool:
     """Per drop: the first ``k`` columns of ``a`` (n, >= k) equal to the first (1e-12 rel.)."""
@@ -954,13 +947,13 @@ def _solve(
     if np.any(feasible):
         rows = np.flatnonzero(feasible)
         u[rows], v[rows], feasible[rows] = start_points(model.take(rows), on[rows])
-    # a drop whose users cannot receive anything useful: all power on sensing is optimal
+    # no user receives a signal: the sum rate is 0 everywhere, any feasible point is optimal
     silent = valid & ~np.any(on, axis=1)
     if np.any(silent):
-        z = np.zeros((int(silent.sum()), n_users))
-        meets = model.take(silent).crb_ratio(z, np.ones(len(z))) <= 1.0
-        rows = np.flatnonzero(silent)[meets]
-        x_out[rows], s_out[rows], status[rows] = 0.0, p, "converged"
+        rows = np.flatnonzero(silent)
+        us, vs, ok = start_points(model.take(rows), np.ones((len(rows), n_users), bool))
+        rows = rows[ok]
+        x_out[rows], s_out[rows], status[rows] = us[ok] * p, vs[ok] * p, "converged"
     idx = np.flatnonzero(feasible)
     start_time = (time.perf_counter() - t_start) / max(n_drops, 1)
     solve_time[:] = start_time
