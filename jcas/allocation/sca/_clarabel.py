@@ -59,8 +59,11 @@ from scipy import sparse  # type: ignore[import-untyped]
 __all__ = [
     "CLARABEL_SETTINGS",
     "DEFAULT_SOLVERS",
+    "GENERAL_PROGRAMS",
     "PROGRAMS",
     "ConicProgram",
+    "GeneralConicProgram",
+    "GeneralStepData",
     "ProgramCache",
     "StepData",
     "StepSolution",
@@ -321,3 +324,217 @@ class ProgramCache(Generic[_P]):
 
 PROGRAMS: ProgramCache[ConicProgram] = ProgramCache(ConicProgram)
 """The process-wide cache used by the SCA."""
+
+
+# ----------------------------------------------------------------------------- general program
+@dataclass(frozen=True)
+class GeneralStepData:
+    """The coefficients of one step of the SCA on general coefficients for ``n`` slots
+    (:mod:`jcas.allocation.sca.general`; ``docs/theory_sca_general.md``).
+
+    As :class:`StepData`, except that the CRB terms are linear in each user's power
+    fraction and the sensing fraction, ``T = t[:K] . u + t[K] v`` (``u_k = u0_k w_k``),
+    instead of in ``(sum u, v)``, and the interference coefficient of each ``w_k`` is
+    free (a full interference matrix).
+
+    Attributes
+    ----------
+    u0 : (n, K) expansion point (0 for switched-off users).
+    bw : (n, K) weight of ``1 / w_k`` in the objective (over its scale).
+    cu : (n, K) coefficient of ``w_k``; cv : (n,) coefficient of ``v`` (over the scale).
+    wmax : (n, K) trust region of ``w``.
+    t1, t2 : (n, K + 1) coefficients of ``(u_1 .. u_K, v)`` in the balanced ``T1'', T2''``.
+    t3 : (n, K + 1) complex coefficients in ``T3''``.
+    beta : (n,) ``beta`` of ``T1'' T2'' - |T3''|^2 >= beta T1''``.
+    phi0 : (n,) ``phi^(i)``, the expansion point of (24).
+    """
+
+    u0: Float
+    bw: Float
+    cu: Float
+    cv: Float
+    wmax: Float
+    t1: Float
+    t2: Float
+    t3: NDArray[np.complex128]
+    beta: Float
+    phi0: Float
+
+
+class GeneralConicProgram:
+    """The SCA step on general coefficients for ``n_slots`` drops as Clarabel data.
+
+    Variables per slot: ``w`` (K), ``r`` (K, epigraph of ``1 / w_k``), ``v``, ``phi``.
+    Rows, in cone order (``T_i = t_i[:K] . (u0 w) + t_i[K] v``, ``t1b = beta t1``):
+
+    ======================================  ====================================  ======
+    constraint                              rows ``s = b - A x``                  cone
+    ======================================  ====================================  ======
+    (19c) ``sum_k u0_k w_k + v <= 1``       ``1 - sum u0 w - v``  (n)             ``>=0``
+    trust region ``w_k <= wmax_k``          ``wmax_k - w_k``  (nK)                ``>=0``
+    ``v >= 0``, ``phi >= 0``                ``v``, ``phi``  (n + n)               ``>=0``
+    (24) without ``T3``                     ``2 phi0 phi - T1b - phi0^2``  (n)    ``>=0``
+    (25) ``phi^2 <= T1 T2``                 ``((T1+T2)/2, phi, (T1-T2)/2)``       SOC(3)
+    ``r_k w_k >= 1``                        ``(r_k + w_k, r_k - w_k, 2)`` per k   SOC(3)
+    (24) with ``T3``: ``|T3|^2 <= L``       ``((L+1)/2, (L-1)/2, Re/Im T3)``      SOC(4)
+    ======================================  ====================================  ======
+
+    (``L = 2 phi0 phi - T1b - phi0^2``.) Objective: minimise ``bw . r + cu . w + cv v``.
+    The structure is fixed at construction (one per ``(K, n, T3 present)``,
+    :data:`GENERAL_PROGRAMS`); :meth:`solve` fills in the numbers and calls a fresh
+    Clarabel solver with :data:`CLARABEL_SETTINGS`, as :class:`ConicProgram` does.
+    """
+
+    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
+        k, n = n_users, n_slots
+        self.n_users, self.n_slots, self.with_t3 = k, n, with_t3
+        slot = np.arange(n)
+        self.iw = np.arange(n * k).reshape(n, k)
+        self.ir = n * k + self.iw
+        self.iv = 2 * n * k + slot
+        self.iphi = 2 * n * k + n + slot
+        self.n_vars = 2 * n * k + 2 * n
+        rows = _Rows()
+        self.r_power = rows.take(n)
+        self.r_wmax = rows.take(n * k).reshape(n, k)
+        self.r_vpos = rows.take(n)
+        self.r_phipos = rows.take(n)
+        self.r_lin24 = rows.take(0 if with_t3 else n)
+        self._n_nonneg = rows.count
+        self.r_soc25 = rows.take(3 * n).reshape(n, 3)
+        self.r_inv = rows.take(3 * n * k).reshape(n, k, 3)
+        self.r_soc24 = rows.take(4 * n if with_t3 else 0).reshape(-1, 4)
+        self.n_rows = rows.count
+
+        r_list: list[Index] = []
+        c_list: list[Index] = []
+
+        def add(r: NDArray[Any], c: NDArray[Any]) -> None:
+            r, c = np.broadcast_arrays(np.asarray(r), np.asarray(c))
+            r_list.append(r.ravel())
+            c_list.append(c.ravel())
+
+        def add_terms(r: NDArray[Any]) -> None:  # a row of (T_i): every w_k and v
+            add(r[:, None], self.iw)
+            add(r, self.iv)
+
+        add_terms(self.r_power)
+        add(self.r_wmax, self.iw)
+        add(self.r_vpos, self.iv)
+        add(self.r_phipos, self.iphi)
+        if not with_t3:
+            add_terms(self.r_lin24)
+            add(self.r_lin24, self.iphi)
+        for j in (0, 2):
+            add_terms(self.r_soc25[:, j])
+        add(self.r_soc25[:, 1], self.iphi)
+        for j in (0, 1):
+            add(self.r_inv[:, :, j], self.ir)
+            add(self.r_inv[:, :, j], self.iw)
+        if with_t3:
+            for j in (0, 1):
+                add(self.r_soc24[:, j], self.iphi)
+                add_terms(self.r_soc24[:, j])
+            for j in (2, 3):
+                add_terms(self.r_soc24[:, j])
+        row = np.concatenate(r_list)
+        col = np.concatenate(c_list)
+        self._order = np.lexsort((row, col))
+        self._indices = row[self._order].astype(np.int64)
+        self._indptr = np.searchsorted(col[self._order], np.arange(self.n_vars + 1)).astype(
+            np.int64
+        )
+        self.n_entries = len(row)
+        self._p = sparse.csc_matrix((self.n_vars, self.n_vars))
+        self._cones = self.cones()
+
+    def _values(self, d: GeneralStepData) -> Float:
+        """Numeric entries of ``A``, in construction order (``__init__``)."""
+        n, k = self.n_slots, self.n_users
+        one = np.ones(n)
+
+        def terms(coef: Float) -> list[Float]:  # entries of a (T_i)-row: on w_k, then on v
+            return [coef[:, :k] * d.u0, coef[:, k]]
+
+        t1b = d.beta[:, None] * d.t1
+        parts: list[Float] = [*terms(np.ones((n, k + 1))), np.ones(n * k), -one, -one]
+        if not self.with_t3:
+            parts += [*terms(t1b), -2.0 * d.phi0]
+        parts += [*terms(-0.5 * (d.t1 + d.t2)), *terms(-0.5 * (d.t1 - d.t2)), -one]
+        minus = -np.ones(n * k)
+        parts += [minus, minus, minus, -minus]
+        if self.with_t3:
+            for _ in (0, 1):
+                parts += [-d.phi0, *terms(0.5 * t1b)]
+            parts += [*terms(-d.t3.real), *terms(-d.t3.imag)]
+        return np.concatenate([np.ravel(p) for p in parts])
+
+    def data(self, d: GeneralStepData) -> tuple[Float, sparse.csc_matrix, Float]:
+        """``q``, ``A`` (CSC) and ``b`` of the step for one step's coefficients."""
+        q = np.zeros(self.n_vars)
+        q[self.ir] = d.bw
+        q[self.iw] = d.cu
+        q[self.iv] = d.cv
+        b = np.zeros(self.n_rows)
+        b[self.r_power] = 1.0
+        b[self.r_wmax] = d.wmax
+        phi0sq = d.phi0**2
+        if self.with_t3:
+            b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
+            b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
+        else:
+            b[self.r_lin24] = -phi0sq
+        b[self.r_inv[:, :, 2]] = 2.0
+        a = sparse.csc_matrix(
+            (self._values(d)[self._order], self._indices, self._indptr),
+            shape=(self.n_rows, self.n_vars),
+        )
+        return q, a, b
+
+    def cones(self) -> list[Any]:
+        """Clarabel's cone list, in row order."""
+        n, k = self.n_slots, self.n_users
+        cones: list[Any] = [clarabel.NonnegativeConeT(self._n_nonneg)]
+        cones += [clarabel.SecondOrderConeT(3) for _ in range(n + n * k)]
+        if self.with_t3:
+            cones += [clarabel.SecondOrderConeT(4) for _ in range(n)]
+        return cones
+
+    def solve(self, d: GeneralStepData) -> StepSolution | None:
+        """Solve with Clarabel; None unless it reports ``Solved`` or ``AlmostSolved``."""
+        q, a, b = self.data(d)
+        return _clarabel_solve(self, self._p, q, a, b, self._cones)
+
+
+def _clarabel_solve(
+    prog: GeneralConicProgram,
+    p: sparse.csc_matrix,
+    q: Float,
+    a: sparse.csc_matrix,
+    b: Float,
+    cones: list[Any],
+) -> StepSolution | None:
+    """One Clarabel solve with :data:`CLARABEL_SETTINGS` (``w``, ``v``, ``phi`` of ``prog``)."""
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    for name, value in CLARABEL_SETTINGS.items():
+        setattr(settings, name, value)
+    try:
+        solution = clarabel.DefaultSolver(p, q, a, b, cones, settings).solve()
+    except (ValueError, ArithmeticError, RuntimeError):  # pragma: no cover - defensive
+        return None
+    accepted = (clarabel.SolverStatus.Solved, clarabel.SolverStatus.AlmostSolved)
+    if solution.status not in accepted:
+        return None
+    x = np.asarray(solution.x, dtype=float)
+    return StepSolution(
+        w=x[prog.iw],
+        v=x[prog.iv],
+        phi=x[prog.iphi],
+        objective=-float(solution.obj_val),
+        solver="clarabel",
+    )
+
+
+GENERAL_PROGRAMS: ProgramCache[GeneralConicProgram] = ProgramCache(GeneralConicProgram)
+"""The process-wide cache of the SCA on general coefficients."""
