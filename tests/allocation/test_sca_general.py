@@ -163,7 +163,7 @@ def test_general_program_is_the_sca_program_when_the_crb_goes_through_sum_u() ->
 
 
 def test_full_power_scaling_raises_every_sinr_with_a_full_b() -> None:
-    """The full-power step's premise (``docs/theory_sca_general.md`` G.1) on 2000 random
+    """The full-power step's premise (``docs/theory.md`` §10.1) on 2000 random
     drops with a full nonnegative ``b`` (K = 5): scaling every power by ``t`` in (1, 10]
     raises every SINR with power and divides the CRB by ``t``; raising one user's power alone
     lowers some other user's SINR (so only the proportional step is valid)."""

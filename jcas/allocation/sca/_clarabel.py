@@ -330,7 +330,7 @@ PROGRAMS: ProgramCache[ConicProgram] = ProgramCache(ConicProgram)
 @dataclass(frozen=True)
 class GeneralStepData:
     """The coefficients of one step of the SCA on general coefficients for ``n`` slots
-    (:mod:`jcas.allocation.sca.general`; ``docs/theory_sca_general.md``).
+    (:mod:`jcas.allocation.sca.general`; ``docs/theory.md`` §10).
 
     As :class:`StepData`, except that the CRB terms are linear in each user's power
     fraction and the sensing fraction, ``T = t[:K] . u + t[K] v`` (``u_k = u0_k w_k``),

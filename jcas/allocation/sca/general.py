@@ -8,7 +8,7 @@ factors ``x`` (K) and ``s``, W per antenna):
 
 with ``CRB = sigma_r_bar^2 T1 / (T1 T2 - |T3|^2)`` and ``T_i`` linear in ``(x, s)``
 (``T3 != 0`` allowed). Derivation and the validity of each robustness fix:
-``docs/theory_sca_general.md``. In short, as :func:`jcas.allocation.sca.sca` with:
+``docs/theory.md`` §10. In short, as :func:`jcas.allocation.sca.sca` with:
 
 - Scaling: fractions of the budget ``u = x / p``, ``v = s / p`` (``p = Pt / Nt``), gains
   over the noise (``g_k = a_k p / sigma_u^2``, ``H_kj = b_kj p / sigma_u^2``,
@@ -844,7 +844,7 @@ def sca_general(
     stopping: str = SCA_STOPPING,
     polish: bool = SCA_POLISH,
 ) -> PowerAllocation:
-    """Algorithm 1 on general coefficients (module doc; ``docs/theory_sca_general.md``).
+    """Algorithm 1 on general coefficients (module doc; ``docs/theory.md`` §10).
 
     Parameters
     ----------
