@@ -43,6 +43,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
+from jcas.config.kinds import KINDS, Kind, extra_keys
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts import registry
 from jcas.parts.arrays.upa import system_from_array_specs
@@ -51,6 +52,8 @@ __all__ = [
     "AUDIT_DROPS",
     "AUDIT_SCHEMES",
     "INTEGER_KEYS",
+    "KINDS",
+    "KIND_NAMES",
     "MLE_KINDS",
     "PLANAR_KEYS",
     "PLOTS",
@@ -60,6 +63,7 @@ __all__ = [
     "TIES",
     "ConfigError",
     "ExperimentPlan",
+    "Kind",
     "Point",
     "block_key",
     "coerce_config",
@@ -92,10 +96,12 @@ SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0", *PLAN
 INTEGER_KEYS: Final = ("N", "Nt", "Nr", "tx_rows", "rx_rows")
 """Sweepable keys whose values (and dataset coordinates) are integers."""
 
-MLE_KINDS: Final = ("mle", "mle_planar")
-"""Experiment kinds estimating the target direction by ML (their schemes say whose echo
-is simulated): ``mle`` (the angle, :func:`jcas.pipeline.experiment.compute_mle`) and
-``mle_planar`` (azimuth and elevation, :func:`jcas.pipeline.experiment.compute_mle_planar`)."""
+KIND_NAMES: Final = tuple(KINDS)
+"""The experiment kinds (:data:`jcas.config.kinds.KINDS`), the default first."""
+
+MLE_KINDS: Final = tuple(k.name for k in KINDS.values() if k.own_schemes)
+"""Experiment kinds whose schemes say whose echo is simulated (kept as given): the ML
+estimates of the target direction (``mle``, ``mle_planar``; :attr:`Kind.own_schemes`)."""
 
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
@@ -116,11 +122,11 @@ PLOTS: Final = (
 )
 """Figure functions of :mod:`jcas.report.plots` an experiment may name in ``plot``."""
 
-AUDIT_SCHEMES: Final = ("sca", "optimal")
+AUDIT_SCHEMES: Final = KINDS["sca_audit"].fixed_schemes
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants
 (:data:`jcas.allocation.schemes.sca.SCA_VARIANTS`) against the exact optimum."""
 
-AUDIT_DROPS: Final = 40
+AUDIT_DROPS: Final = extra_keys()["audit_drops"][1].default
 """Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
 
 DEFAULTS: Final[dict[str, Any]] = {
@@ -263,9 +269,10 @@ class ExperimentPlan:
 
     Attributes
     ----------
-    name, kind ("sweep", "mle", "mle_planar" or "sca_audit"), tie, schemes, monte_carlo,
+    name, kind (a :data:`jcas.config.kinds.KINDS` key), tie, schemes, monte_carlo,
     plot (or "none"), enabled.
-    audit_drops : held-out drops per point and precoder (``kind: sca_audit``; else 0).
+    extra : the values of the kind's extra keys (:attr:`Kind.extra_keys`, e.g.
+        ``audit_drops`` of ``sca_audit``).
     precoders : the precoder axis (``precoders`` of the experiment, else the top-level
         list); a ``precoder`` dimension of the dataset when it has several.
     dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
@@ -289,7 +296,12 @@ class ExperimentPlan:
     enabled: bool
     title: str = field(default="")
     precoders: tuple[str, ...] = ("mrt",)
-    audit_drops: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Kind:
+        """The experiment's kind (:data:`jcas.config.kinds.KINDS`)."""
+        return KINDS[self.kind]
 
     @property
     def unique_points(self) -> list[Point]:
@@ -333,6 +345,20 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
         "type": "string",
         "enum": list(registry.ARRAYS),
     }
+    return schema
+
+
+def _with_kinds(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with the experiment kinds injected (:data:`jcas.config.kinds.KINDS`): the
+    ``kind`` enum, its description, and the extra keys of each kind."""
+    experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
+    experiment["kind"]["enum"] = list(KINDS)
+    experiment["kind"]["description"] = (
+        "; ".join(f"{k.name}: {k.description}" for k in KINDS.values())
+        + f" (default {next(iter(KINDS))})"
+    )
+    for key, (_, extra) in extra_keys().items():
+        experiment[key] = {"description": extra.description, **dict(extra.schema)}
     return schema
 
 
@@ -447,7 +473,7 @@ def config_schema() -> dict[str, Any]:
     schema = yaml.load(_schema_text(), Loader=loader)
     if not isinstance(schema, dict):
         raise TypeError(f"jcas/{SCHEMA_RESOURCE}: not a mapping")
-    return _with_registry_enums(schema)
+    return _with_kinds(_with_registry_enums(schema))
 
 
 # --------------------------------------------------------------------------- text
@@ -692,7 +718,7 @@ def _resolve_experiment(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "enabled": True,
-        "kind": "sweep",
+        "kind": next(iter(KINDS)),
         "tie": "none",
         "fixed": {},
         "schemes": list(schemes),
@@ -702,15 +728,17 @@ def _resolve_experiment(
         "title": name,
     }
     out.update(copy.deepcopy(dict(exp)))
-    if out["kind"] in MLE_KINDS and "schemes" in exp:
-        # an MLE experiment's schemes say whose echo is simulated (a parameter of the
+    kind = KINDS[out["kind"]]
+    for extra in kind.extra_keys:
+        out.setdefault(extra.key, extra.default)
+    if kind.own_schemes and "schemes" in exp:
+        # e.g. an MLE experiment's schemes say whose echo is simulated (a parameter of the
         # experiment, not a comparison): kept as given, whatever the top-level list
         out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
-    elif out["kind"] == "sca_audit":
-        # the audit's schemes are fixed by its kind (a given list is checked, not merged)
-        given = out["schemes"] if "schemes" in exp else list(AUDIT_SCHEMES)
+    elif kind.fixed_schemes:
+        # the schemes are fixed by the kind (a given list is checked, not merged)
+        given = out["schemes"] if "schemes" in exp else list(kind.fixed_schemes)
         out["schemes"] = [s for s in SCHEMES if s in given]
-        out.setdefault("audit_drops", AUDIT_DROPS)
     else:
         # the experiment's schemes, restricted to the top-level ones (in top-level order)
         out["schemes"] = [s for s in schemes if s in out["schemes"]]
@@ -770,27 +798,28 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
-    """The keys of a resolved experiment that contradict its kind ``sca_audit`` (or that
-    only an ``sca_audit`` experiment has)."""
-    if exp["kind"] != "sca_audit":
-        if "audit_drops" in exp:
-            return [
-                f"{prefix}.audit_drops = {exp['audit_drops']!r}: only an experiment of "
-                f"kind sca_audit has held-out audit drops (kind is {exp['kind']!r})"
-            ]
-        return []
-    problems = []
-    if sorted(exp["schemes"]) != sorted(AUDIT_SCHEMES):
+def _kind_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
+    """The keys of a resolved experiment that contradict its kind (:data:`KINDS`): another
+    kind's extra keys, schemes other than the kind's fixed ones, Monte-Carlo where the kind
+    has none."""
+    kind = KINDS[exp["kind"]]
+    own = {e.key for e in kind.extra_keys}
+    problems = [
+        f"{prefix}.{key} = {exp[key]!r}: only an experiment of kind {owner} has {extra.what} "
+        f"(kind is {kind.name!r})"
+        for key, (owner, extra) in extra_keys().items()
+        if key in exp and key not in own
+    ]
+    noun = f"{kind.article} {kind.name} experiment"
+    if kind.fixed_schemes and sorted(exp["schemes"]) != sorted(kind.fixed_schemes):
         problems.append(
-            f"{prefix}.schemes = {exp['schemes']!r}: an sca_audit experiment runs "
-            f"{list(AUDIT_SCHEMES)} (the sca variants against the exact optimum); "
-            "remove the key"
+            f"{prefix}.schemes = {exp['schemes']!r}: {noun} runs {list(kind.fixed_schemes)} "
+            f"({kind.fixed_why}); remove the key"
         )
-    if exp["monte_carlo"]:
+    if exp["monte_carlo"] and not kind.monte_carlo:
         problems.append(
-            f"{prefix}.monte_carlo = True: an sca_audit experiment has no Monte-Carlo "
-            "stage (it compares closed-form sum rates); remove the key"
+            f"{prefix}.monte_carlo = True: {noun} has no Monte-Carlo stage ({kind.no_mc_why}); "
+            "remove the key"
         )
     return problems
 
@@ -879,7 +908,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
                 f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
                 f"schemes {cfg['schemes']!r}"
             )
-        problems += _audit_problems(prefix, exp)
+        problems += _kind_problems(prefix, exp)
         tie_problems = _tie_problems(prefix, exp)
         problems += tie_problems
         if tie_problems:
@@ -965,10 +994,12 @@ def _planar_problems(
             f"arrays cannot resolve (transmit {point.tx_rows} x {tx_cols}, receive "
             f"{point.rx_rows} x {rx_cols}){at}"
         )
-    if exp["kind"] == "mle_planar" and not (point.planar() and elevation and azimuth):
-        path = where(shape[0]) if shape else f"{prefix}.kind = 'mle_planar'"
+    kind = KINDS[exp["kind"]]
+    if kind.two_angles and not (point.planar() and elevation and azimuth):
+        path = where(shape[0]) if shape else f"{prefix}.kind = {kind.name!r}"
         problems.append(
-            f"{path}: a mle_planar experiment estimates both angles and needs planar arrays "
+            f"{path}: {kind.article} {kind.name} experiment estimates both angles and needs "
+            "planar arrays "
             f"resolving them (rows > 1 and columns > 1 on a side; give tx_rows; here "
             f"transmit {point.tx_rows} x {tx_cols}, receive {point.rx_rows} x {rx_cols}, "
             f"array {point.array!r}){at}"
@@ -1050,6 +1081,6 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             plot=str(exp["plot"]),
             enabled=bool(exp["enabled"]),
             title=str(exp["title"]),
-            audit_drops=int(exp.get("audit_drops", 0)),
+            extra={e.key: exp[e.key] for e in KINDS[exp["kind"]].extra_keys},
         )
     return plans

@@ -22,7 +22,8 @@ from conftest import ROOT, copy_run, snakemake
 from jcas.config import Point, job_key, load_config, plan_experiments
 from jcas.io.results import read_netcdf
 from jcas.model.params import ConfigError
-from jcas.pipeline import experiment
+from jcas.pipeline.stages.allocation import compute_allocations
+from jcas.pipeline.stages.drops import compute_drops
 
 PRECODERS_CONFIG = ROOT / "tests" / "data" / "config_precoders.yaml"
 
@@ -113,10 +114,10 @@ def test_power_user_is_the_physical_power_of_each_stream(precoder: str) -> None:
     Nt gamma_k (docs/theory.md §6: the stream power is the allocation variable); and
     sum_k power_user + power_sensing = power_total for every scheme."""
     system = {"K": 4, "precoder": precoder}
-    drops = experiment.compute_drops(system, 3, 0, 20)
+    drops = compute_drops(system, 3, 0, 20)
     point = {"Nt": 10, "Nr": 10, "snr_com_db": 10.0, "snr_sen_db": 5.0, "crb0": 1e-3}
     schemes = ["optimal", "equal", "equal_full"]
-    ds = experiment.compute_allocations(drops, system, point, schemes, {})
+    ds = compute_allocations(drops, system, point, schemes, {}).to_xarray()
     assert str(ds["precoder"].values) == precoder
     pu = ds["power_user"].values
     assert pu.shape == ds["gamma"].shape

@@ -4,7 +4,7 @@
 rule figure:
     input:
         data=f"{RESULTS}/{{experiment}}.nc",
-        sources=sources("figures"),
+        sources=job_sources("figure"),
     output:
         pdf=report(
             f"{RESULTS}/figures/{{experiment}}.pdf",
@@ -39,7 +39,7 @@ rule figure:
 rule claims:
     input:
         **claims_inputs(),
-        sources=sources("claims"),
+        sources=job_sources("claims"),
     output:
         report(
             f"{RESULTS}/claims.csv",
