@@ -13,7 +13,8 @@ for zero-forcing), the throughput of ``mc_rate``, its ratio to MRT's and the lar
 ``benchmarks/out/mc_rate_precoders.txt``; ``--precoders-only`` runs this part alone).
 
 Then (``--jobs-only`` runs this part alone; ``--no-jobs`` skips it) the Monte-Carlo job of
-a grid point: ``jcas.pipeline.stages.montecarlo.compute_monte_carlo`` of the three ``closed_form`` schemes
+a grid point: ``jcas.pipeline.stages.montecarlo.compute_monte_carlo`` of the three
+``closed_form`` schemes
 (``optimal``, ``equal``, ``equal_full``) on 1000 drops of ``config.yaml`` at Nt = 15 and 35
 (realizations 100, frames 20, MRT), once with one estimator call per scheme
 (``share_draws=False``, each scheme drawing the same channels again: the reference) and

@@ -46,9 +46,17 @@ class SourceGraph:
         self._graph = grimp.build_graph(package, cache_dir=None)
         self._modules = frozenset(self._graph.modules)
         self._closures: dict[str, frozenset[str]] = {}
-        where = self._module_path(package)
-        if not (self.root / where).is_file():
-            raise ValueError(f"package {package!r}: no {where} under {self.root}")
+        packages = {
+            m for m in self._modules if (self.root / Path(*m.split("."), "__init__.py")).is_file()
+        }
+        if package not in packages:
+            raise ValueError(f"package {package!r}: no {package}/__init__.py under {self.root}")
+        self._paths = {
+            m: Path(*m.split("."), "__init__.py").as_posix()
+            if m in packages
+            else Path(*m.split(".")).as_posix() + ".py"
+            for m in self._modules
+        }
 
     @property
     def modules(self) -> frozenset[str]:
@@ -84,14 +92,7 @@ class SourceGraph:
         found: set[str] = set()
         for module in modules:
             found |= self.closure(module)
-        return tuple(sorted(self._module_path(m) for m in found))
-
-    def _module_path(self, module: str) -> str:
-        parts = module.split(".")
-        package = Path(*parts, "__init__.py")
-        if (self.root / package).is_file():
-            return package.as_posix()
-        return Path(*parts[:-1], parts[-1] + ".py").as_posix()
+        return tuple(sorted(self._paths[m] for m in found))
 
 
 def digest(files: Iterable[str]) -> str:

@@ -39,6 +39,8 @@ def compute_allocations(*args: object, **kwargs: object) -> xr.Dataset:
 def compute_monte_carlo(*args: object, **kwargs: object) -> xr.Dataset:
     """:func:`jcas.pipeline.stages.montecarlo.compute_monte_carlo` as xarray."""
     return montecarlo.compute_monte_carlo(*args, **kwargs).to_xarray()  # type: ignore[arg-type]
+
+
 N_DROPS = 7
 DROPS = [4, 9, 11, 12, 20, 31, 40]
 
