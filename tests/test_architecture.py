@@ -107,7 +107,7 @@ def test_each_rule_runs_its_script_and_each_stage_resolves() -> None:
     for kind in KINDS.values():
         assert callable(pipeline_kinds.aggregation(kind.name))
         assert set(kind.rules) <= set(STAGES)
-        assert kind.rule is None or kind.rule in kind.rules
+        assert kind.stage is None or kind.stage in kind.rules
     assert set(ALLOCATION_RULES) <= set(STAGES)
     with pytest.raises(ValueError, match="'nope'"):
         pipeline_kinds.job("nope")

@@ -27,7 +27,9 @@ A *grid point* (:class:`Point`) is the set of sweepable parameters
 that keys the cached per-point results, so a point shared by several
 experiments is computed once.
 
-This module imports only :mod:`jcas.model.params` (plus PyYAML and jsonschema), so
+The experiment kinds are specs (:mod:`jcas.config.kinds`, pure data): the ``kind`` enum,
+each kind's extra keys, fixed schemes and checks come from them. This module imports only
+:mod:`jcas.model.params`, the kinds and the part registry (plus PyYAML and jsonschema), so
 the Snakefile parses fast.
 """
 

@@ -9,7 +9,7 @@ resolves the functions named here (:mod:`jcas.pipeline.kinds`). Functions are na
 
 A :class:`Stage` is one rule of the workflow: its job entry and the parts its jobs run. A
 :class:`Kind` is one value of an experiment's ``kind``: the rules its experiments run, its
-own per-point rule (if any) and how its files are laid out, its aggregation, the ``mc.*``
+own per-point stage (if any) and how its files are laid out, its aggregation, the ``mc.*``
 keys its jobs depend on, its fixed schemes and its extra experiment keys. Adding a kind is
 one :class:`Kind` (and the :class:`Stage` of its own rule) here, the rule in a
 ``workflow/rules/*.smk`` file, its job entry ``jcas/pipeline/jobs/<rule>.py`` and its script
@@ -96,12 +96,12 @@ class Kind:
     rules : the rules its experiments run, in DAG order (the allocation rules
         :data:`ALLOCATION_RULES` stand for the families of its schemes; ``monte_carlo`` runs
         only with ``monte_carlo: true``).
-    rule : its own per-point rule (a :data:`STAGES` key), or None: the sweep's allocation
-        (and Monte-Carlo) files are its per-point files.
-    per_scheme : one job of ``rule`` per grid point, precoder and scheme (its files are
+    stage : its own per-point stage, the rule of its own jobs (a :data:`STAGES` key), or None:
+        the sweep's allocation (and Monte-Carlo) files are its per-point files.
+    per_scheme : one job of ``stage`` per grid point, precoder and scheme (its files are
         ``<directory>/<job key>/<scheme>.nc``); else per grid point, precoder and drop block
         (``<directory>/<job key>/<block>.nc``).
-    directory : the cache directory of ``rule``'s files (default: the rule's name).
+    directory : the cache directory of ``stage``'s files (default: its name).
     drops : the drops its own jobs use: ``"blocks"`` (every block of ``drops_per_job``),
         ``"first"`` (drops ``0 .. mc.<drops_key> - 1`` of the allocation blocks, capped at
         ``drops``) or ``"held_out"`` (``drops .. drops + <drops_key> - 1``, an extra key;
@@ -125,7 +125,7 @@ class Kind:
     name: str
     description: str
     rules: tuple[str, ...]
-    rule: str | None = None
+    stage: str | None = None
     per_scheme: bool = False
     directory: str = ""
     drops: str = "blocks"
@@ -143,8 +143,8 @@ class Kind:
 
     @property
     def cache_directory(self) -> str:
-        """The cache directory of its own rule's files (empty without an own rule)."""
-        return self.directory or (self.rule or "")
+        """The cache directory of its own stage's files (empty without one)."""
+        return self.directory or (self.stage or "")
 
     def allocates(self) -> bool:
         """Whether its experiments' schemes are allocated by the allocation rules."""
@@ -192,7 +192,7 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 "mle",
                 "MLE of the angle vs its CRB (like crb_mc)",
                 rules=("drops", *ALLOCATION_RULES, "mle", "aggregate", "figure"),
-                rule="mle",
+                stage="mle",
                 per_scheme=True,
                 drops="first",
                 drops_key="mle_drops",
@@ -203,7 +203,7 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 "mle_planar",
                 "2-D MLE of azimuth and elevation vs their CRBs",
                 rules=("drops", *ALLOCATION_RULES, "mle_planar", "aggregate", "figure"),
-                rule="mle_planar",
+                stage="mle_planar",
                 per_scheme=True,
                 drops="first",
                 drops_key="planar_mle_drops",
@@ -215,7 +215,7 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 "sca_audit",
                 "the sca variants against the exact optimum on held-out drops",
                 rules=("sca_audit", "aggregate", "figure"),
-                rule="sca_audit",
+                stage="sca_audit",
                 directory="audit",
                 drops="held_out",
                 drops_key="audit_drops",

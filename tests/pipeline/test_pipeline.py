@@ -250,7 +250,7 @@ def test_editing_a_module_reruns_exactly_the_rules_that_use_it(
     edit_module(cwd / "jcas" / "allocation" / "closed_form.py")
     counts = rule_counts(planned_jobs(cwd))
     assert (counts["closed_form"], counts["sca"]) == (7, 6)  # sca imports its water_fill
-    assert counts["drops"] == counts["monte_carlo"] == counts["mle"] == 0
+    assert counts["drops"] == 0
     # a plotting module reruns the figures only
     cwd2 = copy_run(tiny_run, tmp_path / "copy2")
     edit_module(cwd2 / "jcas" / "report" / "plots.py")

@@ -171,8 +171,11 @@ def test_adding_a_precoder_computes_only_its_jobs(tiny_run: Path, tmp_path: Path
     counts = {r: sum(1 for q, _ in point_jobs if q == r) for r in POINT_JOBS}
     assert counts == {"closed_form": 7, "sca": 6, "monte_carlo": 8, "mle": 2}
     assert not any(r == "drops" for r, _ in jobs)
-    sources = sorted(o for r, o in jobs if r == "sources")
-    assert [Path(o).name for o in sources] == ["allocation_zf.sha256", "montecarlo_zf.sha256"]
+    # the ZF jobs' source sets are new (closed_form with MRT's two scheme sets, sca,
+    # monte_carlo, mle): five new checksum files, no existing one
+    sources = [o for r, o in jobs if r == "sources"]
+    assert len(sources) == 5
+    assert not any((cwd / o).exists() for o in sources)
 
 
 @pytest.mark.pipeline

@@ -16,12 +16,6 @@ AUDIT_OPTIONS = {
 }
 
 
-def audit_work(wc):
-    """Held-out drops x (Nt + Nr) of an sca_audit job."""
-    start, stop = HELD_OUT_RANGE[wc.block]
-    return (stop - start) * antennas(wc)
-
-
 rule sca_audit:
     input:
         sources=job_sources("sca_audit"),
@@ -36,8 +30,8 @@ rule sca_audit:
     threads: 1
     resources:
         # 6 sca variants and the optimum; a variant ~10 ms a drop at Nt = Nr = 35
-        mem_mb=lambda wc, attempt: (1000 + audit_work(wc) // 1000) * attempt,
-        runtime=lambda wc, attempt: (5 + audit_work(wc) // 5000) * attempt,
+        mem_mb=lambda wc, attempt: (1000 + held_out_work(wc) // 1000) * attempt,
+        runtime=lambda wc, attempt: (5 + held_out_work(wc) // 5000) * attempt,
     params:
         system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),

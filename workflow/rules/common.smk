@@ -109,7 +109,7 @@ def job_system(keys):
 
 # --------------------------------------------------------------------------- job layout
 # Allocation jobs: per grid point and drop block, one job per job family of the schemes
-# (jcas.parts.registry.Part.family; one rule each, jcas.config.kinds.ALLOCATION_RULES): a
+# (jcas.parts.registry.Part.family; jcas.config.kinds.ALLOCATION_RULES are their rules). A
 # `closed_form` job computes every closed-form scheme (microseconds per drop; `equal` reuses
 # `optimal`'s allocation) and an iterative scheme has jobs of its own, so changing its
 # options reruns nothing of the closed forms. Monte-Carlo jobs follow the same families.
@@ -128,15 +128,15 @@ def kind_of(plan):
     return KINDS[plan.kind]
 
 
-# the kind whose own per-point rule a rule is
-KIND_OF_RULE = {k.rule: k for k in KINDS.values() if k.rule}
+# the kind whose own per-point stage a stage (rule) is
+KIND_OF_STAGE = {k.stage: k for k in KINDS.values() if k.stage}
 
 
 def _point_needs():
     """Per job key: schemes to allocate, to Monte-Carlo and to each kind's own per-scheme
     rule, by family."""
     needs = {}
-    own = [k.rule for k in KINDS.values() if k.rule and k.per_scheme]
+    own = [k.stage for k in KINDS.values() if k.stage and k.per_scheme]
     for plan in PLANS.values():
         kind = kind_of(plan)
         for pt, precoder in (
@@ -148,8 +148,8 @@ def _point_needs():
             )
             if kind.allocates():
                 need["alloc"].update(plan.schemes)
-            if kind.rule in own:
-                need[kind.rule].update(plan.schemes)
+            if kind.stage in own:
+                need[kind.stage].update(plan.schemes)
             elif "monte_carlo" in kind.rules and plan.monte_carlo:
                 need["mc"].update(plan.schemes)
     return {
@@ -201,7 +201,7 @@ def experiment_config(name):
         "system": dict(SYSTEM),
         "allocation": {s: scheme_options(s, CFG["allocation"]) for s in plan.schemes},
     }
-    if kind.mc_keys and (kind.rule or plan.monte_carlo):
+    if kind.mc_keys and (kind.stage or plan.monte_carlo):
         out["mc"] = kind_mc(kind.name)
         if kind.drops == "first":
             out["mc"][kind.drops_key] = first_drops(kind.name)
@@ -261,9 +261,9 @@ def _experiment_inputs(plan):
     files = []
     for pt, precoder in ((p, c) for p in plan.unique_points for c in plan.precoders):
         key = JOB_KEYS[pt, precoder]
-        if kind.rule and kind.per_scheme:
+        if kind.stage and kind.per_scheme:
             files += [own_path(kind.name, key, s) for s in plan.schemes]
-        elif kind.rule:
+        elif kind.stage:
             files += [own_path(kind.name, key, b) for b in own_blocks(plan)]
         else:
             families = [
@@ -330,6 +330,12 @@ def antennas(wc):
     return pt.Nt + pt.Nr
 
 
+def held_out_work(wc):
+    """Held-out drops x (Nt + Nr) of a job of a kind drawing held-out drops."""
+    start, stop = HELD_OUT_RANGE[wc.block]
+    return (stop - start) * antennas(wc)
+
+
 def mc_work(wc):
     """Drops x schemes x realizations (in hundreds) of a Monte-Carlo job."""
     schemes = len(NEEDS[wc.point]["mc"][wc.family])
@@ -361,39 +367,39 @@ def _module(ref):
     return ref.partition(":")[0]
 
 
-def job_schemes(rule, wc):
-    """The schemes a job of ``rule`` allocates with."""
-    if rule in ALLOCATION_RULES:
-        return NEEDS[wc.point]["alloc"][rule]
-    kind = KIND_OF_RULE[rule]
+def job_schemes(name, wc):
+    """The schemes a job of ``name`` (a rule) allocates with."""
+    if name in ALLOCATION_RULES:
+        return NEEDS[wc.point]["alloc"][name]
+    kind = KIND_OF_STAGE[name]
     return [wc.scheme] if kind.per_scheme else list(kind.fixed_schemes)
 
 
-def job_modules(rule, wc):
-    """The modules a job of ``rule`` runs besides its entry: its parts' modules
-    (STAGES[rule].parts), and for `aggregate` its experiment kind's aggregation."""
-    parts = STAGES[rule].parts
+def job_modules(name, wc):
+    """The modules a job of ``name`` (a rule) runs besides its entry: its parts' modules
+    (STAGES[name].parts), and for `aggregate` its experiment kind's aggregation."""
+    parts = STAGES[name].parts
     out = []
     if "precoder" in parts:
         out.append(PRECODERS[PRECODER_OF[wc.point]].module)
     if "array" in parts:
         out.append(ARRAYS[POINTS[wc.point].array].module)
     if "schemes" in parts:
-        out += [SCHEMES_REGISTRY[s].module for s in job_schemes(rule, wc)]
-    if rule == "aggregate":
+        out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
+    if name == "aggregate":
         out.append(_module(kind_of(PLANS[wc.experiment]).aggregation))
     return out
 
 
-def source_set(rule, modules):
-    """The digest of the source set of a job of ``rule`` running ``modules`` (a part
+def source_set(name, modules):
+    """The digest of the source set of a job of ``name`` (a rule) running ``modules`` (a part
     registered from a module outside the package is not tracked: not a source of it)."""
-    key = (rule, tuple(sorted({m for m in modules if m in GRAPH.modules})))
+    key = (name, tuple(sorted({m for m in modules if m in GRAPH.modules})))
     found = _JOB_SETS.get(key)
     if found is None:
         files = (
-            f"workflow/scripts/{rule}.py",
-            *GRAPH.files([_module(STAGES[rule].job), *key[1]]),
+            f"workflow/scripts/{name}.py",
+            *GRAPH.files([_module(STAGES[name].job), *key[1]]),
         )
         found = digest(files)
         SOURCE_SETS[found] = files
@@ -406,13 +412,13 @@ def sources(set_digest):
     return f"{CACHE}/sources/{set_digest}.sha256"
 
 
-def job_sources(rule):
-    """Input function: the checksum file of the source set of the job."""
-    return lambda wc: sources(source_set(rule, job_modules(rule, wc)))
+def job_sources(name):
+    """Input function of ``name`` (a rule): the checksum file of the job's source set."""
+    return lambda wc: sources(source_set(name, job_modules(name, wc)))
 
 
 def set_files(wc):
-    """Input function of rule `sources`: the files of a source set."""
+    """Input function of the checksum jobs (`sources`), the files of a source set."""
     if wc.digest not in SOURCE_SETS:
         raise ValueError(
             f"{sources(wc.digest)}: not the source set of a job of this workflow "
