@@ -23,12 +23,12 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jcas.model.channel import estimate_variance  # noqa: E402
-from jcas.model.coefficients import closed_form_coefficients  # noqa: E402
 from jcas.model.drops import large_scale_fading, user_angles  # noqa: E402
 from jcas.model.estimation import mmse_estimation  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
 from jcas.montecarlo.coefficients import mc_coefficients  # noqa: E402
 from jcas.parts.channels import IID, LocalScattering, Rician  # noqa: E402
+from jcas.parts.coefficients import closed_form_coefficients  # noqa: E402
 from jcas.parts.precoders.mmse import MMSE  # noqa: E402
 from jcas.parts.precoders.mrt import MRT  # noqa: E402
 from jcas.parts.precoders.mrt_channels import mrt_coefficients  # noqa: E402

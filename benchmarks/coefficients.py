@@ -38,7 +38,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jcas.model.channel import estimate_variance  # noqa: E402
-from jcas.model.coefficients import closed_form_coefficients  # noqa: E402
 from jcas.model.drops import large_scale_fading, user_angles  # noqa: E402
 from jcas.model.estimation import mmse_estimation  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
@@ -50,6 +49,7 @@ from jcas.parts.channels import (  # noqa: E402
     LocalScattering,
     Rician,
 )
+from jcas.parts.coefficients import closed_form_coefficients  # noqa: E402
 from jcas.parts.precoders.general import DirectionPrecoder  # noqa: E402
 from jcas.parts.precoders.mmse import MMSE  # noqa: E402
 from jcas.parts.precoders.mrt import MRT  # noqa: E402

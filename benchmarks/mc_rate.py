@@ -13,14 +13,15 @@ for zero-forcing), the throughput of ``mc_rate``, its ratio to MRT's and the lar
 ``benchmarks/out/mc_rate_precoders.txt``; ``--precoders-only`` runs this part alone).
 
 Then (``--jobs-only`` runs this part alone; ``--no-jobs`` skips it) the Monte-Carlo job of
-a grid point: ``jcas.pipeline.experiment.compute_monte_carlo`` of the three ``closed_form`` schemes
+a grid point: ``jcas.pipeline.stages.montecarlo.compute_monte_carlo`` of the three
+``closed_form`` schemes
 (``optimal``, ``equal``, ``equal_full``) on 1000 drops of ``config.yaml`` at Nt = 15 and 35
 (realizations 100, frames 20, MRT), once with one estimator call per scheme
 (``share_draws=False``, each scheme drawing the same channels again: the reference) and
 once with the draws shared by the schemes, in the same run: time, ratio, tracemalloc peak,
 and whether the two datasets are identical. And the wall time of single job processes
 (``closed_form`` and ``monte_carlo`` as the workflow scripts run them, through
-``jcas/pipeline/jobs.py``; without Snakemake's own preamble) of a reference commit
+``jcas/pipeline/jobs/``; without Snakemake's own preamble) of a reference commit
 (``--commit``, through ``git archive``) and of the working tree, alternating, with the
 time spent in imports, and the packages a ``closed_form`` job imports (``-X importtime``).
 Written to ``benchmarks/out/mc_share.txt``.
@@ -159,7 +160,8 @@ def _job_inputs(nt: int, n_drops: int) -> tuple[Any, dict[str, Any], dict[str, A
     import yaml
 
     from jcas.config import scheme_options
-    from jcas.pipeline.experiment import compute_allocations, compute_drops
+    from jcas.pipeline.stages.allocation import compute_allocations
+    from jcas.pipeline.stages.drops import compute_drops
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     system = dict(cfg["system"])
@@ -172,7 +174,8 @@ def _job_inputs(nt: int, n_drops: int) -> tuple[Any, dict[str, Any], dict[str, A
     }
     drops = compute_drops(system, int(cfg["seed"]), 0, n_drops)
     options = {s: scheme_options(s, cfg["allocation"]) for s in SCHEMES}
-    return compute_allocations(drops, system, point, list(SCHEMES), options), system, point
+    alloc = compute_allocations(drops, system, point, list(SCHEMES), options).to_xarray()
+    return alloc, system, point
 
 
 def _identical(a: Any, b: Any) -> bool:
@@ -184,7 +187,7 @@ def _identical(a: Any, b: Any) -> bool:
 
 def mc_job_sharing(repeats: int, n_drops: int = 1000) -> list[str]:
     """``compute_monte_carlo`` of 3 schemes: one call per scheme vs shared draws."""
-    from jcas.pipeline.experiment import compute_monte_carlo
+    from jcas.pipeline.stages.montecarlo import compute_monte_carlo
 
     mc = {"realizations": 100, "frames": 20}
     lines = [
@@ -203,7 +206,9 @@ def mc_job_sharing(repeats: int, n_drops: int = 1000) -> list[str]:
         for _ in range(repeats):
             for share in (False, True):
                 t0 = time.perf_counter()
-                out[share] = compute_monte_carlo(alloc, system, point, mc, 1, share_draws=share)
+                out[share] = compute_monte_carlo(
+                    alloc, system, point, mc, 1, share_draws=share
+                ).to_xarray()
                 times[share] = min(times[share], time.perf_counter() - t0)
         peaks = {}
         for share in (False, True):
@@ -226,14 +231,24 @@ def mc_job_sharing(repeats: int, n_drops: int = 1000) -> list[str]:
 _JOB = r"""
 import json, sys, time
 t0 = time.perf_counter()
-sys.path.insert(0, "workflow/scripts")
-import jcas_job
-t1 = time.perf_counter()
 kind, args = sys.argv[1], json.loads(sys.argv[2])
+try:  # one entry module per rule
+    if kind == "closed_form":
+        from jcas.pipeline.jobs.allocation import run
+    else:
+        from jcas.pipeline.jobs.monte_carlo import run
+except ImportError:  # older trees: one module of job functions
+    try:
+        from jcas.pipeline import jobs as j
+    except ImportError:
+        sys.path.insert(0, "workflow/scripts")
+        import jcas_job as j
+    run = j.run_allocation if kind == "closed_form" else j.run_monte_carlo
+t1 = time.perf_counter()
 if kind == "closed_form":
-    jcas_job.run_allocation(args.pop("drops"), args.pop("output"), **args)
+    run(args.pop("drops"), args.pop("output"), **args)
 else:
-    jcas_job.run_monte_carlo(args.pop("alloc"), args.pop("output"), **args)
+    run(args.pop("alloc"), args.pop("output"), **args)
 print(json.dumps({"imports": t1 - t0, "script": time.perf_counter() - t0}))
 """
 
@@ -268,7 +283,7 @@ def _import_table(tree: Path, args: dict[str, Any], env: dict[str, str]) -> list
         if m:
             name = m.group(4).split(".")[0]
             top[name] = top.get(name, 0.0) + int(m.group(1)) / 1000.0
-    wanted = ["xarray", "pandas", "numpy", "netCDF4", "cftime", "jcas", "jcas_job"]
+    wanted = ["xarray", "pandas", "numpy", "netCDF4", "cftime", "jcas"]
     absent = ["scipy", "matplotlib", "cvxpy", "yaml", "jsonschema", "snakemake"]
     lines = ["# closed_form job imports (-X importtime, self times summed per top package, ms):"]
     lines.append(
@@ -290,7 +305,8 @@ def job_processes(commit: str, repeats: int) -> list[str]:
     import yaml
 
     from jcas.config import scheme_options
-    from jcas.pipeline.experiment import compute_drops, write
+    from jcas.pipeline.files import write
+    from jcas.pipeline.stages.drops import compute_drops
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     system = dict(cfg["system"])
@@ -347,9 +363,9 @@ def job_processes(commit: str, repeats: int) -> list[str]:
                     rec = _run_job(tree, kind, args, env)
                     if i:
                         results.setdefault((kind, label), []).append(rec)
-        from jcas.pipeline.experiment import read
+        from jcas.io.results import read_netcdf
 
-        same = _identical(read(tmp / "mc_old.nc"), read(tmp / "mc_new.nc"))
+        same = _identical(read_netcdf(tmp / "mc_old.nc"), read_netcdf(tmp / "mc_new.nc"))
         imports = _import_table(ROOT, cf, env)
     lines = [
         f"# job processes (python -c, the workflow script's calls; no Snakemake preamble): "

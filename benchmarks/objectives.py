@@ -51,10 +51,11 @@ from jcas.allocation.maxmin import maxmin, solve_maxmin
 from jcas.allocation.sensing_centric import sensing_centric, sinr_targets, solve_sensing_centric
 from jcas.allocation.weighted import weighted
 from jcas.model.channel import estimate_variance
-from jcas.model.coefficients import Coefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients
 from jcas.model.drops import large_scale_fading
 from jcas.model.metrics import closed_form_metrics
 from jcas.model.params import SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 OUT = Path(__file__).parent / "out" / "objectives.txt"

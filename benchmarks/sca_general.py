@@ -48,11 +48,11 @@ from jcas.allocation.coefficient_optimum import optimal_coefficients
 from jcas.allocation.sca.general import PowerAllocation, sca_general
 from jcas.model.channel import estimate_variance
 from jcas.model.coefficients import Coefficients, FisherCoefficients, RateCoefficients
-from jcas.model.coefficients import closed_form_coefficients as cf_coefficients
 from jcas.model.drops import large_scale_fading
 from jcas.model.params import SystemParams
 from jcas.parts.arrays.base import FixedArray
 from jcas.parts.arrays.ula import element_positions
+from jcas.parts.coefficients import closed_form_coefficients as cf_coefficients
 from jcas.parts.registry import Design, design
 
 OUT = Path(__file__).parent / "out" / "sca_general.txt"

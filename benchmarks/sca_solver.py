@@ -11,7 +11,7 @@ call over the drops, best of ``--repeats``), the cvxpy solves the direct run nee
 (bit/s/Hz, absolute and relative).
 
 Part 2, one pipeline ``sca`` job end to end (``--old REV``, e.g. the commit before the
-direct path): wall time of a fresh ``python`` process that imports ``jcas.pipeline.experiment``,
+direct path): wall time of a fresh ``python`` process that imports the pipeline's stages,
 computes 1000 drops, allocates them with ``sca`` as the pipeline's job does, and writes
 the NetCDF file, for this tree and for ``REV`` (checked out with ``git archive`` into a
 temporary directory); median of ``--repeats``.
@@ -47,15 +47,21 @@ OUT = ROOT / "benchmarks" / "out" / "sca_solver.txt"
 
 JOB = """
 import sys, time, yaml
-from jcas.pipeline import experiment as e
+try:  # the stages, one module each
+    import jcas.pipeline.jobs.sca  # the sca job's entry: the solver before the clock
+    from jcas.pipeline.files import write
+    from jcas.pipeline.stages.allocation import compute_allocations
+    from jcas.pipeline.stages.drops import compute_drops
+except ImportError:  # older trees: one module
+    from jcas.pipeline.experiment import compute_allocations, compute_drops, write
 from jcas.config import Point, load_config, scheme_options
 cfg = load_config(yaml.safe_load(open("config.yaml")))
 S = cfg["system"]
 P = Point({nt}, {nt}, 20.0, 5.0, 1e-3).as_dict()
-d = e.compute_drops(S, 2024, 0, 1000)
+d = compute_drops(S, 2024, 0, 1000)
 o = {{"sca": scheme_options("sca", cfg["allocation"])}}
-a = e.compute_allocations(d, S, P, ["sca"], o)
-e.write(a, sys.argv[1], config={{}}, title="benchmark")
+a = compute_allocations(d, S, P, ["sca"], o)
+write(a, sys.argv[1], config={{}}, title="benchmark")
 print("cvxpy" in sys.modules, a.attrs.get("compute_time_s", float("nan")))
 """
 

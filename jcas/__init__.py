@@ -24,27 +24,14 @@ metrics (14)-(18), (36)), ``parts`` (precoders, arrays, their registry), ``alloc
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 try:
     __version__ = version("jcas")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
-
-if TYPE_CHECKING:
-    from jcas.api import (
-        Drops,
-        System,
-        allocate,
-        crb,
-        drops,
-        mc_rate,
-        open_results,
-        rate,
-        save_results,
-        to_dataset,
-    )
 
 _API = (
     "Drops",
@@ -77,9 +64,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The API names, imported from :mod:`jcas.api` on first use (PEP 562)."""
     if name in _API:
-        from jcas import api
-
-        value = getattr(api, name)
+        # imported by name, not by an import statement: every job's sources are the import
+        # closure of its entry, which includes this package, and no job uses the API
+        # (docs/pipeline.md, "What reruns when"); the names' types are in __init__.pyi
+        value = getattr(importlib.import_module("jcas.api"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'jcas' has no attribute {name!r}")

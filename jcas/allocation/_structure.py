@@ -493,9 +493,9 @@ def fit_budget(budget: float, x: Float, s: Float) -> tuple[Float, Float]:
 
 
 def scheme_coefficients(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Coefficients:
-    """:func:`jcas.model.coefficients.closed_form_coefficients` after the shape checks of
+    """:func:`jcas.parts.coefficients.closed_form_coefficients` after the shape checks of
     the schemes (``ValueError`` naming the shapes)."""
-    from jcas.model.coefficients import closed_form_coefficients
+    from jcas.parts.coefficients import closed_form_coefficients
 
     beta = np.asarray(beta, dtype=float)
     xi = np.asarray(xi, dtype=float)

@@ -58,7 +58,8 @@ STATUSES: Final = (
   reference allocation of ``equal`` is missing); gamma, eta are NaN.
 - ``solver_error``: every solver failed on this drop; gamma, eta are NaN.
 - ``invalid_input``: a degenerate drop (non-finite or negative beta or xi), not passed
-  to any scheme (set by :func:`jcas.pipeline.experiment.compute_allocation`); gamma, eta are NaN.
+  to any scheme (set by :func:`jcas.pipeline.stages.allocation.compute_allocation`); gamma,
+  eta are NaN.
 """
 
 SUCCESS_STATUSES: Final = ("optimal", "converged", "max_iterations", "feasible", "crb_violated")

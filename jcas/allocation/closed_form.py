@@ -25,6 +25,7 @@ __all__ = [
     "equal",
     "equal_full",
     "optimal",
+    "optimal_planar",
     "optimal_split",
     "power_split",
     "rate_crb_frontier",
@@ -207,8 +208,6 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
     gamma, eta) on every drop when even all power on sensing misses CRB0.
     """
     if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
-        from jcas.allocation.planar import optimal_planar
-
         return optimal_planar(*_inputs(beta, xi, params), params)
     start = time.perf_counter()
     beta, xi = _inputs(beta, xi, params)
@@ -220,6 +219,21 @@ def optimal(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
         return split_gains(beta, xi, params, c, s)
 
     return water_filled_optimum(beta, xi, params, optimal_split(params), gain, start)
+
+
+def optimal_planar(beta: ArrayLike, xi: ArrayLike, params: SystemParams) -> Allocation:
+    """Exact optimum for ``crb_form`` ``per_angle`` or ``sum`` (:mod:`jcas.allocation.planar`:
+    full power, the least sensing power meeting the constraint,
+    :func:`jcas.allocation.planar.planar_split`); status ``optimal``, or ``infeasible`` (NaN)
+    on every drop when no split meets the constraint."""
+    from jcas.allocation.planar import planar_split
+
+    start = time.perf_counter()
+    beta = np.asarray(beta, dtype=float)
+    xi = np.asarray(xi, dtype=float)
+    return water_filled_optimum(
+        beta, xi, params, planar_split(params), lambda _c, _s: wf_gains(beta, xi, params), start
+    )
 
 
 def equal(

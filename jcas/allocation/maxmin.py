@@ -260,7 +260,7 @@ def maxmin(
     """Max-min fairness (largest smallest rate) under CRB0 and the budget, exact.
 
     Builds the closed-form coefficients of the precoder and arrays of ``params``
-    (:func:`jcas.model.coefficients.closed_form_coefficients`), runs :func:`solve_maxmin` and
+    (:func:`jcas.parts.coefficients.closed_form_coefficients`), runs :func:`solve_maxmin` and
     maps the power factors back with the precoder's ``from_power_factors``.
 
     Parameters

@@ -27,7 +27,9 @@ A *grid point* (:class:`Point`) is the set of sweepable parameters
 that keys the cached per-point results, so a point shared by several
 experiments is computed once.
 
-This module imports only :mod:`jcas.model.params` (plus PyYAML and jsonschema), so
+The experiment kinds are specs (:mod:`jcas.config.kinds`, pure data): the ``kind`` enum,
+each kind's extra keys, fixed schemes and checks come from them. This module imports only
+:mod:`jcas.model.params`, the kinds and the part registry (plus PyYAML and jsonschema), so
 the Snakefile parses fast.
 """
 
@@ -43,6 +45,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
+from jcas.config.kinds import KINDS, Kind, extra_keys
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts import registry
 from jcas.parts.arrays.upa import system_from_array_specs
@@ -52,6 +55,8 @@ __all__ = [
     "AUDIT_DROPS",
     "AUDIT_SCHEMES",
     "INTEGER_KEYS",
+    "KINDS",
+    "KIND_NAMES",
     "MLE_KINDS",
     "PLANAR_KEYS",
     "PLOTS",
@@ -61,6 +66,7 @@ __all__ = [
     "TIES",
     "ConfigError",
     "ExperimentPlan",
+    "Kind",
     "Point",
     "block_key",
     "coerce_config",
@@ -93,25 +99,25 @@ SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0", *PLAN
 INTEGER_KEYS: Final = ("N", "Nt", "Nr", "tx_rows", "rx_rows")
 """Sweepable keys whose values (and dataset coordinates) are integers."""
 
-MLE_KINDS: Final = ("mle", "mle_planar")
-"""Experiment kinds estimating the target direction by ML (their schemes say whose echo
-is simulated): ``mle`` (the angle, :func:`jcas.pipeline.experiment.compute_mle`) and
-``mle_planar`` (azimuth and elevation, :func:`jcas.pipeline.experiment.compute_mle_planar`)."""
+KIND_NAMES: Final = tuple(KINDS)
+"""The experiment kinds (:data:`jcas.config.kinds.KINDS`), the default first."""
+
+MLE_KINDS: Final = tuple(k.name for k in KINDS.values() if k.own_schemes)
+"""Experiment kinds whose schemes say whose echo is simulated (kept as given): the ML
+estimates of the target direction (``mle``, ``mle_planar``; :attr:`Kind.own_schemes`)."""
 
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
-KINDS: Final = ("sweep", "mle", "mle_planar", "sca_audit")
-"""Experiment kinds (``docs/pipeline.md``)."""
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
 PLOTS: Final = figure_names()
 """Figures an experiment may name in ``plot``: those registered in :mod:`jcas.report.figures`
 (read from the figure modules' source, :func:`jcas.report.figures.figure_names`)."""
 
-AUDIT_SCHEMES: Final = ("sca", "optimal")
+AUDIT_SCHEMES: Final = KINDS["sca_audit"].fixed_schemes
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants
 (:data:`jcas.allocation.schemes.sca.SCA_VARIANTS`) against the exact optimum."""
 
-AUDIT_DROPS: Final = 40
+AUDIT_DROPS: Final = extra_keys()["audit_drops"][1].default
 """Default held-out drops per grid point and precoder of an ``sca_audit`` experiment."""
 
 
@@ -259,9 +265,10 @@ class ExperimentPlan:
 
     Attributes
     ----------
-    name, kind ("sweep", "mle", "mle_planar" or "sca_audit"), tie, schemes, monte_carlo,
+    name, kind (a :data:`jcas.config.kinds.KINDS` key), tie, schemes, monte_carlo,
     plot (or "none"), enabled.
-    audit_drops : held-out drops per point and precoder (``kind: sca_audit``; else 0).
+    extra : the values of the kind's extra keys (:attr:`Kind.extra_keys`, e.g.
+        ``audit_drops`` of ``sca_audit``).
     precoders : the precoder axis (``precoders`` of the experiment, else the top-level
         list); a ``precoder`` dimension of the dataset when it has several.
     dims : swept keys in :data:`SWEEP_ORDER` (the dataset's dimensions besides
@@ -285,7 +292,12 @@ class ExperimentPlan:
     enabled: bool
     title: str = field(default="")
     precoders: tuple[str, ...] = ("mrt",)
-    audit_drops: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Kind:
+        """The experiment's kind (:data:`jcas.config.kinds.KINDS`)."""
+        return KINDS[self.kind]
 
     @property
     def unique_points(self) -> list[Point]:
@@ -332,16 +344,25 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
         for param in part.params:
             system.setdefault(param.key, param.json_schema())
     experiment = defs["Experiment"]["properties"]
-    experiment["kind"]["enum"] = list(KINDS)
     experiment["plot"]["enum"] = [*PLOTS, "none"]
-    experiment["audit_drops"] = {
-        "description": "kind sca_audit only: held-out drops per grid point and precoder "
-        "(global drop indices drops .. drops + audit_drops - 1, used by no other experiment)",
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 100000,
-        "default": AUDIT_DROPS,
-    }
+    return schema
+
+
+def _with_kinds(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with the experiment kinds injected (:data:`jcas.config.kinds.KINDS`): the
+    ``kind`` enum, its description, and the extra keys of each kind."""
+    experiment = schema["$defs"]["Experiment"]["properties"]
+    experiment["kind"]["enum"] = list(KINDS)
+    experiment["kind"]["description"] = (
+        "; ".join(f"{k.name}: {k.description}" for k in KINDS.values())
+        + f" (default {next(iter(KINDS))})"
+    )
+    for key, (_, extra) in extra_keys().items():
+        experiment[key] = {
+            "description": extra.description,
+            **dict(extra.schema),
+            "default": extra.default,
+        }
     return schema
 
 
@@ -454,7 +475,7 @@ def config_schema() -> dict[str, Any]:
     schema = json.loads(_schema_text())
     if not isinstance(schema, dict):
         raise TypeError(f"jcas/config/{SCHEMA_RESOURCE}: not a mapping")
-    return _with_registry_enums(schema)
+    return _with_kinds(_with_registry_enums(schema))
 
 
 DEFAULTS.update(_defaults())
@@ -703,7 +724,7 @@ def _resolve_experiment(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "enabled": True,
-        "kind": "sweep",
+        "kind": next(iter(KINDS)),
         "tie": "none",
         "fixed": {},
         "schemes": list(schemes),
@@ -713,15 +734,17 @@ def _resolve_experiment(
         "title": name,
     }
     out.update(copy.deepcopy(dict(exp)))
-    if out["kind"] in MLE_KINDS and "schemes" in exp:
-        # an MLE experiment's schemes say whose echo is simulated (a parameter of the
+    kind = KINDS[out["kind"]]
+    for extra in kind.extra_keys:
+        out.setdefault(extra.key, extra.default)
+    if kind.own_schemes and "schemes" in exp:
+        # e.g. an MLE experiment's schemes say whose echo is simulated (a parameter of the
         # experiment, not a comparison): kept as given, whatever the top-level list
         out["schemes"] = [s for s in SCHEMES if s in out["schemes"]]
-    elif out["kind"] == "sca_audit":
-        # the audit's schemes are fixed by its kind (a given list is checked, not merged)
-        given = out["schemes"] if "schemes" in exp else list(AUDIT_SCHEMES)
+    elif kind.fixed_schemes:
+        # the schemes are fixed by the kind (a given list is checked, not merged)
+        given = out["schemes"] if "schemes" in exp else list(kind.fixed_schemes)
         out["schemes"] = [s for s in SCHEMES if s in given]
-        out.setdefault("audit_drops", AUDIT_DROPS)
     else:
         # the experiment's schemes, restricted to the top-level ones (in top-level order)
         out["schemes"] = [s for s in schemes if s in out["schemes"]]
@@ -781,27 +804,28 @@ def _tie_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _audit_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
-    """The keys of a resolved experiment that contradict its kind ``sca_audit`` (or that
-    only an ``sca_audit`` experiment has)."""
-    if exp["kind"] != "sca_audit":
-        if "audit_drops" in exp:
-            return [
-                f"{prefix}.audit_drops = {exp['audit_drops']!r}: only an experiment of "
-                f"kind sca_audit has held-out audit drops (kind is {exp['kind']!r})"
-            ]
-        return []
-    problems = []
-    if sorted(exp["schemes"]) != sorted(AUDIT_SCHEMES):
+def _kind_problems(prefix: str, exp: Mapping[str, Any]) -> list[str]:
+    """The keys of a resolved experiment that contradict its kind (:data:`KINDS`): another
+    kind's extra keys, schemes other than the kind's fixed ones, Monte-Carlo where the kind
+    has none."""
+    kind = KINDS[exp["kind"]]
+    own = {e.key for e in kind.extra_keys}
+    problems = [
+        f"{prefix}.{key} = {exp[key]!r}: only an experiment of kind {owner} has {extra.what} "
+        f"(kind is {kind.name!r})"
+        for key, (owner, extra) in extra_keys().items()
+        if key in exp and key not in own
+    ]
+    noun = f"{kind.article} {kind.name} experiment"
+    if kind.fixed_schemes and sorted(exp["schemes"]) != sorted(kind.fixed_schemes):
         problems.append(
-            f"{prefix}.schemes = {exp['schemes']!r}: an sca_audit experiment runs "
-            f"{list(AUDIT_SCHEMES)} (the sca variants against the exact optimum); "
-            "remove the key"
+            f"{prefix}.schemes = {exp['schemes']!r}: {noun} runs {list(kind.fixed_schemes)} "
+            f"({kind.fixed_why}); remove the key"
         )
-    if exp["monte_carlo"]:
+    if exp["monte_carlo"] and not kind.monte_carlo:
         problems.append(
-            f"{prefix}.monte_carlo = True: an sca_audit experiment has no Monte-Carlo "
-            "stage (it compares closed-form sum rates); remove the key"
+            f"{prefix}.monte_carlo = True: {noun} has no Monte-Carlo stage ({kind.no_mc_why}); "
+            "remove the key"
         )
     return problems
 
@@ -890,7 +914,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
                 f"{prefix}.schemes: none of the experiment's schemes is in the top-level "
                 f"schemes {cfg['schemes']!r}"
             )
-        problems += _audit_problems(prefix, exp)
+        problems += _kind_problems(prefix, exp)
         tie_problems = _tie_problems(prefix, exp)
         problems += tie_problems
         if tie_problems:
@@ -976,10 +1000,12 @@ def _planar_problems(
             f"arrays cannot resolve (transmit {point.tx_rows} x {tx_cols}, receive "
             f"{point.rx_rows} x {rx_cols}){at}"
         )
-    if exp["kind"] == "mle_planar" and not (point.planar() and elevation and azimuth):
-        path = where(shape[0]) if shape else f"{prefix}.kind = 'mle_planar'"
+    kind = KINDS[exp["kind"]]
+    if kind.two_angles and not (point.planar() and elevation and azimuth):
+        path = where(shape[0]) if shape else f"{prefix}.kind = {kind.name!r}"
         problems.append(
-            f"{path}: a mle_planar experiment estimates both angles and needs planar arrays "
+            f"{path}: {kind.article} {kind.name} experiment estimates both angles and needs "
+            "planar arrays "
             f"resolving them (rows > 1 and columns > 1 on a side; give tx_rows; here "
             f"transmit {point.tx_rows} x {tx_cols}, receive {point.rx_rows} x {rx_cols}, "
             f"array {point.array!r}){at}"
@@ -1061,6 +1087,6 @@ def plan_experiments(cfg: Mapping[str, Any]) -> dict[str, ExperimentPlan]:
             plot=str(exp["plot"]),
             enabled=bool(exp["enabled"]),
             title=str(exp["title"]),
-            audit_drops=int(exp.get("audit_drops", 0)),
+            extra={e.key: exp[e.key] for e in KINDS[exp["kind"]].extra_keys},
         )
     return plans

@@ -37,12 +37,15 @@ is linear in the power totals ``(c, s)`` and the ULA's is (16).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.parts.arrays.upa import UPA, axis_sums
+from jcas.model.geometry import axis_sums
 
 __all__ = [
+    "PlanarArray",
     "angle_fisher",
     "crb_angles",
     "crb_angles_general",
@@ -59,6 +62,22 @@ Float = NDArray[np.float64]
 Complex = NDArray[np.complex128]
 
 _EPS = float(np.finfo(float).eps)
+
+
+class PlanarArray(Protocol):
+    """What the MRT closed forms below use of a centred planar array (the array part
+    :class:`jcas.parts.arrays.upa.UPA`; the model sits below the parts and imports none)."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def cols(self) -> int: ...
+
+    @property
+    def n_elements(self) -> int: ...
+
+    def gram3(self, azimuth_rad: ArrayLike, elevation_rad: ArrayLike) -> Complex: ...
 
 
 def _basis(a: ArrayLike, d: ArrayLike) -> Complex:
@@ -231,7 +250,7 @@ def fisher_full(
 
 
 # --------------------------------------------------------------------------- MRT, UPA
-def mrt_planar_forms(tx: UPA, azimuth_rad: ArrayLike, elevation_rad: ArrayLike) -> Complex:
+def mrt_planar_forms(tx: PlanarArray, azimuth_rad: ArrayLike, elevation_rad: ArrayLike) -> Complex:
     """Forms ``(..., 2, 3, 3)`` of ``R_c = I`` and ``R_s = a_t a_t^H`` on ``[a_t, d_t]``
     (exact, from the transmit Gram matrix ``G``: ``I -> G``, ``a_t a_t^H -> g g^H``
     with ``g = G[:, 0]``)."""
@@ -261,7 +280,7 @@ def planar_crb_from_forms(
 
 
 def mrt_fisher_coefficients(
-    tx: UPA, rx: UPA, azimuth_rad: ArrayLike, elevation_rad: ArrayLike
+    tx: PlanarArray, rx: PlanarArray, azimuth_rad: ArrayLike, elevation_rad: ArrayLike
 ) -> tuple[Float, Float]:
     """``(a, b)``, each ``(..., 2)`` over (az, el): ``J_i = a_i c + b_i s`` (W per W per
     antenna) for the centred UPAs and ``R_x = c I + s a_t a_t^H`` (module docstring)."""
@@ -281,8 +300,8 @@ def mrt_fisher_coefficients(
 def crb_upa_mrt(
     c: ArrayLike,
     s: ArrayLike,
-    tx: UPA,
-    rx: UPA,
+    tx: PlanarArray,
+    rx: PlanarArray,
     azimuth_rad: ArrayLike,
     elevation_rad: ArrayLike,
     sigma_r_bar2: ArrayLike,

@@ -2,9 +2,9 @@
 
 The pipeline's path, for any precoder and array part (``docs/extending.md``):
 
-- :func:`rate_from_terms`: the rate (14) from a precoder's :class:`jcas.parts.precoders.RateTerms`;
+- :func:`rate_from_terms`: the rate (14) from a precoder's :class:`jcas.model.terms.RateTerms`;
 - :func:`crb_from_covariance`: the CRB (36) from a precoder's expected covariance
-  (:class:`jcas.parts.precoders.Covariance`) and the receive array's Gram matrix;
+  (:class:`jcas.model.terms.Covariance`) and the receive array's Gram matrix;
 - :func:`closed_form_metrics`: both, and the powers, for a batch of drops.
 
 The paper's MRT + ULA formulas (15), (16), (18), (37) are kept as independent
@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.parts.arrays.ula import steering_derivative_norm2
-from jcas.parts.precoders.base import Covariance, RateTerms
+from jcas.model.geometry import steering_derivative_norm2
+from jcas.model.terms import Covariance, RateTerms
 
 if TYPE_CHECKING:
     from jcas.model.params import SystemParams
-    from jcas.parts.registry import Design
 
 __all__ = [
     "closed_form_metrics",
@@ -404,9 +403,12 @@ def closed_form_metrics(
     xi: ArrayLike,
     beta: ArrayLike,
     params: SystemParams,
-    parts: Design,
+    parts: Any,
 ) -> dict[str, Float]:
     """Closed-form metrics of an allocation through the precoder and array parts.
+
+    ``parts`` is the system's :class:`jcas.parts.registry.Design` (its ``precoder``, ``tx`` and
+    ``rx``; typed ``Any`` here: the model sits below the parts and imports none of them).
 
     Returns ``rate`` (D, K) bit/s/Hz (14), ``crb`` (D,) rad^2 (36) with the expected
     covariance, ``power_total`` (D,) W (18) and ``power_sensing`` (D,) W (``Nt s``).

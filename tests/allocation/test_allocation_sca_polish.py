@@ -1,6 +1,6 @@
 """Regression: ``sca`` stopped 1.2e-3 short of the optimum on pipeline drops.
 
-The pipeline (``jcas.pipeline.experiment``) solves ``sca`` in groups of 50 global drop indices
+The pipeline's allocation stage solves ``sca`` in groups of 50 global drop indices
 with ``tol = 1e-4``, ``max_iterations = 100`` (``config.yaml``). On drop 546 of seed 2024
 (fig1: Nt = Nr = 15, SNR_com = 20 dB, CRB0 = 1e-3) and drop 380 of the pareto sweep
 (Nt = Nr = 15, SNR_com = 20 dB, CRB0 = 7e-5) a weak user regrew only geometrically from

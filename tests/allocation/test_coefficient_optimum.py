@@ -24,8 +24,9 @@ from jcas.allocation.coefficient_optimum import (
     optimal_coefficients,
     optimum_structure,
 )
-from jcas.model.coefficients import Coefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients
 from jcas.model.params import SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 

@@ -32,8 +32,8 @@ from jcas.allocation.energy import (
 )
 from jcas.allocation.weighted import optimal_structure, sum_rate_at_budget
 from jcas.model import metrics
-from jcas.model.coefficients import closed_form_coefficients
 from jcas.model.params import ConfigError, SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 LIGHT = {

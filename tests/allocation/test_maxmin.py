@@ -27,8 +27,9 @@ from scipy.optimize import linprog
 from jcas.allocation._structure import min_power
 from jcas.allocation.maxmin import maxmin, solve_maxmin
 from jcas.model import metrics
-from jcas.model.coefficients import Coefficients, FisherCoefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients, FisherCoefficients
 from jcas.model.params import ConfigError, SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 

@@ -37,9 +37,9 @@ from jcas.model.coefficients import (
     Coefficients,
     FisherCoefficients,
     RateCoefficients,
-    closed_form_coefficients,
 )
 from jcas.model.params import SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 FAMILIES = ("reused pilots", "random, T3 = 0", "random, T3 != 0", "reused, non-centred")

@@ -22,8 +22,9 @@ from scipy.optimize import linprog
 from jcas.allocation.maxmin import solve_maxmin
 from jcas.allocation.sensing_centric import sensing_centric, sinr_targets, solve_sensing_centric
 from jcas.model import metrics
-from jcas.model.coefficients import Coefficients, FisherCoefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients, FisherCoefficients
 from jcas.model.params import ConfigError, SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 

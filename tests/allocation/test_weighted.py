@@ -24,8 +24,9 @@ from scipy.optimize import minimize
 from jcas.allocation import optimal
 from jcas.allocation.weighted import solve_weighted, weighted, weighted_water_fill
 from jcas.model import metrics
-from jcas.model.coefficients import Coefficients, FisherCoefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients, FisherCoefficients
 from jcas.model.params import ConfigError, SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import design
 
 

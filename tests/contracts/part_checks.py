@@ -55,7 +55,6 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from jcas.model.channel import estimate_variance, pilot_assignment
-from jcas.model.coefficients import closed_form_coefficients
 from jcas.model.drops import large_scale_fading
 from jcas.model.metrics import covariance_crb_terms, crb_from_covariance, rate_from_terms
 from jcas.model.params import SystemParams
@@ -63,6 +62,7 @@ from jcas.montecarlo.rate import complex_normal, estimated_channels, mc_rate
 from jcas.montecarlo.sensing import mc_crb
 from jcas.parts import registry
 from jcas.parts.arrays.base import gram_of
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.precoders.base import (
     CLOSED_FORMS,
     LINEAR_FISHER,
@@ -498,7 +498,7 @@ def check_power_maps(precoder: Part, array: Part, case: Case) -> None:
     - ``equal_split(c, s)`` has totals ``c``, ``s`` and equal variables over the users;
     - the rates and the CRB depend on the allocation only through the power factors and are
       linear-fractional / linear in them: the coefficients of
-      :func:`jcas.model.coefficients.closed_form_coefficients` reproduce ``rate_terms`` and
+      :func:`jcas.parts.coefficients.closed_form_coefficients` reproduce ``rate_terms`` and
       ``covariance`` at random allocations (uneven sensing variables included).
     """
     setup = make_setup(precoder, array, case)

@@ -29,8 +29,13 @@ from conftest import ROOT, run_python
 
 from jcas.config import Point, load_config, scheme_options
 from jcas.io.fields import Fields, ResultFileError, Variable, concat, read_fields, write_fields
-from jcas.io.results import read_netcdf, write_netcdf
-from jcas.pipeline import experiment
+from jcas.io.results import combine_datasets, read_netcdf, write_netcdf
+from jcas.pipeline.files import read_job, read_job_blocks, write
+from jcas.pipeline.stages.allocation import compute_allocations
+from jcas.pipeline.stages.audit import compute_sca_audit
+from jcas.pipeline.stages.drops import compute_drops
+from jcas.pipeline.stages.mle import compute_mle, compute_mle_planar
+from jcas.pipeline.stages.montecarlo import compute_monte_carlo
 
 POINT = Point(8, 8, 10.0, 5.0, 1e-3)
 SCHEMES = ["optimal", "equal", "equal_full"]
@@ -56,19 +61,17 @@ def _planar_system(cfg: dict) -> dict:
 def job_outputs(cfg: dict) -> dict[str, Fields]:
     """One output of every per-point computation (small sizes)."""
     system, point = cfg["system"], POINT.as_dict()
-    drops = experiment.drops_fields(system, 7, 0, 6)
-    alloc = experiment.allocations_fields(drops, system, point, SCHEMES, _options(cfg, SCHEMES))
-    sca = experiment.allocations_fields(drops, system, point, ["sca"], _options(cfg, ["sca"]))
-    mc = experiment.monte_carlo_fields(alloc, system, point, {"realizations": 4, "frames": 2}, 3)
-    mle = experiment.mle_fields(
-        alloc.sel("scheme", ["optimal"]), system, point, {"mle_trials": 3}, 3
-    )
+    drops = compute_drops(system, 7, 0, 6)
+    alloc = compute_allocations(drops, system, point, SCHEMES, _options(cfg, SCHEMES))
+    sca = compute_allocations(drops, system, point, ["sca"], _options(cfg, ["sca"]))
+    mc = compute_monte_carlo(alloc, system, point, {"realizations": 4, "frames": 2}, 3)
+    mle = compute_mle(alloc.sel("scheme", ["optimal"]), system, point, {"mle_trials": 3}, 3)
     planar = _planar_system(cfg)
     ppoint = Point(8, 8, 10.0, 5.0, 1e-3, azimuth_deg=10.0, elevation_deg=-5.0).as_dict()
-    palloc = experiment.allocations_fields(drops, planar, ppoint, ["optimal"], {})
-    pmc = experiment.monte_carlo_fields(palloc, planar, ppoint, {"realizations": 2, "frames": 2}, 3)
-    pmle = experiment.mle_planar_fields(palloc, planar, ppoint, {"planar_mle_trials": 2}, 3)
-    audit = experiment.sca_audit_fields(
+    palloc = compute_allocations(drops, planar, ppoint, ["optimal"], {})
+    pmc = compute_monte_carlo(palloc, planar, ppoint, {"realizations": 2, "frames": 2}, 3)
+    pmle = compute_mle_planar(palloc, planar, ppoint, {"planar_mle_trials": 2}, 3)
+    audit = compute_sca_audit(
         system,
         point,
         7,
@@ -228,24 +231,24 @@ def test_jobs_from_files_read_as_fields_equal_jobs_from_xarray(cfg: dict, tmp_pa
     xarray), for each stage that reads a file."""
     system, point = cfg["system"], POINT.as_dict()
     d = tmp_path / "drops.nc"
-    experiment.write(experiment.drops_fields(system, 7, 0, 5), d, config={}, title="drops")
+    write(compute_drops(system, 7, 0, 5), d, config={}, title="drops")
     opts = _options(cfg, SCHEMES)
-    via_fields = experiment.allocations_fields(experiment.read_job(d), system, point, SCHEMES, opts)
-    via_xarray = experiment.compute_allocations(experiment.read(d), system, point, SCHEMES, opts)
+    via_fields = compute_allocations(read_job(d), system, point, SCHEMES, opts)
+    via_xarray = compute_allocations(read_netcdf(d), system, point, SCHEMES, opts).to_xarray()
     timings = ["solve_time"]  # seconds: differ between any two runs
     xr.testing.assert_identical(
         via_fields.to_xarray().drop_vars(timings).drop_attrs(deep=False),
         via_xarray.drop_vars(timings).drop_attrs(deep=False),
     )
     a = tmp_path / "alloc.nc"
-    experiment.write(via_fields, a, config={}, title="alloc")
+    write(via_fields, a, config={}, title="alloc")
     mc = {"realizations": 4, "frames": 2}
-    m1 = experiment.monte_carlo_fields(
-        experiment.read_job(a).sel("scheme", ["equal_full", "optimal"]), system, point, mc, 3
+    m1 = compute_monte_carlo(
+        read_job(a).sel("scheme", ["equal_full", "optimal"]), system, point, mc, 3
     ).to_xarray()
-    m2 = experiment.compute_monte_carlo(
-        experiment.read(a).sel(scheme=["equal_full", "optimal"]), system, point, mc, 3
-    )
+    m2 = compute_monte_carlo(
+        read_netcdf(a).sel(scheme=["equal_full", "optimal"]), system, point, mc, 3
+    ).to_xarray()
     for ds in (m1, m2):
         ds.attrs.pop("compute_time_s")
     xr.testing.assert_identical(m1, m2)
@@ -253,40 +256,40 @@ def test_jobs_from_files_read_as_fields_equal_jobs_from_xarray(cfg: dict, tmp_pa
 
 def test_mle_blocks_read_as_fields_equal_the_xarray_combination(cfg: dict, tmp_path: Path) -> None:
     """``read_job_blocks`` joins a point's blocks along ``drop`` in drop order (given in any
-    order) as :func:`jcas.pipeline.experiment.read_blocks` combines them; the MLE of both agrees."""
+    order) as :func:`jcas.io.results.combine_datasets` combines them; the MLE of both agrees."""
     system, point = cfg["system"], POINT.as_dict()
     paths = []
     for start, stop in ((4, 8), (0, 4)):  # out of order on purpose
-        drops = experiment.drops_fields(system, 7, start, stop)
-        alloc = experiment.allocations_fields(drops, system, point, ["optimal"], {})
+        drops = compute_drops(system, 7, start, stop)
+        alloc = compute_allocations(drops, system, point, ["optimal"], {})
         paths.append(tmp_path / f"d{start}-{stop}.nc")
-        experiment.write(alloc, paths[-1], config={}, title="alloc")
-    fields = experiment.read_job_blocks(paths)
+        write(alloc, paths[-1], config={}, title="alloc")
+    fields = read_job_blocks(paths)
     np.testing.assert_array_equal(fields["drop"], np.arange(8))
-    combined = experiment.read_blocks(paths)
+    combined = combine_datasets([read_netcdf(p) for p in paths])
     for name in ("gamma", "eta", "beta", "status", "sum_rate"):
         np.testing.assert_array_equal(fields[name], combined[name].values, err_msg=name)
     mc = {"mle_trials": 3}
-    m1 = experiment.mle_fields(fields.isel("drop", fields["drop"] < 6), system, point, mc, 2)
+    m1 = compute_mle(fields.isel("drop", fields["drop"] < 6), system, point, mc, 2)
     first = combined.isel({"drop": slice(0, 6)})  # (isel(drop=...) would be its flag)
-    m2 = experiment.compute_mle(first, system, point, mc, 2)
+    m2 = compute_mle(first, system, point, mc, 2)
     m1.attrs.pop("compute_time_s")
     m2.attrs.pop("compute_time_s")
-    xr.testing.assert_identical(m1.to_xarray(), m2)
+    xr.testing.assert_identical(m1.to_xarray(), m2.to_xarray())
 
 
 def test_read_job_blocks_refuses_repeated_drops(cfg: dict, tmp_path: Path) -> None:
     system, point = cfg["system"], POINT.as_dict()
-    drops = experiment.drops_fields(system, 7, 0, 3)
-    alloc = experiment.allocations_fields(drops, system, point, ["equal_full"], {})
+    drops = compute_drops(system, 7, 0, 3)
+    alloc = compute_allocations(drops, system, point, ["equal_full"], {})
     for name in ("a.nc", "b.nc"):
-        experiment.write(alloc, tmp_path / name, config={}, title="alloc")
+        write(alloc, tmp_path / name, config={}, title="alloc")
     with pytest.raises(ValueError, match="repeat drop"):
-        experiment.read_job_blocks([tmp_path / "a.nc", tmp_path / "b.nc"])
+        read_job_blocks([tmp_path / "a.nc", tmp_path / "b.nc"])
 
 
 def test_per_point_jobs_import_neither_xarray_nor_pandas(cfg: dict, tmp_path: Path) -> None:
-    """Each per-point job of the workflow (``jcas/pipeline/jobs.py``), run in a fresh
+    """Each per-point job of the workflow (its entry in ``jcas/pipeline/jobs/``), run in a fresh
     interpreter on real files, leaves xarray and pandas out of ``sys.modules``; the output
     files are complete (xarray reads them afterwards, in this process)."""
     system = dict(cfg["system"])
@@ -296,14 +299,14 @@ def test_per_point_jobs_import_neither_xarray_nor_pandas(cfg: dict, tmp_path: Pa
     code = f"""
 import sys
 sys.path.insert(0, {str(ROOT / "workflow" / "scripts")!r})
-from jcas.pipeline import jobs as j
+from jcas.pipeline.jobs import allocation, drops, mle, monte_carlo
 S, P = {system!r}, {point!r}
-j.run_drops({str(d)!r}, system=S, seed=7, start=0, stop=4)
-j.run_allocation({str(d)!r}, {str(a)!r}, system=S, point=P, schemes={SCHEMES!r}, options={opts!r})
-j.run_monte_carlo({str(a)!r}, {str(m)!r}, system=S, point=P, schemes=["equal"],
-                  mc={{"realizations": 2, "frames": 1}}, seed=1)
-j.run_mle([{str(a)!r}], {str(e)!r}, system=S, point=P, scheme="optimal",
-          mc={{"mle_trials": 2}}, seed=1, n_drops=3)
+drops.run({str(d)!r}, system=S, seed=7, start=0, stop=4)
+allocation.run({str(d)!r}, {str(a)!r}, system=S, point=P, schemes={SCHEMES!r}, options={opts!r})
+monte_carlo.run({str(a)!r}, {str(m)!r}, system=S, point=P, schemes=["equal"],
+                mc={{"realizations": 2, "frames": 1}}, seed=1)
+mle.run([{str(a)!r}], {str(e)!r}, system=S, point=P, scheme="optimal",
+        mc={{"mle_trials": 2}}, seed=1, n_drops=3)
 bad = [m for m in ("xarray", "pandas", "matplotlib", "cvxpy") if m in sys.modules]
 assert not bad, bad
 """

@@ -13,8 +13,8 @@ import pytest
 
 from jcas.model import metrics
 from jcas.model.channel import estimate_variance
-from jcas.model.coefficients import closed_form_coefficients
 from jcas.model.params import SystemParams
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.registry import PRECODERS, design
 
 

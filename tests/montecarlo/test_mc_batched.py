@@ -25,9 +25,22 @@ import xarray as xr
 from jcas.model.channel import estimate_variance
 from jcas.model.params import SystemParams
 from jcas.montecarlo import mc_crb, mc_rate
-from jcas.pipeline.experiment import compute_allocations, compute_drops, compute_monte_carlo
+from jcas.pipeline.stages import allocation, montecarlo
+from jcas.pipeline.stages.drops import compute_drops
 
 PRECODERS = ("mrt", "zf", "pzf")
+
+
+def compute_allocations(*args: object, **kwargs: object) -> xr.Dataset:
+    """:func:`jcas.pipeline.stages.allocation.compute_allocations` as xarray."""
+    return allocation.compute_allocations(*args, **kwargs).to_xarray()  # type: ignore[arg-type]
+
+
+def compute_monte_carlo(*args: object, **kwargs: object) -> xr.Dataset:
+    """:func:`jcas.pipeline.stages.montecarlo.compute_monte_carlo` as xarray."""
+    return montecarlo.compute_monte_carlo(*args, **kwargs).to_xarray()  # type: ignore[arg-type]
+
+
 N_DROPS = 7
 DROPS = [4, 9, 11, 12, 20, 31, 40]
 

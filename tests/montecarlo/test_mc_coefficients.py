@@ -1,7 +1,7 @@
 """The Monte-Carlo coefficient route (jcas.montecarlo.coefficients) certified by closed forms.
 
 1. Against every closed form: MRT, phase-only MRT, ZF, PZF under the i.i.d. channel
-   (:func:`jcas.model.coefficients.closed_form_coefficients`) and MRT under correlated
+   (:func:`jcas.parts.coefficients.closed_form_coefficients`) and MRT under correlated
    Rayleigh and Rician fading (:func:`jcas.parts.precoders.mrt_channels.mrt_coefficients`),
    with and without shared pilots, at several (Nt, K, SNR, spread).
 2. Against an independent plain Monte-Carlo of the rate (14) of the full precoder
@@ -32,7 +32,7 @@ from scipy import stats as sps
 
 from jcas.allocation import allocate
 from jcas.model.channel import estimate_variance
-from jcas.model.coefficients import Coefficients, RateCoefficients, closed_form_coefficients
+from jcas.model.coefficients import Coefficients, RateCoefficients
 from jcas.model.drops import large_scale_fading, user_angles
 from jcas.model.estimation import mmse_estimation
 from jcas.model.params import SystemParams
@@ -40,6 +40,7 @@ from jcas.montecarlo.coefficients import mc_coefficients
 from jcas.montecarlo.rate import _features, rate_from_moments
 from jcas.parts.arrays.ula import steering_vector
 from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.precoders.mmse import MMSE, PMMSE
 from jcas.parts.precoders.mrt import MRT
 from jcas.parts.precoders.mrt_channels import mrt_coefficients

@@ -139,19 +139,21 @@ def test_monte_carlo_jobs_at_planar_points_record_both_angles_crbs() -> None:
     known (``crb_mc``: the inverse of the azimuth's Fisher entry alone), drop by drop (the
     Schur complement: ``[F^-1]_aa >= 1 / F_aa``). A ULA point has no such variables."""
     from jcas.config import Point, scheme_options
-    from jcas.pipeline import experiment
+    from jcas.pipeline.stages.allocation import compute_allocations
+    from jcas.pipeline.stages.drops import compute_drops
+    from jcas.pipeline.stages.montecarlo import compute_monte_carlo
 
     system = {**PLANAR.to_dict(), "crb_form": "azimuth"}
     point = Point(
         Nt=16, Nr=12, snr_com_db=10.0, snr_sen_db=5.0, crb0=1.0, array="upa", tx_rows=4,
         rx_rows=3, azimuth_deg=20.0, elevation_deg=-10.0,
     )  # fmt: skip
-    drops_ds = experiment.compute_drops(system, 7, 0, 6)
+    drops_ds = compute_drops(system, 7, 0, 6)
     schemes = ["optimal", "equal_full"]
     options = {s: scheme_options(s, {}) for s in schemes}
-    alloc = experiment.compute_allocations(drops_ds, system, point.as_dict(), schemes, options)
+    alloc = compute_allocations(drops_ds, system, point.as_dict(), schemes, options).to_xarray()
     mc = {"realizations": 20, "frames": 8}
-    ds = experiment.compute_monte_carlo(alloc, system, point.as_dict(), mc, 11)
+    ds = compute_monte_carlo(alloc, system, point.as_dict(), mc, 11).to_xarray()
     assert (ds["mc_status"].values == "ok").all()
     params = point.system(system)
     beta = alloc["beta"].values
@@ -169,8 +171,6 @@ def test_monte_carlo_jobs_at_planar_points_record_both_angles_crbs() -> None:
     assert (ds["crb_mc_azimuth"].values >= ds["crb_mc"].values * (1 - 1e-12)).all()
     ula = Point(Nt=16, Nr=12, snr_com_db=10.0, snr_sen_db=5.0, crb0=1.0)
     ula_system = {**system, "array": "ula", "tx_rows": 1, "rx_rows": 1}
-    ula_alloc = experiment.compute_allocations(
-        drops_ds, ula_system, ula.as_dict(), schemes, options
-    )
-    ula_ds = experiment.compute_monte_carlo(ula_alloc, ula_system, ula.as_dict(), mc, 11)
+    ula_alloc = compute_allocations(drops_ds, ula_system, ula.as_dict(), schemes, options)
+    ula_ds = compute_monte_carlo(ula_alloc, ula_system, ula.as_dict(), mc, 11).to_xarray()
     assert "crb_mc_azimuth" not in ula_ds

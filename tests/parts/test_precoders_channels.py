@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from jcas.model.channel import estimate_variance
-from jcas.model.coefficients import closed_form_coefficients
 from jcas.model.estimation import mmse_estimation
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
+from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.precoders.base import TOTAL_POWER_RATE
 from jcas.parts.precoders.general import precoder_context
 from jcas.parts.precoders.mmse import MMSE, PMMSE

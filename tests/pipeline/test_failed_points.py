@@ -11,7 +11,6 @@ versions are in tests/pipeline/test_pipeline_recovery.py.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,16 @@ import yaml
 import jcas.allocation
 from jcas.config import Point, load_config, plan_experiments, scheme_options
 from jcas.io.results import ResultFileError, read_netcdf, write_netcdf
-from jcas.pipeline import experiment
+from jcas.pipeline.aggregate import aggregate
+from jcas.pipeline.jobs import aggregate as aggregate_job
+from jcas.pipeline.jobs import allocation, claims, drops, figure, mle, monte_carlo
+from jcas.pipeline.stages.allocation import compute_allocation
+from jcas.pipeline.stages.drops import compute_drops
+from jcas.pipeline.stages.montecarlo import compute_monte_carlo
 
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-from jcas.pipeline import jobs as jcas_job  # noqa: E402  (the jobs' entry points, jcas/pipeline/jobs.py)
 
 SUCCESS = set(jcas.allocation.SUCCESS_STATUSES)
 METRICS = ("gamma", "eta", "rate", "sum_rate", "crb", "power_total", "power_sensing")
@@ -43,11 +45,15 @@ def cfg() -> dict[str, Any]:
         return load_config(yaml.safe_load(fh))
 
 
+def _drops(system: dict, seed: int, start: int, stop: int) -> xr.Dataset:
+    return compute_drops(system, seed, start, stop).to_xarray()
+
+
 def _alloc(cfg: dict, drops: xr.Dataset, point: Point, scheme: str, system: dict | None = None):
     opts = scheme_options(scheme, cfg["allocation"])
-    return experiment.compute_allocation(
+    return compute_allocation(
         drops, system or cfg["system"], point.as_dict(), scheme, opts
-    )
+    ).to_xarray()
 
 
 # ------------------------------------------------------------------ degenerate drops
@@ -58,7 +64,7 @@ def test_degenerate_drop_recorded_alone(cfg: dict, scheme: str, bad: float) -> N
     the other drops of the block are what they are without it (sca: to its tolerance,
     the SCA stops on a 1e-4 relative sum-rate change; the closed forms: exactly)."""
     point = Point(8, 8, 20.0, 5.0, 1e-3)
-    drops = experiment.compute_drops(cfg["system"], 5, 0, 4)
+    drops = _drops(cfg["system"], 5, 0, 4)
     clean = _alloc(cfg, drops, point, scheme)
     damaged = drops.copy(deep=True)
     damaged["beta"].values[1, 2] = bad
@@ -86,7 +92,7 @@ def test_user_without_channel_is_finite_not_failed(cfg: dict, scheme: str) -> No
     """beta = 0 (a user with no channel at all) is a valid limit, not a failure: the drop
     succeeds, that user's rate is 0 and every metric is finite."""
     point = Point(8, 8, 20.0, 5.0, 1e-3)
-    drops = experiment.compute_drops(cfg["system"], 5, 0, 3)
+    drops = _drops(cfg["system"], 5, 0, 3)
     drops["beta"].values[1, 0] = 0.0
     ds = _alloc(cfg, drops, point, scheme)
     assert set(ds["status"].values.ravel()) <= SUCCESS
@@ -111,18 +117,18 @@ def job_files(cfg: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """Valid per-job files of one tiny point, written as the jobs write them."""
     base = tmp_path_factory.mktemp("jobs")
     point = Point(8, 8, 20.0, 5.0, 1e-3)
-    drops = base / "drops.nc"
-    jcas_job.run_drops(str(drops), system=cfg["system"], seed=3, start=0, stop=2)
+    drops_path = base / "drops.nc"
+    drops.run(str(drops_path), system=cfg["system"], seed=3, start=0, stop=2)
     alloc = base / "alloc.nc"
-    jcas_job.run_allocation(
-        str(drops),
+    allocation.run(
+        str(drops_path),
         str(alloc),
         system=cfg["system"],
         point=point.as_dict(),
         schemes=["optimal"],
         options={"optimal": {}},
     )
-    return {"base": base, "drops": drops, "alloc": alloc, "point": point}
+    return {"base": base, "drops": drops_path, "alloc": alloc, "point": point}
 
 
 @pytest.mark.parametrize("how", ["truncated", "empty", "garbage"])
@@ -139,7 +145,7 @@ def test_damaged_input_named_by_the_job_that_reads_it(
     _damage(bad, how)
     out = tmp_path / "out.nc"
     calls = {
-        "allocate": lambda: jcas_job.run_allocation(
+        "allocate": lambda: allocation.run(
             str(bad),
             str(out),
             system=cfg["system"],
@@ -147,7 +153,7 @@ def test_damaged_input_named_by_the_job_that_reads_it(
             schemes=["equal"],
             options={"equal": {}},
         ),
-        "monte_carlo": lambda: jcas_job.run_monte_carlo(
+        "monte_carlo": lambda: monte_carlo.run(
             str(bad),
             str(out),
             system=cfg["system"],
@@ -156,7 +162,7 @@ def test_damaged_input_named_by_the_job_that_reads_it(
             mc=cfg["mc"],
             seed=3,
         ),
-        "mle": lambda: jcas_job.run_mle(
+        "mle": lambda: mle.run(
             [str(job_files["alloc"]), str(bad)],
             str(out),
             system=cfg["system"],
@@ -166,10 +172,10 @@ def test_damaged_input_named_by_the_job_that_reads_it(
             seed=3,
             n_drops=2,
         ),
-        "figure": lambda: jcas_job.run_figure(
+        "figure": lambda: figure.run(
             str(bad), str(tmp_path / "f.pdf"), str(tmp_path / "f.png"), plot="fig1"
         ),
-        "claims": lambda: jcas_job.run_claims({"fig1": str(bad)}, str(tmp_path / "c.csv")),
+        "claims": lambda: claims.run({"fig1": str(bad)}, str(tmp_path / "c.csv")),
     }
     with pytest.raises(ResultFileError) as info:
         calls[job]()
@@ -190,7 +196,7 @@ def test_damaged_input_of_aggregate_is_named(cfg: dict, job_files: dict, tmp_pat
     bad.write_bytes(job_files["alloc"].read_bytes())
     _damage(bad, "truncated")
     with pytest.raises(ResultFileError, match="truncated or corrupt") as info:
-        jcas_job.run_aggregate(
+        aggregate_job.run(
             [str(bad)],
             str(tmp_path / "fig1.nc"),
             name="fig1",
@@ -205,14 +211,14 @@ def test_damaged_input_of_aggregate_is_named(cfg: dict, job_files: dict, tmp_pat
 def failed_sweep(cfg: dict, tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
     """fig1 at Nt = 8, SNR_com in {0, 20} dB, sca/optimal/equal, 4 drops, built from
     per-job datasets as the pipeline does, with a solver failure injected through
-    jcas.pipeline.experiment (sca at 0 dB) and a degenerate drop 3."""
+    jcas.allocation.allocate (sca at 0 dB) and a degenerate drop 3."""
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     raw.update(drops=4, drops_per_job=4, schemes=["sca", "optimal", "equal"])
     raw["experiments"]["fig1"]["sweep"] = {"Nt": [8], "snr_com_db": [0, 20]}
     raw["experiments"]["crb_mc"]["enabled"] = False
     conf = load_config(raw)
     plan = plan_experiments(conf)["fig1"]
-    drops = experiment.compute_drops(conf["system"], 9, 0, 4)
+    drops = _drops(conf["system"], 9, 0, 4)
     drops["beta"].values[3, 1] = np.nan
     real = jcas.allocation.allocate
 
@@ -228,21 +234,21 @@ def failed_sweep(cfg: dict, tmp_path_factory: pytest.TempPathFactory) -> xr.Data
         for values, point in plan.points:
             datasets = []
             for scheme in plan.schemes:
-                alloc = experiment.compute_allocation(
+                alloc = compute_allocation(
                     drops,
                     conf["system"],
                     point.as_dict(),
                     scheme,
                     scheme_options(scheme, conf["allocation"]),
-                )
-                mc = experiment.compute_monte_carlo(
+                ).to_xarray()
+                mc = compute_monte_carlo(
                     alloc, conf["system"], point.as_dict(), conf["mc"] | {"realizations": 4}, 9
-                )
+                ).to_xarray()
                 datasets += [alloc, mc]
             pieces.append((values, datasets))
     finally:
         mp.undo()
-    ds = experiment.aggregate(plan, pieces)
+    ds = aggregate(plan, pieces)
     path = tmp_path_factory.mktemp("failed") / "fig1.nc"
     write_netcdf(ds, path, config=conf)
     return read_netcdf(path)
@@ -309,7 +315,7 @@ def test_allocation_at_numerical_edges(cfg: dict, edge: str, snr_db: float, nt: 
     where the Fisher information is 0: documented in docs/model.md), a failure status
     carries NaN, and sca succeeds wherever the exact optimum exists."""
     system = dict(cfg["system"], **EDGE_SYSTEMS[edge])
-    drops = experiment.compute_drops(system, 2, 0, 2)
+    drops = _drops(system, 2, 0, 2)
     point = Point(nt, nt, snr_db, snr_db, 1e-3)
     out = {s: _alloc(cfg, drops, point, s, system) for s in SCHEMES}
     for scheme, ds in out.items():

@@ -122,12 +122,12 @@ def test_audit_matches_direct_calls_of_the_allocation_layer(precoder: str) -> No
     from jcas.model.channel import estimate_variance
     from jcas.model.drops import large_scale_fading
     from jcas.parts.registry import design
-    from jcas.pipeline.experiment import compute_sca_audit
+    from jcas.pipeline.stages.audit import compute_sca_audit
 
     system = {**SYSTEM, "precoder": precoder}
     point = _point(0.0, 2.0e-4)  # binding: 9.5e-5 (1.5e-4 PZF) .. 3.8e-4 at Nt = 8
     options = {"tol": 1e-4, "max_iterations": 100, "batch_size": 3}
-    ds = compute_sca_audit(system, point, seed=7, start=3, stop=9, options=options)
+    ds = compute_sca_audit(system, point, seed=7, start=3, stop=9, options=options).to_xarray()
     assert ds["variant"].values.tolist() == [v.name for v in SCA_VARIANTS]
     assert ds["drop"].values.tolist() == list(range(3, 9))
     assert not ds.attrs["errors"]
@@ -173,7 +173,7 @@ def test_audit_matches_direct_calls_of_the_allocation_layer(precoder: str) -> No
 
 def test_a_variant_that_raises_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A failing solve gives status solver_error and NaN gaps, never an exception."""
-    from jcas.pipeline.experiment import compute_sca_audit
+    from jcas.pipeline.stages.audit import compute_sca_audit
 
     ds = compute_sca_audit(
         SYSTEM,
@@ -182,7 +182,7 @@ def test_a_variant_that_raises_is_recorded(monkeypatch: pytest.MonkeyPatch) -> N
         start=0,
         stop=2,
         options={"tol": 1e-4, "max_iterations": 100, "batch_size": 2, "bogus": 1},
-    )
+    ).to_xarray()
     assert (ds["status"].values == "solver_error").all()
     assert np.isnan(ds["gap"].values).all()
     assert "bogus" in ds.attrs["errors"]

@@ -22,7 +22,8 @@ from conftest import ROOT, copy_run, snakemake
 from jcas.config import Point, job_key, load_config, plan_experiments
 from jcas.io.results import read_netcdf
 from jcas.model.params import ConfigError
-from jcas.pipeline import experiment
+from jcas.pipeline.stages.allocation import compute_allocations
+from jcas.pipeline.stages.drops import compute_drops
 
 PRECODERS_CONFIG = ROOT / "tests" / "data" / "config_precoders.yaml"
 
@@ -113,10 +114,10 @@ def test_power_user_is_the_physical_power_of_each_stream(precoder: str) -> None:
     Nt gamma_k (docs/theory.md §6: the stream power is the allocation variable); and
     sum_k power_user + power_sensing = power_total for every scheme."""
     system = {"K": 4, "precoder": precoder}
-    drops = experiment.compute_drops(system, 3, 0, 20)
+    drops = compute_drops(system, 3, 0, 20)
     point = {"Nt": 10, "Nr": 10, "snr_com_db": 10.0, "snr_sen_db": 5.0, "crb0": 1e-3}
     schemes = ["optimal", "equal", "equal_full"]
-    ds = experiment.compute_allocations(drops, system, point, schemes, {})
+    ds = compute_allocations(drops, system, point, schemes, {}).to_xarray()
     assert str(ds["precoder"].values) == precoder
     pu = ds["power_user"].values
     assert pu.shape == ds["gamma"].shape
@@ -170,8 +171,11 @@ def test_adding_a_precoder_computes_only_its_jobs(tiny_run: Path, tmp_path: Path
     counts = {r: sum(1 for q, _ in point_jobs if q == r) for r in POINT_JOBS}
     assert counts == {"closed_form": 7, "sca": 6, "monte_carlo": 8, "mle": 2}
     assert not any(r == "drops" for r, _ in jobs)
-    sources = sorted(o for r, o in jobs if r == "sources")
-    assert [Path(o).name for o in sources] == ["allocation_zf.sha256", "montecarlo_zf.sha256"]
+    # the ZF jobs' source sets are new (closed_form with MRT's two scheme sets, sca,
+    # monte_carlo, mle): five new checksum files, no existing one
+    sources = [o for r, o in jobs if r == "sources"]
+    assert len(sources) == 5
+    assert not any((cwd / o).exists() for o in sources)
 
 
 @pytest.mark.pipeline

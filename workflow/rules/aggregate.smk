@@ -4,7 +4,7 @@
 rule aggregate:
     input:
         data=lambda wc: EXPERIMENT_INPUTS[wc.experiment],
-        sources=sources("aggregate"),
+        sources=job_sources("aggregate"),
     output:
         f"{RESULTS}/{{experiment}}.nc",
     log:

@@ -8,7 +8,7 @@ jobs of its own, so an `sca` option reruns nothing of the closed forms.
 rule closed_form:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        sources=job_sources("allocation"),
+        sources=job_sources("closed_form"),
     output:
         f"{CACHE}/alloc/{{point}}/closed_form/{{block}}.nc",
     log:
@@ -30,13 +30,13 @@ rule closed_form:
             for s in NEEDS[wc.point]["alloc"]["closed_form"]
         },
     script:
-        "../scripts/allocate.py"
+        "../scripts/closed_form.py"
 
 
 rule sca:
     input:
         drops=f"{CACHE}/drops/{{block}}.nc",
-        sources=job_sources("allocation"),
+        sources=job_sources("sca"),
     output:
         f"{CACHE}/alloc/{{point}}/sca/{{block}}.nc",
     log:
@@ -56,4 +56,4 @@ rule sca:
         schemes=["sca"],
         options={"sca": scheme_options("sca", CFG["allocation"])},
     script:
-        "../scripts/allocate.py"
+        "../scripts/sca.py"

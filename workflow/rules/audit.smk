@@ -5,29 +5,39 @@ The drops are drawn inside the job (global indices after every other experiment'
 no other experiment uses them); the variants are jcas.allocation.schemes.sca.SCA_VARIANTS.
 """
 
+from jcas.allocation.schemes.sca import SCA_VARIANTS
+
+# the sca options of the config that no variant sets (tol, max_iterations, batch_size):
+# changing a feature flag of the pipeline's sca reruns no audit job
+AUDIT_OPTIONS = {
+    k: v
+    for k, v in scheme_options("sca", CFG["allocation"]).items()
+    if not any(k in variant.options for variant in SCA_VARIANTS)
+}
+
 
 rule sca_audit:
     input:
-        sources=job_sources("audit"),
+        sources=job_sources("sca_audit"),
     output:
-        f"{CACHE}/audit/{{point}}/{{block}}.nc",
+        own_output("sca_audit"),
     log:
-        f"{LOGS}/audit/{{point}}/{{block}}.log",
+        own_log("sca_audit", LOGS),
     benchmark:
-        f"{BENCH}/audit/{{point}}/{{block}}.tsv"
+        own_log("sca_audit", BENCH)
     conda:
         "../envs/jcas.yaml"
     threads: 1
     resources:
         # 6 sca variants and the optimum; a variant ~10 ms a drop at Nt = Nr = 35
-        mem_mb=lambda wc, attempt: (1000 + audit_work(wc) // 1000) * attempt,
-        runtime=lambda wc, attempt: (5 + audit_work(wc) // 5000) * attempt,
+        mem_mb=lambda wc, attempt: (1000 + held_out_work(wc) // 1000) * attempt,
+        runtime=lambda wc, attempt: (5 + held_out_work(wc) // 5000) * attempt,
     params:
         system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         seed=CFG["seed"],
-        start=lambda wc: AUDIT_RANGE[wc.block][0],
-        stop=lambda wc: AUDIT_RANGE[wc.block][1],
+        start=lambda wc: HELD_OUT_RANGE[wc.block][0],
+        stop=lambda wc: HELD_OUT_RANGE[wc.block][1],
         options=AUDIT_OPTIONS,
     script:
         "../scripts/sca_audit.py"

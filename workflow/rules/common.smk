@@ -1,5 +1,5 @@
 """Helpers of the jcas workflow: validated config, grid, job layout, paths, params,
-resources and the jcas source files each stage runs (docs/pipeline.md).
+resources and the source set of each job (docs/pipeline.md).
 
 Everything physical is computed by the jcas package; this file only decides which
 jobs exist, where their files live and what each job depends on. Everything is
@@ -10,7 +10,6 @@ input, params and resource functions below are look-ups.
 import os
 import re
 import sys
-from glob import glob
 from pathlib import Path
 
 BASEDIR = Path(workflow.basedir)
@@ -29,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from jcas.config import (  # noqa: E402
-    MLE_KINDS,
     SCHEMES,
     block_key,
     drop_blocks,
@@ -38,9 +36,10 @@ from jcas.config import (  # noqa: E402
     plan_experiments,
     scheme_options,
 )
+from jcas.config.kinds import ALLOCATION_RULES, KINDS, STAGES  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
-from jcas.allocation.schemes.sca import SCA_VARIANTS  # noqa: E402
-from jcas.parts.registry import PRECODERS  # noqa: E402
+from jcas.parts.registry import ARRAYS, PRECODERS, SCHEMES_REGISTRY  # noqa: E402
+from jcas.pipeline.sources import SourceGraph, digest  # noqa: E402
 
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
@@ -109,38 +108,49 @@ def job_system(keys):
 
 
 # --------------------------------------------------------------------------- job layout
-# Allocation jobs: per grid point and drop block, one job computes every closed-form
-# scheme (microseconds per drop; `equal` reuses `optimal`'s allocation) and each
-# iterative scheme has jobs of its own, so changing its options reruns nothing of the
-# closed forms. Monte-Carlo jobs follow the same families; an MLE job is per point x
-# scheme (a few schemes of a point may need it).
-# schemes with jobs of their own (allocation.smk); the others are closed_form
-OWN_JOBS = ("sca",)
-FAMILIES = ("closed_form", *OWN_JOBS)
+# Allocation jobs: per grid point and drop block, one job per job family of the schemes
+# (jcas.parts.registry.Part.family; jcas.config.kinds.ALLOCATION_RULES are their rules). A
+# `closed_form` job computes every closed-form scheme (microseconds per drop; `equal` reuses
+# `optimal`'s allocation) and an iterative scheme has jobs of its own, so changing its
+# options reruns nothing of the closed forms. Monte-Carlo jobs follow the same families.
+# Every experiment kind (jcas.config.kinds.KINDS) says which rules its experiments run and
+# how its own per-point files are laid out: nothing below names a kind.
+FAMILIES = ALLOCATION_RULES
 
 
 def family_of(scheme):
-    """The allocation job family of a scheme: itself if it has jobs of its own."""
-    return scheme if scheme in OWN_JOBS else "closed_form"
+    """The allocation job family of a scheme (its rule)."""
+    return SCHEMES_REGISTRY[scheme].family
+
+
+def kind_of(plan):
+    """The experiment kind of a plan (jcas.config.kinds.Kind)."""
+    return KINDS[plan.kind]
+
+
+# the kind whose own per-point stage a stage (rule) is
+KIND_OF_STAGE = {k.stage: k for k in KINDS.values() if k.stage}
 
 
 def _point_needs():
-    """Per point key: schemes to allocate, to Monte-Carlo and to MLE, by family."""
+    """Per job key: schemes to allocate, to Monte-Carlo and to each kind's own per-scheme
+    rule, by family."""
     needs = {}
+    own = [k.stage for k in KINDS.values() if k.stage and k.per_scheme]
     for plan in PLANS.values():
-        if plan.kind == "sca_audit":
-            continue  # its own jobs (workflow/rules/audit.smk): no allocation job
+        kind = kind_of(plan)
         for pt, precoder in (
             (p, c) for p in plan.unique_points for c in plan.precoders
         ):
             key = JOB_KEYS[pt, precoder]
             need = needs.setdefault(
-                key, {"alloc": set(), "mc": set(), "mle": set(), "mle_planar": set()}
+                key, {"alloc": set(), "mc": set(), **{rule: set() for rule in own}}
             )
-            need["alloc"].update(plan.schemes)
-            if plan.kind in MLE_KINDS:
-                need[plan.kind].update(plan.schemes)
-            elif plan.monte_carlo:
+            if kind.allocates():
+                need["alloc"].update(plan.schemes)
+            if kind.stage in own:
+                need[kind.stage].update(plan.schemes)
+            elif "monte_carlo" in kind.rules and plan.monte_carlo:
                 need["mc"].update(plan.schemes)
     return {
         key: {
@@ -157,25 +167,33 @@ def _point_needs():
 NEEDS = _point_needs()
 
 
-def mle_drops():
-    """Drops 0 .. n-1 used by the MLE experiments."""
-    return min(int(CFG["mc"]["mle_drops"]), int(CFG["drops"]))
+def first_drops(kind):
+    """Drops 0 .. n-1 used by the jobs of a kind with drops "first" (mc.<drops_key>,
+    capped at the config's drops)."""
+    return min(int(CFG["mc"][KINDS[kind].drops_key]), int(CFG["drops"]))
 
 
-MLE_BLOCKS = [b for b in BLOCKS if BLOCK_RANGE[b][0] < mle_drops()]
+def first_blocks(kind):
+    """The allocation blocks holding the drops of :func:`first_drops`."""
+    return [b for b in BLOCKS if BLOCK_RANGE[b][0] < first_drops(kind)]
 
 
-def planar_mle_drops():
-    """Drops 0 .. n-1 used by the 2-D MLE experiments (kind mle_planar)."""
-    return min(int(CFG["mc"]["planar_mle_drops"]), int(CFG["drops"]))
+def kind_mc(kind):
+    """The mc.* keys the jobs of a kind depend on, with their values."""
+    return {k: CFG["mc"][k] for k in KINDS[kind].mc_keys}
 
 
-PLANAR_MLE_BLOCKS = [b for b in BLOCKS if BLOCK_RANGE[b][0] < planar_mle_drops()]
+def held_out_range(plan):
+    """Held-out drops of an experiment of a kind with drops "held_out": global indices
+    after every other experiment's (``drops .. drops + <drops_key> - 1``)."""
+    n = int(plan.extra[kind_of(plan).drops_key])
+    return int(CFG["drops"]), int(CFG["drops"]) + n
 
 
 def experiment_config(name):
     """The part of the config experiment ``name`` depends on (its provenance)."""
     plan = PLANS[name]
+    kind = kind_of(plan)
     out = {
         "seed": CFG["seed"],
         "drops": CFG["drops"],
@@ -183,15 +201,10 @@ def experiment_config(name):
         "system": dict(SYSTEM),
         "allocation": {s: scheme_options(s, CFG["allocation"]) for s in plan.schemes},
     }
-    if plan.monte_carlo:
-        out["mc"] = {k: CFG["mc"][k] for k in ("realizations", "frames")}
-    if plan.kind == "mle":
-        out["mc"] = {"mle_trials": CFG["mc"]["mle_trials"], "mle_drops": mle_drops()}
-    if plan.kind == "mle_planar":
-        out["mc"] = {
-            "planar_mle_trials": CFG["mc"]["planar_mle_trials"],
-            "planar_mle_drops": planar_mle_drops(),
-        }
+    if kind.mc_keys and (kind.stage or plan.monte_carlo):
+        out["mc"] = kind_mc(kind.name)
+        if kind.drops == "first":
+            out["mc"][kind.drops_key] = first_drops(kind.name)
     out["experiments"] = {name: CFG["experiments"][name]}
     return out
 
@@ -205,62 +218,62 @@ def mc_path(point, family, block):
     return f"{CACHE}/mc/{point}/{family}/{block}.nc"
 
 
-def mle_path(point, scheme):
-    return f"{CACHE}/mle/{point}/{scheme}.nc"
+def own_path(kind, point, leaf):
+    """A per-point file of a kind's own rule: ``<cache>/<directory>/<job key>/<leaf>.nc``
+    (``leaf``: the scheme, or the drop block)."""
+    return f"{CACHE}/{KINDS[kind].cache_directory}/{point}/{leaf}.nc"
 
 
-def audit_path(point, start, stop):
-    return f"{CACHE}/audit/{point}/{block_key(start, stop)}.nc"
+def own_output(kind):
+    """The output pattern of a kind's own rule (wildcards point and scheme or block)."""
+    leaf = "{scheme}" if KINDS[kind].per_scheme else "{block}"
+    return own_path(kind, "{point}", leaf)
 
 
-def audit_range(plan):
-    """Held-out drops of an sca_audit experiment: global indices after every other
-    experiment's (``drops .. drops + audit_drops - 1``)."""
-    return int(CFG["drops"]), int(CFG["drops"]) + int(plan.audit_drops)
+def own_log(kind, what):
+    """The log (or benchmark, ``what``) pattern of a kind's own rule."""
+    leaf = "{scheme}" if KINDS[kind].per_scheme else "{block}"
+    ext = "log" if what == LOGS else "tsv"
+    return f"{what}/{KINDS[kind].cache_directory}/{{point}}/{leaf}.{ext}"
 
 
-# (start, stop) of the held-out block of every sca_audit experiment, by block key: a
-# look-up like BLOCK_RANGE (no wildcard text is parsed)
-AUDIT_RANGE = {
-    block_key(*audit_range(plan)): audit_range(plan)
+def own_blocks(plan):
+    """The drop blocks of the per-point files of a kind's own per-block rule."""
+    kind = kind_of(plan)
+    if kind.drops == "held_out":
+        return [block_key(*held_out_range(plan))]
+    return BLOCKS
+
+
+# (start, stop) of the held-out block of every experiment whose kind draws held-out
+# drops, by block key: a look-up like BLOCK_RANGE (no wildcard text is parsed)
+HELD_OUT_RANGE = {
+    block_key(*held_out_range(plan)): held_out_range(plan)
     for plan in PLANS.values()
-    if plan.kind == "sca_audit"
+    if kind_of(plan).drops == "held_out"
 }
-
-
-# the sca options of the config that no variant sets (tol, max_iterations, batch_size):
-# changing a feature flag of the pipeline's sca reruns no audit job
-AUDIT_OPTIONS = {
-    k: v
-    for k, v in scheme_options("sca", CFG["allocation"]).items()
-    if not any(k in variant.options for variant in SCA_VARIANTS)
-}
-
-
-def mle_planar_path(point, scheme):
-    return f"{CACHE}/mle_planar/{point}/{scheme}.nc"
 
 
 def _experiment_inputs(plan):
-    """Per-job files of one experiment: every point x family (x block), or x scheme."""
+    """Per-job files of one experiment: every point x family (x block), or its kind's own
+    files (per scheme or per block)."""
+    kind = kind_of(plan)
     files = []
     for pt, precoder in ((p, c) for p in plan.unique_points for c in plan.precoders):
         key = JOB_KEYS[pt, precoder]
-        if plan.kind == "mle":
-            files += [mle_path(key, s) for s in plan.schemes]
-            continue
-        if plan.kind == "sca_audit":
-            files.append(audit_path(key, *audit_range(plan)))
-            continue
-        if plan.kind == "mle_planar":
-            files += [mle_planar_path(key, s) for s in plan.schemes]
-            continue
-        families = [f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)]
-        for fam in families:
-            for block in BLOCKS:
-                files.append(alloc_path(key, fam, block))
-                if plan.monte_carlo:
-                    files.append(mc_path(key, fam, block))
+        if kind.stage and kind.per_scheme:
+            files += [own_path(kind.name, key, s) for s in plan.schemes]
+        elif kind.stage:
+            files += [own_path(kind.name, key, b) for b in own_blocks(plan)]
+        else:
+            families = [
+                f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)
+            ]
+            for fam in families:
+                for block in BLOCKS:
+                    files.append(alloc_path(key, fam, block))
+                    if plan.monte_carlo:
+                        files.append(mc_path(key, fam, block))
     return files
 
 
@@ -311,16 +324,16 @@ def n_drops(wc):
     return stop - start
 
 
-def audit_work(wc):
-    """Held-out drops x (Nt + Nr) of an sca_audit job."""
-    start, stop = AUDIT_RANGE[wc.block]
-    return (stop - start) * antennas(wc)
-
-
 def antennas(wc):
     """Nt + Nr of the job's grid point."""
     pt = POINTS[wc.point]
     return pt.Nt + pt.Nr
+
+
+def held_out_work(wc):
+    """Held-out drops x (Nt + Nr) of a job of a kind drawing held-out drops."""
+    start, stop = HELD_OUT_RANGE[wc.block]
+    return (stop - start) * antennas(wc)
 
 
 def mc_work(wc):
@@ -337,103 +350,84 @@ def input_mb(input):
 
 
 # --------------------------------------------------------------------------- sources
-# The jcas source files each stage runs. Snakemake does not track imported code, so
-# rule `sources` writes one checksum file per stage from them (a local shell job), and
-# every job of the stage has that file as an input: an edit to one of the files reruns
-# the stage's jobs (and what depends on them), an edit anywhere else reruns nothing, and
-# a touch without a change reruns nothing either (Snakemake compares the checksums of
-# small inputs). Sub-packages are listed by directory, so a module added to one of them
-# is covered without an edit here. The stages that run a precoder (allocation,
-# montecarlo) have one checksum file per precoder, `<stage>_<precoder>`, with that
-# precoder's modules only (jcas.parts.registry.precoder_sources): an edit to zf.py reruns no
-# MRT job, and a precoder module added to the package reruns nothing.
-def precoder_sources(name):
-    """The modules of precoder ``name``'s class hierarchy and the precoders' interface."""
-    import inspect
-
-    files = {"jcas/parts/precoders/__init__.py", "jcas/parts/precoders/base.py"}
-    for cls in inspect.getmro(PRECODERS[name].build):
-        if cls.__module__.startswith("jcas.parts.precoders."):
-            files.add(os.path.join(*cls.__module__.split(".")) + ".py")
-    return sorted(files)
+# The source set of each job (jcas.pipeline.sources): its rule's script, and the import
+# closure of the rule's job entry (jcas.config.kinds.STAGES), of the modules of the parts
+# its point uses (precoder, array, the schemes it allocates with: Part.module) and of the
+# functions its experiment's kind names (an aggregation). Derived from the package's import
+# graph (grimp parses the sources without importing them), never listed by hand. Snakemake
+# does not track imported code, so rule `sources` writes one checksum file per distinct
+# set (a local shell job) and every job has its set's file as an input: an edit to one of
+# the files reruns exactly the jobs that run it (and what depends on them), an edit
+# anywhere else reruns nothing, and a touch without a change reruns nothing either
+# (Snakemake compares the checksums of small inputs).
+GRAPH = SourceGraph(BASEDIR)
+SOURCE_SETS = {}  # digest -> files of the set (filled as the jobs ask for their sets)
+_JOB_SETS = {}
 
 
-CORE = [
-    "jcas/__init__.py",
-    "jcas/allocation/schemes/*.py",
-    "jcas/config/__init__.py",
-    "jcas/model/params.py",
-    "jcas/parts/registry.py",
-    "jcas/io/atomic.py",
-    "jcas/io/metadata.py",
-    "jcas/io/provenance.py",
-    "jcas/io/results.py",
-    "jcas/io/stats.py",
-    "jcas/pipeline/experiment.py",
-    "jcas/pipeline/jobs.py",
-]
-MODEL = [
-    "jcas/parts/arrays/*.py",
-    "jcas/model/channel.py",
-    "jcas/model/metrics.py",
-]
-STAGE_SOURCES = {
-    "drops": [*CORE, "jcas/model/drops.py"],
-    **{
-        f"allocation_{p}": [
-            *CORE,
-            *MODEL,
-            *precoder_sources(p),
-            "jcas/allocation/*.py",
-            "jcas/allocation/sca/*.py",
-        ]
-        for p in PRECODERS
-    },
-    **{
-        f"montecarlo_{p}": [
-            *CORE,
-            *MODEL,
-            *precoder_sources(p),
-            "jcas/model/drops.py",
-            "jcas/montecarlo/*.py",
-        ]
-        for p in PRECODERS
-    },
-    **{
-        f"audit_{p}": [
-            *CORE,
-            *MODEL,
-            *precoder_sources(p),
-            "jcas/model/drops.py",
-            "jcas/allocation/*.py",
-            "jcas/allocation/sca/*.py",
-        ]
-        for p in PRECODERS
-    },
-    "aggregate": CORE,
-    "figures": [*CORE, "jcas/report/plots.py", "jcas/report/figures/*.py"],
-    "claims": [*CORE, "jcas/report/claims.py"],
-}
-MODULES = {
-    stage: sorted(
-        {
-            os.path.relpath(BASEDIR / f)
-            for p in patterns
-            for f in glob(p, root_dir=BASEDIR)
-        }
-    )
-    for stage, patterns in STAGE_SOURCES.items()
-}
+def _module(ref):
+    """The module of a function reference "<module>:<function>"."""
+    return ref.partition(":")[0]
 
 
-def sources(stage):
-    """The checksum file of a stage's jcas sources (an input of each of its jobs)."""
-    return f"{CACHE}/sources/{stage}.sha256"
+def job_schemes(name, wc):
+    """The schemes a job of ``name`` (a rule) allocates with."""
+    if name in ALLOCATION_RULES:
+        return NEEDS[wc.point]["alloc"][name]
+    kind = KIND_OF_STAGE[name]
+    return [wc.scheme] if kind.per_scheme else list(kind.fixed_schemes)
 
 
-def job_sources(stage):
-    """Input function: the checksum file of ``stage`` with the job's precoder."""
-    return lambda wc: sources(f"{stage}_{PRECODER_OF[wc.point]}")
+def job_modules(name, wc):
+    """The modules a job of ``name`` (a rule) runs besides its entry: its parts' modules
+    (STAGES[name].parts), and for `aggregate` its experiment kind's aggregation."""
+    parts = STAGES[name].parts
+    out = []
+    if "precoder" in parts:
+        out.append(PRECODERS[PRECODER_OF[wc.point]].module)
+    if "array" in parts:
+        out.append(ARRAYS[POINTS[wc.point].array].module)
+    if "schemes" in parts:
+        out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
+    if name == "aggregate":
+        out.append(_module(kind_of(PLANS[wc.experiment]).aggregation))
+    return out
+
+
+def source_set(name, modules):
+    """The digest of the source set of a job of ``name`` (a rule) running ``modules`` (a part
+    registered from a module outside the package is not tracked: not a source of it)."""
+    key = (name, tuple(sorted({m for m in modules if m in GRAPH.modules})))
+    found = _JOB_SETS.get(key)
+    if found is None:
+        files = (
+            f"workflow/scripts/{name}.py",
+            *GRAPH.files([_module(STAGES[name].job), *key[1]]),
+        )
+        found = digest(files)
+        SOURCE_SETS[found] = files
+        _JOB_SETS[key] = found
+    return found
+
+
+def sources(set_digest):
+    """The checksum file of a source set (an input of each job that runs it)."""
+    return f"{CACHE}/sources/{set_digest}.sha256"
+
+
+def job_sources(name):
+    """Input function of ``name`` (a rule): the checksum file of the job's source set."""
+    return lambda wc: sources(source_set(name, job_modules(name, wc)))
+
+
+def set_files(wc):
+    """Input function of the checksum jobs (`sources`), the files of a source set."""
+    if wc.digest not in SOURCE_SETS:
+        raise ValueError(
+            f"{sources(wc.digest)}: not the source set of a job of this workflow "
+            "(source sets are named by the jobs that run them)"
+        )
+    return list(SOURCE_SETS[wc.digest])
 
 
 wildcard_constraints:
@@ -443,4 +437,4 @@ wildcard_constraints:
     family="|".join(FAMILIES),
     block=r"d\d+-\d+",
     experiment=r"[a-z][a-z0-9_]*",
-    stage="|".join(STAGE_SOURCES),
+    digest=r"[0-9a-f]{16}",

@@ -3,7 +3,7 @@
 
 rule drops:
     input:
-        sources=sources("drops"),
+        sources=job_sources("drops"),
     output:
         f"{CACHE}/drops/{{block}}.nc",
     log:

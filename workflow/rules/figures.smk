@@ -12,7 +12,7 @@ def figure_caption(wildcards, output):
 rule figure:
     input:
         data=f"{RESULTS}/{{experiment}}.nc",
-        sources=sources("figures"),
+        sources=job_sources("figure"),
     output:
         pdf=report(
             f"{RESULTS}/figures/{{experiment}}.pdf",
@@ -58,7 +58,7 @@ rule figure:
 rule claims:
     input:
         **claims_inputs(),
-        sources=sources("claims"),
+        sources=job_sources("claims"),
     output:
         report(
             f"{RESULTS}/claims.csv",

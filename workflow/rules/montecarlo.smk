@@ -4,7 +4,7 @@
 rule monte_carlo:
     input:
         alloc=f"{CACHE}/alloc/{{point}}/{{family}}/{{block}}.nc",
-        sources=job_sources("montecarlo"),
+        sources=job_sources("monte_carlo"),
     output:
         f"{CACHE}/mc/{{point}}/{{family}}/{{block}}.nc",
     log:
@@ -22,7 +22,7 @@ rule monte_carlo:
         system=job_system(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=lambda wc: NEEDS[wc.point]["mc"][wc.family],
-        mc={k: CFG["mc"][k] for k in ("realizations", "frames")},
+        mc=kind_mc("sweep"),
         seed=CFG["seed"],
     script:
         "../scripts/monte_carlo.py"
@@ -31,15 +31,15 @@ rule monte_carlo:
 rule mle:
     input:
         allocs=lambda wc: [
-            alloc_path(wc.point, family_of(wc.scheme), b) for b in MLE_BLOCKS
+            alloc_path(wc.point, family_of(wc.scheme), b) for b in first_blocks("mle")
         ],
-        sources=job_sources("montecarlo"),
+        sources=job_sources("mle"),
     output:
-        f"{CACHE}/mle/{{point}}/{{scheme}}.nc",
+        own_output("mle"),
     log:
-        f"{LOGS}/mle/{{point}}/{{scheme}}.log",
+        own_log("mle", LOGS),
     benchmark:
-        f"{BENCH}/mle/{{point}}/{{scheme}}.tsv"
+        own_log("mle", BENCH)
     conda:
         "../envs/jcas.yaml"
     threads: 1
@@ -51,9 +51,9 @@ rule mle:
         system=job_system(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         scheme=lambda wc: wc.scheme,
-        mc={"mle_trials": CFG["mc"]["mle_trials"]},
+        mc=kind_mc("mle"),
         seed=CFG["seed"],
-        n_drops=mle_drops(),
+        n_drops=first_drops("mle"),
     script:
         "../scripts/mle.py"
 
@@ -61,15 +61,16 @@ rule mle:
 rule mle_planar:
     input:
         allocs=lambda wc: [
-            alloc_path(wc.point, family_of(wc.scheme), b) for b in PLANAR_MLE_BLOCKS
+            alloc_path(wc.point, family_of(wc.scheme), b)
+            for b in first_blocks("mle_planar")
         ],
-        sources=job_sources("montecarlo"),
+        sources=job_sources("mle_planar"),
     output:
-        f"{CACHE}/mle_planar/{{point}}/{{scheme}}.nc",
+        own_output("mle_planar"),
     log:
-        f"{LOGS}/mle_planar/{{point}}/{{scheme}}.log",
+        own_log("mle_planar", LOGS),
     benchmark:
-        f"{BENCH}/mle_planar/{{point}}/{{scheme}}.tsv"
+        own_log("mle_planar", BENCH)
     conda:
         "../envs/jcas.yaml"
     threads: 1
@@ -82,8 +83,8 @@ rule mle_planar:
         system=job_system(SENSING_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         scheme=lambda wc: wc.scheme,
-        mc={"planar_mle_trials": CFG["mc"]["planar_mle_trials"]},
+        mc=kind_mc("mle_planar"),
         seed=CFG["seed"],
-        n_drops=planar_mle_drops(),
+        n_drops=first_drops("mle_planar"),
     script:
         "../scripts/mle_planar.py"

@@ -1,13 +1,13 @@
-"""Stage 0: one checksum file per stage of the jcas sources it runs (common.smk, MODULES)."""
+"""Stage 0: one checksum file per distinct source set of the jobs (common.smk, "sources")."""
 
 
 rule sources:
     input:
-        lambda wc: MODULES[wc.stage],
+        set_files,
     output:
-        sources("{stage}"),
+        sources("{digest}"),
     log:
-        f"{LOGS}/sources/{{stage}}.log",
+        f"{LOGS}/sources/{{digest}}.log",
     localrule: True
     conda:
         "../envs/jcas.yaml"

@@ -1,8 +1,7 @@
-"""Snakemake job `aggregate`: results/<experiment>.nc from the per-job files (jcas_job)."""
+"""Snakemake job `aggregate`: results/<experiment>.nc from the per-job files
+(jcas.pipeline.jobs.aggregate)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import aggregate, job_log
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_aggregate(
-        list(snakemake.input.data), snakemake.output[0], **dict(snakemake.params.items())
-    )
+with job_log(snakemake.log[0]):
+    aggregate.run(list(snakemake.input.data), snakemake.output[0], **dict(snakemake.params.items()))

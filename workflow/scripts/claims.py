@@ -1,8 +1,9 @@
-"""Snakemake job `claims`: results/claims.csv, the paper's claims next to our numbers."""
+"""Snakemake job `claims`: results/claims.csv, the paper's claims next to our numbers
+(jcas.pipeline.jobs.claims)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import claims, job_log
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_claims(
+with job_log(snakemake.log[0]):
+    claims.run(
         {kind: snakemake.input[kind] for kind in snakemake.params.kinds}, snakemake.output[0]
     )

@@ -1,6 +1,6 @@
-"""Snakemake job `drops`: user drops of one block (jcas_job.run_drops)."""
+"""Snakemake job `drops`: user drops of one block (jcas.pipeline.jobs.drops)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import drops, job_log
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_drops(snakemake.output[0], **dict(snakemake.params.items()))
+with job_log(snakemake.log[0]):
+    drops.run(snakemake.output[0], **dict(snakemake.params.items()))

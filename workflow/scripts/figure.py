@@ -1,9 +1,9 @@
-"""Snakemake job `figure`: one experiment's figure as PDF and PNG (jcas_job)."""
+"""Snakemake job `figure`: one experiment's figure as PDF and PNG (jcas.pipeline.jobs.figure)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import figure, job_log
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_figure(
+with job_log(snakemake.log[0]):
+    figure.run(
         snakemake.input.data,
         snakemake.output.pdf,
         snakemake.output.png,

@@ -1,8 +1,7 @@
-"""Snakemake job `mle`: ML angle estimate vs CRB at one grid point and scheme (jcas_job)."""
+"""Snakemake job `mle`: ML angle estimate vs CRB at one grid point and scheme
+(jcas.pipeline.jobs.mle)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import job_log, mle
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_mle(
-        list(snakemake.input.allocs), snakemake.output[0], **dict(snakemake.params.items())
-    )
+with job_log(snakemake.log[0]):
+    mle.run(list(snakemake.input.allocs), snakemake.output[0], **dict(snakemake.params.items()))

@@ -1,8 +1,7 @@
-"""Snakemake job `monte_carlo`: MC rate and CRB of one allocation file (jcas_job)."""
+"""Snakemake job `monte_carlo`: MC rate and CRB of one allocation file
+(jcas.pipeline.jobs.monte_carlo)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import job_log, monte_carlo
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_monte_carlo(
-        snakemake.input.alloc, snakemake.output[0], **dict(snakemake.params.items())
-    )
+with job_log(snakemake.log[0]):
+    monte_carlo.run(snakemake.input.alloc, snakemake.output[0], **dict(snakemake.params.items()))

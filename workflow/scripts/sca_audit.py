@@ -1,7 +1,7 @@
 """Snakemake job `sca_audit`: the sca variants vs the exact optimum at one grid point and
-precoder, on held-out drops (jcas_job)."""
+precoder, on held-out drops (jcas.pipeline.jobs.sca_audit)."""
 
-from jcas.pipeline import jobs as jcas_job
+from jcas.pipeline.jobs import job_log, sca_audit
 
-with jcas_job.job_log(snakemake.log[0]):
-    jcas_job.run_sca_audit(snakemake.output[0], **dict(snakemake.params.items()))
+with job_log(snakemake.log[0]):
+    sca_audit.run(snakemake.output[0], **dict(snakemake.params.items()))

@@ -41,7 +41,9 @@ and stopping rule: ``docs/theory.md``. In short:
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -49,8 +51,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.allocation._types import Allocation
+from jcas.allocation._types import Allocation, timed
 from jcas.allocation.closed_form import water_fill
+from jcas.allocation.planar import _meets, crb_pair, feasible_interval, planar_coefficients
 from jcas.allocation.sca._clarabel import (
     DEFAULT_SOLVERS,
     PROGRAMS,
@@ -59,7 +62,7 @@ from jcas.allocation.sca._clarabel import (
     StepData,
     StepSolution,
 )
-from jcas.allocation.schemes.sca import (
+from jcas.allocation.sca_defaults import (
     SCA_ACCELERATE,
     SCA_ACTIVE_SET,
     SCA_BATCH_SIZE,
@@ -75,7 +78,15 @@ from jcas.parts.arrays.base import FixedArray
 from jcas.parts.precoders.base import TOTAL_POWER_RATE, Covariance, split_power_sinr
 from jcas.parts.registry import design
 
-__all__ = ["DEFAULT_SOLVERS", "CrbModel", "SCAState", "crb_model", "sca", "surrogate_rate"]
+__all__ = [
+    "DEFAULT_SOLVERS",
+    "CrbModel",
+    "SCAState",
+    "crb_model",
+    "sca",
+    "sca_planar",
+    "surrogate_rate",
+]
 
 Float = NDArray[np.float64]
 _RHO_MAX = 0.99
@@ -390,8 +401,6 @@ def sca(
     the rate and CRB depend on eta only through its sum).
     """
     if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
-        from jcas.allocation.planar import sca_planar
-
         return sca_planar(
             beta,
             xi,
@@ -879,3 +888,181 @@ def _switch_on(
                 break
             delta *= 0.5
     return np.asarray(back, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- two angles
+_MARGIN = 1e-7
+"""Relative margin of the two-angle SCA's constraint (solver tolerances, e.g. ECOS's ~1e-8)."""
+
+
+def sca_planar(
+    beta: ArrayLike,
+    xi: ArrayLike,
+    params: SystemParams,
+    *,
+    tol: float = SCA_TOLERANCE,
+    max_iterations: int = SCA_MAX_ITERATIONS,
+    batch_size: int = 50,
+    active_set: bool = SCA_ACTIVE_SET,
+    accelerate: bool = SCA_ACCELERATE,
+    polish: bool = SCA_POLISH,
+    off_threshold: float = 1e-5,
+    **_: Any,
+) -> Allocation:
+    """SCA for the ``per_angle`` and ``sum`` CRB forms of a planar array
+    (:mod:`jcas.allocation.planar`, ``docs/theory.md`` §7), batched; :func:`sca` calls it for
+    those forms.
+
+    Start: full power, the sensing share at the middle of the feasible interval, the
+    communications power split equally. Stops per drop when the relative sum-rate
+    change is below ``tol`` (status ``converged``) or after ``max_iterations``
+    (``max_iterations``); ``infeasible`` (NaN) when no split meets the constraint,
+    ``solver_error`` when the convex program fails.
+
+    ``active_set``, ``accelerate``, ``polish`` (defaults of :mod:`jcas.allocation.sca_defaults`,
+    the config's ``allocation.sca_*``) are the fixes of :func:`sca`: users
+    below ``off_threshold`` (fraction of the budget) whose power fell are switched off when
+    that does not lower the rate, and back on at a stop where the KKT conditions ask for
+    it; the users' split is extrapolated along each step (kept only if the rate rises);
+    at a stop the split is water-filled at fixed ``(sum u, v)``, and a drop it raises by
+    more than ``tol`` keeps iterating. All three off is the plain SCA above.
+    """
+    import cvxpy as cp
+
+    start = time.perf_counter()
+    beta = np.asarray(beta, dtype=float)
+    xi = np.asarray(xi, dtype=float)
+    n_drops, n_users = beta.shape
+    gamma = np.full((n_drops, n_users), np.nan)
+    eta = np.full((n_drops, n_users), np.nan)
+    status = np.full(n_drops, "infeasible", dtype=object)
+    iterations = np.zeros(n_drops, np.int64)
+    lo, hi = feasible_interval(params)
+    if math.isnan(lo):
+        return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
+    solvers = [s for s in ("CLARABEL", "ECOS", "SCS") if s in cp.installed_solvers()]
+    p = params.pt_w / params.Nt
+    num, den = design(params).precoder.total_power_sinr(beta, xi, params)
+    g = num * p / params.sigma_u2_w  # SINR_k = g_k u_k / (h_k T + 1)
+    h = den * p / params.sigma_u2_w
+    a, b = planar_coefficients(params)
+    s2 = params.sigma_r_bar2
+    if params.crb_form == "per_angle":
+        crb0 = np.array([params.crb0_azimuth, params.crb0_elevation])
+    else:
+        crb0 = np.full(2, params.crb0)
+    # normalised Fisher coefficients: J_i crb0_i / s2 = ah_i U + bh_i V (U, V fractions of p)
+    ah, bh = a * p * crb0 / s2, b * p * crb0 / s2
+    use = [i for i in (0, 1) if ah[i] > 0 or bh[i] > 0]
+
+    for first in range(0, n_drops, batch_size):
+        rows = np.arange(first, min(first + batch_size, n_drops))
+        nb = len(rows)
+        u_var = cp.Variable((nb, n_users), nonneg=True)
+        v_var = cp.Variable(nb, nonneg=True)
+        g_par = cp.Parameter((nb, n_users), nonneg=True)
+        h_par = cp.Parameter((nb, n_users), nonneg=True)
+        lin = cp.Parameter((nb, n_users), nonneg=True)  # h / (1 + h T0)
+        total = cp.sum(u_var, axis=1) + v_var
+        t_mat = cp.reshape(total, (nb, 1), order="C") @ np.ones((1, n_users))
+        weight = cp.Parameter((nb, n_users), nonneg=True)  # 1 / current sum rate (scaling)
+        on_par = cp.Parameter((nb, n_users), nonneg=True)  # 1: active user, 0: frozen at 0
+        logs = cp.log(1 + cp.multiply(h_par, t_mat) + cp.multiply(g_par, u_var))
+        objective = cp.sum(cp.multiply(weight, logs) - cp.multiply(lin, t_mat))
+        cons = [total <= 1, u_var <= on_par]
+        comm = cp.sum(u_var, axis=1)
+        # a margin of _MARGIN keeps solver tolerances from violating the constraint
+        if params.crb_form == "per_angle":
+            cons += [ah[i] * comm + bh[i] * v_var >= 1 + _MARGIN for i in use]
+        else:
+            cons += [sum(cp.inv_pos(ah[i] * comm + bh[i] * v_var) for i in use) <= 1 - _MARGIN]
+        problem = cp.Problem(cp.Maximize(objective), cons)
+        g_par.value = g[rows]
+        h_par.value = h[rows]
+        v0 = 0.5 * (lo + hi) / p
+        u = np.full((nb, n_users), (1.0 - v0) / n_users)
+        v = np.full(nb, v0)
+        rate = _sum_rate(u, v, g[rows], h[rows])
+        active = np.ones(nb, bool)
+        on = np.ones((nb, n_users), bool)  # the active set of each drop
+        reactivations = np.zeros(nb, np.int64)
+        done_status = np.full(nb, "max_iterations", dtype=object)
+        its = np.zeros(nb, np.int64)
+        gr, hr = g[rows], h[rows]
+        for _it in range(max_iterations):
+            on_par.value = on.astype(float)
+            t0 = u.sum(axis=1) + v
+            scale = 1.0 / np.maximum(rate, 1e-300)
+            weight.value = np.broadcast_to(scale[:, None], (nb, n_users)).copy()
+            lin.value = scale[:, None] * h[rows] / (1 + h[rows] * t0[:, None])
+            ok = False
+            for solver in solvers:  # the next solver when one fails (as sca does)
+                try:
+                    with warnings.catch_warnings():  # "inaccurate": judged by the rate test
+                        warnings.simplefilter("ignore", UserWarning)
+                        problem.solve(solver=solver)
+                    ok = problem.status in ("optimal", "optimal_inaccurate")
+                except cp.error.SolverError:
+                    ok = False
+                if ok:
+                    break
+            if not ok or u_var.value is None:
+                done_status[active] = "solver_error"
+                break
+            u_new = np.where(on, np.maximum(np.asarray(u_var.value), 0.0), 0.0)
+            v_new = np.maximum(np.asarray(v_var.value), 0.0)
+            rate_new = _sum_rate(u_new, v_new, gr, hr)
+            better = active & (rate_new >= rate)
+            u_old, rate_old = u.copy(), rate.copy()
+            u[better], v[better] = u_new[better], v_new[better]
+            rate = np.where(better, rate_new, rate)
+            if accelerate and better.any():  # the split along the step, at fixed (sum u, v)
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs] = _extrapolate(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs]
+                )
+            if active_set and better.any():
+                rs = np.flatnonzero(better)
+                u[rs], rate[rs], on[rs] = _switch_off(
+                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs], off_threshold
+                )
+            change = np.abs(rate - rate_old) / np.maximum(np.abs(rate), 1e-300)
+            its[active] += 1
+            stop = active & ((change < tol) | ~better)
+            if polish and stop.any():  # water-filling at fixed (sum u, v); > tol: go on
+                rs = np.flatnonzero(stop)
+                u_p, r_p, gained = _polish(u[rs], v[rs], gr[rs], hr[rs])
+                up = r_p > rate[rs]
+                u[rs[up]], rate[rs[up]] = u_p[up], r_p[up]
+                if active_set:  # the users with power (water-filling may switch some on)
+                    on[rs[up]] = (u_p[up] > 0) | (on[rs[up]] & (gr[rs[up]] <= 0))
+                stop[rs[up & (gained > tol)]] = False
+            if active_set and stop.any():  # KKT: switched-off users that want power
+                rs = np.flatnonzero(stop)
+                state = SCAState(u=u, v=v, active=on, rate=rate)
+                back = _switch_on(state, rs, gr, hr, reactivations)
+                stop[back] = False
+            done_status[stop] = "converged"
+            active &= ~stop
+            if not active.any():
+                break
+        # every accepted iterate is feasible up to the solver's tolerance; a drop whose
+        # final point misses the constraint by more than _RTOL is reported
+        ok_rows = done_status != "solver_error"
+        x = u * p
+        s = v * p
+        crb = crb_pair(x.sum(axis=1), s, params)
+        viol = ok_rows & ~_meets(crb, params)
+        done_status[viol] = "crb_violated"
+        gm, et = design(params).precoder.from_power_factors(x, s, xi[rows])
+        gamma[rows] = np.where(ok_rows[:, None], gm, np.nan)
+        eta[rows] = np.where(ok_rows[:, None], et, np.nan)
+        status[rows] = done_status
+        iterations[rows] = its
+    return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
+
+
+def _sum_rate(u: Float, v: Float, g: Float, h: Float) -> Float:
+    """``sum_k ln(1 + g_k u_k / (h_k T + 1))`` (nat), ``T = sum u + v``, per drop."""
+    t = u.sum(axis=1) + v
+    return np.sum(np.log1p(g * u / (h * t[:, None] + 1.0)), axis=1)

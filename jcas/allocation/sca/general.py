@@ -87,8 +87,7 @@ from jcas.allocation.sca._clarabel import (
     StepData,
     StepSolution,
 )
-from jcas.model.coefficients import Coefficients
-from jcas.parts.registry import (
+from jcas.allocation.sca_defaults import (
     SCA_ACCELERATE,
     SCA_ACTIVE_SET,
     SCA_BATCH_SIZE,
@@ -98,6 +97,7 @@ from jcas.parts.registry import (
     SCA_STOPPING_RULES,
     SCA_TOLERANCE,
 )
+from jcas.model.coefficients import Coefficients
 
 __all__ = ["GeneralModel", "PowerAllocation", "general_model", "sca_general", "start_points"]
 

@@ -1,8 +1,9 @@
 """Scheme ``sca``: the paper's Algorithm 1, made robust (``docs/theory.md`` §3-§5).
 
-Its option defaults (the functions' and the config's) and the variants audited against the
-exact optimum (experiment kind ``sca_audit``) are defined here; the solver
-(:mod:`jcas.allocation.sca`, Clarabel) is imported when the scheme runs.
+Its options (their config keys and defaults, :mod:`jcas.allocation.sca_defaults`, which the
+solver shares) and the variants audited against the exact optimum (experiment kind
+``sca_audit``) are defined here; the solver (:mod:`jcas.allocation.sca`, Clarabel) is imported
+when the scheme runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from jcas.allocation.sca_defaults import (
+    SCA_ACCELERATE,
+    SCA_ACTIVE_SET,
+    SCA_BATCH_SIZE,
+    SCA_MAX_ITERATIONS,
+    SCA_POLISH,
+    SCA_STOPPING,
+    SCA_STOPPING_RULES,
+    SCA_TOLERANCE,
+)
 from jcas.parts.precoders.base import CLOSED_FORMS, SPLIT_POWER_RATE
 from jcas.parts.registry import SCHEMES_REGISTRY, Param, Part
 
@@ -33,24 +44,6 @@ __all__ = [
     "run",
     "sca_variant",
 ]
-
-SCA_TOLERANCE: Final = 1.0e-4
-"""Stop when the (extrapolated) relative sum-rate change is below this."""
-SCA_MAX_ITERATIONS: Final = 100
-"""Cap on convex subproblems per drop."""
-SCA_BATCH_SIZE: Final = 50
-"""Drops solved together in one compiled program (config ``allocation.sca_group``)."""
-SCA_ACTIVE_SET: Final = True
-"""Freeze users whose power vanishes (robustness fix; Algorithm 1 as printed: off)."""
-SCA_ACCELERATE: Final = True
-"""Full-power and extrapolation steps (robustness fix; as printed: off)."""
-SCA_POLISH: Final = True
-"""Water-filling polish at the stopping point (robustness fix; as printed: off)."""
-SCA_STOPPING: Final = "aitken"
-"""Stopping rule, ``"aitken"`` (the extrapolated change; robustness fix) or Algorithm 1's
-printed ``"change"`` (the relative sum-rate change)."""
-SCA_STOPPING_RULES: Final = ("aitken", "change")
-"""The stopping rules (config ``allocation.sca_stopping``)."""
 
 
 def run(beta: ArrayLike, xi: ArrayLike, params: SystemParams, **options: Any) -> Allocation:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jcas.model.geometry import steering_derivative_norm2
 from jcas.model.params import SystemParams
 from jcas.parts.registry import ARRAYS, Part
 
@@ -58,18 +59,6 @@ def steering_derivative(n_antennas: int, theta_rad: ArrayLike) -> NDArray[np.com
     theta = np.asarray(theta_rad, dtype=float)
     m = element_positions(n_antennas)
     return (1j * np.pi * np.cos(theta)[..., None] * m) * steering_vector(n_antennas, theta)
-
-
-def steering_derivative_norm2(n_antennas: ArrayLike, theta_rad: ArrayLike) -> NDArray[np.float64]:
-    """``||a_dot||^2 = pi^2 cos^2(theta) N (N^2 - 1) / 12`` (sum of m^2 over the centred array).
-
-    Exact, used by the closed-form CRB (16). ``n_antennas`` (scalar or array)
-    and ``theta_rad`` (rad) broadcast; the result has their broadcast shape.
-    It is 0 for ``N = 1`` and for ``cos(theta) = 0``, where the CRB is ``inf``.
-    """
-    theta = np.asarray(theta_rad, dtype=float)
-    n = np.asarray(n_antennas, dtype=float)
-    return np.pi**2 * np.cos(theta) ** 2 * (n * (n * n - 1.0) / 12.0)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jcas.model.geometry import axis_sums
 from jcas.model.params import SystemParams
 from jcas.parts.arrays.ula import ULA, element_positions, steering_vector
 from jcas.parts.registry import ARRAYS, Param, Part
@@ -55,18 +56,6 @@ __all__ = ["UPA", "as_planar", "axis_sums", "system_from_array_specs", "upa"]
 
 Complex = NDArray[np.complex128]
 Float = NDArray[np.float64]
-
-
-def axis_sums(rows: ArrayLike, cols: ArrayLike) -> tuple[Float, Float]:
-    """``(S_q, S_p)``: sums of the squared centred horizontal and vertical indices.
-
-    ``S_q = sum_n q_n^2 = rows cols (cols^2 - 1) / 12`` and
-    ``S_p = sum_n p_n^2 = cols rows (rows^2 - 1) / 12`` (dimensionless); ``rows``
-    and ``cols`` broadcast.
-    """
-    r = np.asarray(rows, dtype=float)
-    c = np.asarray(cols, dtype=float)
-    return r * c * (c * c - 1.0) / 12.0, c * r * (r * r - 1.0) / 12.0
 
 
 @dataclass(frozen=True)

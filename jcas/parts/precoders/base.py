@@ -29,13 +29,13 @@ every scheme of a config against its precoder and array before any job runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.model.params import SystemParams
+from jcas.model.terms import Covariance, RateTerms
 from jcas.parts.arrays.base import ArrayPart
 
 __all__ = [
@@ -96,37 +96,6 @@ REQUIREMENTS: Final = {
     LINEAR_FISHER_POWERS: "a CRB whose Fisher information is linear in the powers (T3 = 0)",
 }
 """Every requirement a scheme may state, with the words used in error messages."""
-
-
-@dataclass(frozen=True)
-class RateTerms:
-    """The expectations of the bound (14) per user (W), each of shape ``(..., K)``.
-
-    Attributes
-    ----------
-    signal : ``|DS_k|^2 = |E h_k^H f_k|^2``.
-    uncertainty : ``E|BU_k|^2 = Var(h_k^H f_k)``.
-    interference : ``sum_{j != k} E|h_k^H f_j|^2``.
-    """
-
-    signal: Float
-    uncertainty: Float
-    interference: Float
-
-
-@dataclass(frozen=True)
-class Covariance:
-    """Expected transmit covariance ``R_x = sum_m weights[..., m] R_m`` (W).
-
-    Attributes
-    ----------
-    weights : shape ``(..., M)`` (W per antenna for the MRT components).
-    forms : ``[a_t, a_t_dot]^H R_m [a_t, a_t_dot]``, shape ``(..., M, 2, 2)``
-        (broadcast against the batch of ``weights``): the quadratic forms the CRB (36) uses.
-    """
-
-    weights: Float
-    forms: Complex
 
 
 def totals_covariance(c: ArrayLike, s: ArrayLike, tx_gram: ArrayLike) -> Covariance:

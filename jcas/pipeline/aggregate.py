@@ -1,0 +1,205 @@
+"""Aggregation: the per-job datasets of an experiment combined into ``results/<name>.nc``
+(``docs/data.md``, "Experiment datasets").
+
+Each experiment kind names its aggregation (:attr:`jcas.config.kinds.Kind.aggregation`):
+:func:`combine_sweep` (``sweep``), :func:`combine` (``mle``, ``mle_planar``),
+:func:`combine_variants` (``sca_audit``); :func:`aggregate` calls the one of the plan's kind
+(:func:`jcas.pipeline.kinds.aggregation`). The swept keys become dimensions, the precoder one
+too when an experiment has several, and every piece is combined by coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from jcas.config import INTEGER_KEYS, ExperimentPlan, plan_experiments
+from jcas.io.results import combine_datasets
+from jcas.io.stats import failure_count
+from jcas.pipeline import kinds
+from jcas.pipeline.variables import MC_VARIABLES
+
+__all__ = ["aggregate", "combine", "combine_sweep", "combine_variants", "plan"]
+
+
+def aggregate(
+    plan: ExperimentPlan,
+    pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
+) -> xr.Dataset:
+    """Combine the per-job datasets of an experiment into ``results/<name>.nc`` with the
+    aggregation of its kind (:attr:`jcas.config.kinds.Kind.aggregation`).
+
+    Parameters
+    ----------
+    plan : the experiment's grid.
+    pieces : for each grid point of the plan (its swept values), the per-job
+        datasets (allocation, plus Monte-Carlo or MLE, per drop block; each with one
+        or several schemes, of which those of the plan are used).
+    """
+    combined: xr.Dataset = kinds.aggregation(plan.kind)(plan, pieces)
+    return combined
+
+
+def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, Any]) -> xr.Dataset:
+    """Promote the experiment's swept keys to length-1 dimensions; tied keys follow them.
+
+    The ``precoder`` scalar coordinate becomes a length-1 dimension too when the plan
+    has several precoders (it stays a scalar coordinate otherwise).
+    """
+    keep_flat = {"beta", "distance"}
+    swept = list(plan.dims)
+    precoder = str(ds["precoder"].values) if "precoder" in ds.coords else None
+    as_dim = precoder is not None and len(plan.precoders) > 1
+    ds = ds.drop_vars([k for k in [*swept, "precoder"] if k in ds.coords])
+    new_dims = {k: 1 for k in (["precoder"] if as_dim else []) + swept}
+    expanded: dict[Hashable, xr.DataArray] = {}
+    for name, var in ds.data_vars.items():
+        if name in keep_flat:
+            expanded[name] = var
+        else:
+            expanded[name] = var.expand_dims(new_dims)
+    out = xr.Dataset(expanded, attrs=ds.attrs)
+    # integers stay integers; SNRs and CRB0 are float coordinates
+    coords: dict[str, Any] = {
+        k: np.asarray([(int if k in INTEGER_KEYS else float)(values[k])]) for k in swept
+    }
+    if precoder is not None:
+        coords["precoder"] = np.asarray([precoder] if as_dim else precoder)
+    out = out.assign_coords(coords)
+    for tied, follows in plan.tied.items():
+        if follows in swept:
+            value = ds.coords[tied].values if tied in ds.coords else None
+            out = out.drop_vars(tied, errors="ignore").assign_coords(
+                {tied: (follows, np.asarray([value]).reshape(1))}
+            )
+    return out
+
+
+def _without_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the attributes of the dataset and of every variable (a shallow copy:
+    the data are shared). The same result as ``Dataset.drop_attrs()``, which rebuilds the
+    dataset variable by variable and costs most of an aggregation's time."""
+    out = ds.copy(deep=False)
+    out.attrs = {}
+    for var in out.variables.values():
+        var.attrs = {}
+    return out
+
+
+def combine(
+    plan: ExperimentPlan,
+    pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
+    *,
+    fill_mc: bool = False,
+) -> xr.Dataset:
+    """Combine the per-job datasets of an experiment with a ``scheme`` dimension (the
+    aggregation of the kinds ``mle`` and ``mle_planar``; the sweep's is :func:`combine_sweep`).
+
+    Parameters
+    ----------
+    plan : the experiment's grid.
+    pieces : for each grid point of the plan (its swept values), the per-job
+        datasets (allocation, plus Monte-Carlo or MLE, per drop block; each with one
+        or several schemes, of which those of the plan are used).
+
+    Datasets are split by precoder (their ``precoder`` coordinate; a dimension when the
+    plan has several) and scheme; those of one (point, precoder, scheme, block) are merged
+    (``join="exact"``), the
+    swept keys become dimensions, and all pieces are combined by coordinates
+    with :func:`jcas.io.results.combine_datasets` (explicit ``combine_by_coords``
+    arguments; duplicated or missing entries raise). With ``fill_mc``, datasets without
+    Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc`` and lose
+    ``mc_status``.
+    """
+    out: list[xr.Dataset] = []
+    for values, datasets in pieces:
+        groups: dict[tuple[str, str, int], list[xr.Dataset]] = {}
+        for ds in datasets:
+            precoder = str(ds["precoder"].values) if "precoder" in ds.coords else ""
+            if precoder and precoder not in plan.precoders:
+                continue
+            for i, scheme in enumerate(ds["scheme"].values.tolist()):
+                if scheme in plan.schemes:
+                    key = (precoder, str(scheme), int(ds["drop"].values[0]))
+                    groups.setdefault(key, []).append(ds.isel(scheme=[i]))
+        for _key, group in sorted(groups.items()):
+            merged = xr.merge(
+                [_without_attrs(g) for g in group],
+                join="exact",
+                compat="no_conflicts",
+                combine_attrs="drop",
+            )
+            if fill_mc:
+                for name in MC_VARIABLES:
+                    if name not in merged:
+                        merged[name] = xr.full_like(merged["sum_rate"], np.nan)
+                merged = merged.drop_vars("mc_status", errors="ignore")
+            out.append(_as_point_piece(merged, plan, values))
+    combined = combine_datasets(out)
+    schemes = [s for s in plan.schemes if s in set(combined["scheme"].values.tolist())]
+    combined = combined.sel(scheme=schemes)  # the config's scheme order
+    return _experiment_dataset(combined, plan, "scheme")
+
+
+def _experiment_dataset(
+    combined: xr.Dataset,
+    plan: ExperimentPlan,
+    entry: str,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """The last step of an aggregation: the config's precoder order, the dimensions in the
+    order ``<swept>, precoder, <entry>, drop, user`` (``entry``: ``scheme`` or
+    ``variant``), ``attrs`` and then the experiment's ``title``, ``experiment``,
+    ``failed_entries`` and ``total_entries`` (:func:`jcas.io.stats.failure_count`)."""
+    if "precoder" in combined.dims:
+        combined = combined.sel(precoder=list(plan.precoders))  # the config's order
+    order = [*plan.dims, "precoder", entry, "drop", "user"]
+    combined = combined.transpose(*[d for d in order if d in combined.dims])
+    failed, total = failure_count(combined)
+    combined.attrs.update(attrs or {})
+    combined.attrs["title"] = plan.title or plan.name
+    combined.attrs["experiment"] = plan.name
+    combined.attrs["failed_entries"] = int(failed)
+    combined.attrs["total_entries"] = int(total)
+    return combined
+
+
+def plan(config: Mapping[str, Any], name: str) -> ExperimentPlan:
+    """The grid of experiment ``name`` of a resolved config (``jcas.config.plan_experiments``)."""
+    return plan_experiments(config)[name]
+
+
+def combine_sweep(
+    plan: ExperimentPlan,
+    pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
+) -> xr.Dataset:
+    """The aggregation of kind ``sweep``: :func:`combine` with NaN Monte-Carlo variables where
+    the experiment has no Monte-Carlo stage (the same variables in every sweep)."""
+    return combine(plan, pieces, fill_mc=True)
+
+
+def combine_variants(
+    plan: ExperimentPlan,
+    pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
+) -> xr.Dataset:
+    """The aggregation of kind ``sca_audit``: its per-job datasets (a ``variant`` dimension)
+    into ``results/<name>.nc``.
+
+    Parameters
+    ----------
+    plan : the experiment's grid (``kind: sca_audit``).
+    pieces : for each grid point of the plan (its swept values), its per-job datasets,
+        one per precoder (:func:`jcas.pipeline.stages.audit.compute_sca_audit`).
+
+    The swept keys (and ``precoder``, with several precoders) become dimensions, as in
+    :func:`combine`; dims in the order ``<swept>``, ``precoder``, ``variant``, ``drop``,
+    ``user``. The attributes ``variants`` (JSON: each variant's legend label and options),
+    ``failed_entries`` and ``total_entries`` (over the variants' ``status``) are set.
+    """
+    flat = [(values, ds) for values, datasets in pieces for ds in datasets]
+    variants = flat[0][1].attrs.get("variants", "{}") if flat else "{}"
+    combined = combine_datasets([_as_point_piece(ds, plan, values) for values, ds in flat])
+    return _experiment_dataset(combined, plan, "variant", {"variants": variants})

@@ -1,0 +1,37 @@
+"""Coordinates and messages shared by the per-point stages (``docs/data.md``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from jcas.config import Point
+from jcas.model.params import SystemParams
+from jcas.parts.registry import ARRAYS
+
+__all__ = ["error_text", "point_coords"]
+
+
+def point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
+    """The point's scalar coordinates: the five of every point; the arrays' rows where
+    the point's system (``params``) has a planar array; a planar point's direction
+    (degrees); a ULA point's direction only where it is not broadside."""
+    out = {
+        "Nt": np.int64(point.Nt),
+        "Nr": np.int64(point.Nr),
+        "snr_com_db": np.float64(point.snr_com_db),
+        "snr_sen_db": np.float64(point.snr_sen_db),
+        "crb0": np.float64(point.crb0),
+    }
+    for param in ARRAYS[params.array].params:  # the array part's own keys (a UPA's rows)
+        value = getattr(params, param.key)
+        out[param.key] = np.int64(value) if param.kind is int else np.float64(value)
+    for k in ("azimuth_deg", "elevation_deg"):
+        if point.planar() or getattr(point, k) != 0.0:
+            out[k] = np.float64(getattr(point, k))
+    return out
+
+
+def error_text(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
