@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -369,3 +370,28 @@ def rate_crb_frontier(
     x = water_fill(gain_grid, np.broadcast_to(c, (len(beta), n_points)))
     sum_rate = params.tau_bar * np.sum(np.log2(1.0 + gain_grid * x), axis=-1)
     return Frontier(crb0, sum_rate, params.Nt * c, params.Nt * (p - c))
+
+
+def equal_full_coefficients(
+    coef: Any, *, sensing_fraction: float = EQUAL_FULL_SENSING_FRACTION
+) -> Any:
+    """``equal_full`` on coefficients (:mod:`jcas.model.coefficients`, any precoder and
+    channel): equal power factors over the users at full power, the fraction
+    ``sensing_fraction`` of it on the sensing beam; status ``feasible`` where the CRB meets
+    CRB0, else ``crb_violated`` (the allocation is still returned, as it is transmitted).
+
+    Returns a :class:`jcas.allocation._structure.Solution` (``x`` (D, K), ``s`` (D,) W per
+    antenna, ``status``, ``iterations`` 0, ``value`` the CRB in rad^2).
+    """
+    from jcas.allocation._structure import Solution
+
+    if not 0.0 <= float(sensing_fraction) <= 1.0:
+        raise ValueError(f"sensing_fraction = {sensing_fraction!r}: must be in [0, 1]")
+    n_drops, k = coef.rate.signal.shape
+    p = coef.budget
+    x = np.full((n_drops, k), (1.0 - float(sensing_fraction)) * p / k)
+    s = np.full(n_drops, float(sensing_fraction) * p)
+    crb = coef.fisher.crb(x, s)
+    ok = crb <= coef.crb0 * (1.0 + _CRB_RTOL)
+    status = np.where(ok, "feasible", "crb_violated")
+    return Solution(x, s, status, np.zeros(n_drops, np.int64), crb)

@@ -58,16 +58,19 @@ __all__ = [
     "KINDS",
     "KIND_NAMES",
     "MLE_KINDS",
+    "PART_AXES",
     "PLANAR_KEYS",
     "PLOTS",
     "POINT_KEYS",
     "SCHEMES",
     "SWEEP_ORDER",
+    "TEXT_KEYS",
     "TIES",
     "ConfigError",
     "ExperimentPlan",
     "Kind",
     "Point",
+    "axis_type",
     "block_key",
     "coerce_config",
     "config_schema",
@@ -75,6 +78,7 @@ __all__ = [
     "fmt_number",
     "job_key",
     "load_config",
+    "part_axes",
     "plan_experiments",
     "point_system",
     "scheme_options",
@@ -93,11 +97,59 @@ grid axes"): rows of each side (columns ``Nt / tx_rows``, ``Nr / rx_rows``) and 
 direction (degrees). A point's key names them only when they differ from the paper's
 design (ULA, broadside), so the ULA points keep their paths."""
 
-SWEEP_ORDER: Final = ("N", "Nt", "Nr", "snr_com_db", "snr_sen_db", "crb0", *PLANAR_KEYS)
+
+def part_axes() -> dict[str, registry.Param]:
+    """The parts' and schemes' own numeric keys, sweepable like the point's keys (in
+    registry order): each channel model's keys (``angular_spread_deg``, ...; ``system``
+    keys) and each scheme's options (``sensing_rate_target``, ``energy_antenna_power_w``,
+    ...; ``allocation`` keys). A grid point carries the values an experiment gives
+    (:attr:`Point.extra`); its key names them, so each value is cached apart. The arrays'
+    keys are the planar keys (:data:`PLANAR_KEYS`)."""
+    out: dict[str, registry.Param] = {}
+    for reg in (registry.CHANNELS, registry.SCHEMES_REGISTRY):
+        for part in reg.values():
+            for param in part.params:
+                if param.kind in (int, float, list) and param.key not in out:
+                    out[param.key] = param
+    return out
+
+
+PART_AXES: Final = part_axes()
+"""The parts' and schemes' sweepable keys (:func:`part_axes`)."""
+
+SWEEP_ORDER: Final = (
+    "N",
+    "Nt",
+    "Nr",
+    "snr_com_db",
+    "snr_sen_db",
+    "crb0",
+    *PLANAR_KEYS,
+    "channel",
+    *PART_AXES,
+)
 """Sweepable config keys, in the fixed order of the experiment dataset's dimensions."""
 
-INTEGER_KEYS: Final = ("N", "Nt", "Nr", "tx_rows", "rx_rows")
+INTEGER_KEYS: Final = (
+    "N",
+    "Nt",
+    "Nr",
+    "tx_rows",
+    "rx_rows",
+    *(k for k, p in PART_AXES.items() if p.kind is int),
+)
 """Sweepable keys whose values (and dataset coordinates) are integers."""
+
+TEXT_KEYS: Final = ("channel",)
+"""Sweepable keys whose values (and dataset coordinates) are names."""
+
+
+def axis_type(key: str) -> type:
+    """The Python type of a sweepable key's values: ``int``, ``str`` or ``float``."""
+    if key in INTEGER_KEYS:
+        return int
+    return str if key in TEXT_KEYS else float
+
 
 KIND_NAMES: Final = tuple(KINDS)
 """The experiment kinds (:data:`jcas.config.kinds.KINDS`), the default first."""
@@ -189,6 +241,19 @@ class Point:
     rx_rows: int = 1
     azimuth_deg: float = 0.0
     elevation_deg: float = 0.0
+    channel: str = "iid"
+    extra: Any = ()
+
+    def __post_init__(self) -> None:
+        # the parts' and schemes' keys the experiment gives, in the order of the axes (a
+        # mapping from as_dict() or a tuple of pairs), as a hashable tuple of pairs
+        items = dict(self.extra).items() if self.extra else ()
+        order = list(PART_AXES)
+        pairs = sorted(
+            ((str(k), _plain(v)) for k, v in items),
+            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order),
+        )
+        object.__setattr__(self, "extra", tuple(pairs))
 
     @property
     def key(self) -> str:
@@ -202,12 +267,18 @@ class Point:
             out += "_az" + fmt_number(self.azimuth_deg)
         if self.elevation_deg != 0.0:
             out += "_el" + fmt_number(self.elevation_deg)
+        if self.channel != registry.CHANNELS.default:
+            out += f"_{self.channel}"
+        for k, v in self.extra:
+            out += f"_{k}" + (
+                "-".join(fmt_number(x) for x in v) if isinstance(v, tuple) else fmt_number(v)
+            )
         return out
 
-    def as_dict(self) -> dict[str, int | float | str]:
+    def as_dict(self) -> dict[str, Any]:
         """Built-in types in the fixed order of :data:`POINT_KEYS` (Snakemake params),
         then the planar fields that differ from their defaults."""
-        out: dict[str, int | float | str] = {
+        out: dict[str, Any] = {
             "Nt": int(self.Nt),
             "Nr": int(self.Nr),
             "snr_com_db": float(self.snr_com_db),
@@ -222,7 +293,17 @@ class Point:
         for k in ("azimuth_deg", "elevation_deg"):
             if getattr(self, k) != 0.0:
                 out[k] = float(getattr(self, k))
+        if self.channel != registry.CHANNELS.default:
+            out["channel"] = str(self.channel)
+        if self.extra:
+            out["extra"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.extra}
         return out
+
+    def options(self, scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword options of ``scheme`` at this point: the ``allocation`` block with
+        the scheme options the point gives (:attr:`extra`) over it."""
+        own = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.extra}
+        return scheme_options(scheme, {**dict(allocation), **own})
 
     def planar(self) -> bool:
         """Whether the point's array part resolves two angles (declares ``planar``)."""
@@ -231,12 +312,15 @@ class Point:
     def system_values(self) -> dict[str, int | float | str]:
         """Every planar field as ``SystemParams`` keys (the azimuth as ``theta_deg``):
         ``array``, ``tx_rows``, ``rx_rows``, ``theta_deg``, ``elevation_deg``."""
+        fields = set(SystemParams.__dataclass_fields__)
         return {
             "array": str(self.array),
             "tx_rows": int(self.tx_rows),
             "rx_rows": int(self.rx_rows),
             "theta_deg": float(self.azimuth_deg),
             "elevation_deg": float(self.elevation_deg),
+            "channel": str(self.channel),
+            **{k: v for k, v in self.extra if k in fields},
         }
 
     def system(self, system: Mapping[str, Any]) -> SystemParams:
@@ -248,9 +332,23 @@ class Point:
         (``workflow/rules/common.smk``), so every point's direction and arrays are its own.
         """
         values = {**dict(system), **self.as_dict()}
+        extra = values.pop("extra", {})
+        fields = set(SystemParams.__dataclass_fields__)
+        values.update({k: v for k, v in extra.items() if k in fields})  # a channel's keys
         if "azimuth_deg" in values:
             values["theta_deg"] = values.pop("azimuth_deg")
         return SystemParams.from_dict(values)
+
+
+def _plain(value: Any) -> Any:
+    """A key's value as a hashable built-in: a number, a name, or a tuple of numbers."""
+    if isinstance(value, list | tuple):
+        return tuple(float(v) for v in value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return value
+    return int(value) if float(value).is_integer() and isinstance(value, int) else float(value)
 
 
 def point_system(system: Mapping[str, Any], point: Point) -> SystemParams:
@@ -340,9 +438,35 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
     system = defs["System"]["properties"]
     system["precoder"]["enum"] = list(registry.PRECODERS)
     system["array"]["enum"] = list(registry.ARRAYS)
-    for part in registry.ARRAYS.values():  # each array part's own keys (a UPA's rows)
-        for param in part.params:
-            system.setdefault(param.key, param.json_schema())
+    system["channel"]["enum"] = list(registry.CHANNELS)
+    for reg in (registry.ARRAYS, registry.CHANNELS):  # each part's own keys (a UPA's rows)
+        for part in reg.values():
+            for param in part.params:
+                system.setdefault(param.key, param.json_schema())
+    # the sweepable keys of the parts and schemes, and the channel as an axis
+    for name, many in (("SweepValues", True), ("FixedValues", False)):
+        props = defs[name]["properties"]
+        axes = {"channel": {"type": "string", "enum": list(registry.CHANNELS)}}
+        for key, param in PART_AXES.items():
+            one = param.json_schema()
+            one.pop("default", None)
+            if param.kind is list:  # one number per point (the same for every user)
+                one = {k: v for k, v in one.items() if k not in ("items",)}
+                one["type"] = "number"
+            axes[key] = one
+        for key, one in axes.items():
+            text = one.pop("description", key)
+            props[key] = (
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": one,
+                    "description": text,
+                }
+                if many
+                else {**one, "description": text}
+            )
     experiment = defs["Experiment"]["properties"]
     experiment["plot"]["enum"] = [*PLOTS, "none"]
     return schema
@@ -865,6 +989,11 @@ def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Po
         and not any(k in values for k in (p.key for p in registry.ARRAYS[array].params))
     ):
         array = given[0]  # a key of another array part makes the point that array's
+    channel = str(values.get("channel", system.get("channel", registry.CHANNELS.default)))
+    # an isotropic channel (i.i.d. fading) has no use for a channel model's keys: the
+    # values swept for another channel give one point here
+    isotropic = channel in registry.CHANNELS and registry.CHANNELS[channel].offers("isotropic")
+    channel_keys = {p.key for c in registry.CHANNELS.values() for p in c.params}
     tx_rows = int(values.get("tx_rows", system.get("tx_rows", SystemParams.tx_rows)))
     rx_rows = int(values.get("rx_rows", system.get("rx_rows", SystemParams.rx_rows)))
     if _rows_follow(tie, values):
@@ -884,6 +1013,10 @@ def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Po
         elevation_deg=float(
             values.get("elevation_deg", system.get("elevation_deg", SystemParams.elevation_deg))
         ),
+        channel=channel,
+        extra={
+            k: values[k] for k in values if k in PART_AXES and not (k in channel_keys and isotropic)
+        },
     )
 
 

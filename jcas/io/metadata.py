@@ -135,6 +135,7 @@ COORDINATES: dict[str, VariableMeta] = {
     "user": VariableMeta("1", "user index k"),
     "scheme": VariableMeta("1", "power allocation scheme"),
     "precoder": VariableMeta("1", "precoder (mrt, zf, pzf, ...)"),
+    "channel": VariableMeta("1", "channel model (iid, local_scattering, ...)"),
     "variant": VariableMeta("1", "sca variant (jcas.allocation.schemes.sca.SCA_VARIANTS)"),
     "Nt": VariableMeta("1", "transmit antennas Nt"),
     "Nr": VariableMeta("1", "receive antennas Nr"),
@@ -169,6 +170,19 @@ def register_variable(name: str, units: str, long_name: str, *, coordinate: bool
     (COORDINATES if coordinate else VARIABLES)[name] = VariableMeta(units, long_name)
 
 
+def _part_key(name: str) -> VariableMeta | None:
+    """The metadata of a part's or scheme's own key used as a coordinate (a sweepable key:
+    its :class:`jcas.parts.registry.Param` units and description), or None."""
+    from jcas.parts.registry import CHANNELS, PRECODERS, SCHEMES_REGISTRY
+
+    for reg in (CHANNELS, SCHEMES_REGISTRY, PRECODERS):
+        for part in reg.values():
+            for param in part.params:
+                if param.key == name:
+                    return VariableMeta(param.units or "1", param.description or name)
+    return None
+
+
 def annotated_attrs(name: str, attrs: Mapping[str, Any], *, data_var: bool) -> dict[str, Any]:
     """The attributes of variable ``name`` with ``units`` / ``long_name`` from the registry
     (:data:`VARIABLES` for a data variable, :data:`COORDINATES` for a coordinate).
@@ -177,7 +191,7 @@ def annotated_attrs(name: str, attrs: Mapping[str, Any], *, data_var: bool) -> d
     variable the registry does not know must carry ``units`` itself (``ValueError``
     naming it otherwise); ``long_name`` defaults to the name.
     """
-    meta = VARIABLES.get(name) if data_var else COORDINATES.get(name)
+    meta = VARIABLES.get(name) if data_var else COORDINATES.get(name) or _part_key(name)
     out = dict(attrs)
     if meta is not None:
         have = out.get("units")

@@ -98,6 +98,9 @@ class SystemParams:
     shadowing_db : standard deviation of log-normal shadowing (dB).
     precoder, array : names of the precoder and array parts (:mod:`jcas.parts.registry`,
         ``docs/extending.md``); the paper's MRT (12) and centred ULA (10).
+    channel : the channel model part (``iid``: the paper's i.i.d. Rayleigh fading; others in
+        ``docs/model.md`` §9), with its keys ``angular_spread_deg`` (local scattering,
+        degrees), ``correlation`` (exponential), ``k_factor_db`` and ``scattering`` (Rician).
     tx_rows, rx_rows : rows of the planar arrays (``array: upa``; ``Nt / tx_rows``
         columns); 1 (a ULA) otherwise (``docs/model.md`` §8).
     elevation_deg : target elevation (degrees), ``|el| < 90`` and
@@ -132,6 +135,13 @@ class SystemParams:
     )
     precoder: str = _key("mrt", "the precoder part (a registered name, docs/extending.md)")
     array: str = _key("ula", "the array part of both sides (a registered name)")
+    channel: str = _key("iid", "the channel model part (a registered name, docs/model.md §9)")
+    angular_spread_deg: float = _key(
+        10.0, "angular standard deviation of local scattering", "degree", part=True
+    )
+    correlation: float = _key(0.5, "correlation of adjacent antennas (exponential)", part=True)
+    k_factor_db: float = _key(5.0, "Rician K-factor", "dB", part=True)
+    scattering: str = _key("iid", "the scattered part of a Rician channel", part=True)
     tx_rows: int = _key(1, "rows of the transmit array (Nt / tx_rows columns)", part=True)
     rx_rows: int = _key(1, "rows of the receive array (Nr / rx_rows columns)", part=True)
     elevation_deg: float = _key(
@@ -321,9 +331,9 @@ def _check_parts(p: SystemParams) -> None:
     (``tx_rows = 4`` needs ``array = 'upa'``), as :func:`jcas.parts.registry.design`
     checks them; so a bad name fails here, naming the key, the value and the registered
     names, rather than later in a computation."""
-    from jcas.parts.registry import ARRAYS, PRECODERS
+    from jcas.parts.registry import ARRAYS, CHANNELS, PRECODERS
 
-    for key, registry in (("precoder", PRECODERS), ("array", ARRAYS)):
+    for key, registry in (("precoder", PRECODERS), ("array", ARRAYS), ("channel", CHANNELS)):
         name = getattr(p, key)
         if name not in registry:
             raise ConfigError(

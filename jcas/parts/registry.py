@@ -52,6 +52,7 @@ from jcas.parts.precoders.base import (
 __all__ = [
     "ARRAYS",
     "CAPABILITIES",
+    "CHANNELS",
     "PRECODERS",
     "SCHEMES_REGISTRY",
     "Design",
@@ -81,8 +82,14 @@ CAPABILITIES: Final = {
         "centred": "a^H a_dot = 0 at every angle (T3 = 0 in (36))",
         "planar": "two angles (azimuth, elevation): steering derivatives and 3 x 3 Gram",
     },
-    "channel": {},
-    "scheme": {},
+    "channel": {
+        "isotropic": "R_k = beta_k I (i.i.d. Rayleigh): the precoders' closed forms hold",
+        "planar": "defined for planar arrays (two angles)",
+    },
+    "scheme": {
+        "coefficients": "a solver on coefficients (jcas.model.coefficients): runs on the "
+        "Monte-Carlo route, any precoder and channel",
+    },
 }
 """Capabilities a part of each kind may declare, with their meaning (error messages, docs)."""
 
@@ -199,6 +206,11 @@ class Part:
     family : a scheme's job family: ``"closed_form"`` (cheap, one job for all such schemes
         of a point) or its own name (jobs of its own, e.g. ``sca``).
     takes_reference : a scheme that accepts ``reference=`` (the ``optimal`` allocation).
+    solve : a scheme's solver on coefficients, ``(coef, **options) -> solution`` with
+        ``x`` (D, K), ``s`` (D,), ``status`` and ``iterations`` per drop (capability
+        ``coefficients``): what runs on the Monte-Carlo route (:func:`route`).
+    solve_requires : the structure ``solve`` needs of the coefficients (requirement names,
+        e.g. ``linear_fisher_powers``: ``T3 = 0``).
     module : the module that registered the part (set by :meth:`Registry.register`).
     """
 
@@ -214,6 +226,8 @@ class Part:
     segment: Callable[[Any], str] = field(default=_no_segment)
     family: str = "closed_form"
     takes_reference: bool = False
+    solve: Callable[..., Any] | None = None
+    solve_requires: tuple[str, ...] = ()
     module: str = ""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -370,6 +384,8 @@ PRECODERS: Final = Registry("precoder", "jcas.parts.precoders")
 """Registered precoders (``system.precoder``, ``precoders``)."""
 ARRAYS: Final = Registry("array", "jcas.parts.arrays")
 """Registered arrays (``system.array``)."""
+CHANNELS: Final = Registry("channel", "jcas.parts.channels")
+"""Registered channel models (``system.channel``, a grid axis ``channel``)."""
 SCHEMES_REGISTRY: Final = Registry("scheme", "jcas.allocation.schemes")
 """Registered allocation schemes (``schemes``); their modules are light (the heavy solver
 is imported when a scheme runs)."""
@@ -409,11 +425,13 @@ def options_from_config(name: str, allocation: Mapping[str, Any]) -> dict[str, A
 
 @dataclass(frozen=True)
 class Design:
-    """The parts of one system: its precoder and its transmit and receive arrays."""
+    """The parts of one system: its precoder, its transmit and receive arrays and its
+    channel model (:mod:`jcas.parts.channels`)."""
 
     precoder: Precoder
     tx: ArrayPart
     rx: ArrayPart
+    channel: Any = None
 
 
 def design(params: SystemParams) -> Design:
@@ -430,7 +448,52 @@ def design(params: SystemParams) -> Design:
                 f"{other.default!r} ({other.key} needs array {owners[0]!r}; system.array = "
                 f"{params.array!r})"
             )
-    return Design(pre(), arr(params, "tx"), arr(params, "rx"))
+    chan = CHANNELS.get_part(params.channel, "system.channel")
+    return Design(pre(), arr(params, "tx"), arr(params, "rx"), chan(params))
+
+
+def route(params: SystemParams) -> str:
+    """How the rates and the CRB of ``params``' design are evaluated: ``"closed_form"``
+    (an isotropic channel, i.e. the paper's i.i.d. fading, and a precoder with closed forms)
+    or ``"coefficients"`` (the Monte-Carlo route, :mod:`jcas.montecarlo.coefficients`, or
+    MRT's closed forms under correlation, ``docs/theory.md`` §9)."""
+    isotropic = CHANNELS[params.channel].offers("isotropic")
+    closed = PRECODERS[params.precoder].offers(CLOSED_FORMS)
+    return "closed_form" if isotropic and closed else "coefficients"
+
+
+def _coefficient_problems(scheme: str, params: SystemParams) -> list[str]:
+    """Why ``scheme`` cannot run on the coefficients of ``params``' design (the Monte-Carlo
+    route): it needs a solver on coefficients, and the structure of the exact optimum (the
+    split-power rate, a Fisher information of the power totals) is lost: the estimated
+    interference is a full matrix and, under a correlated channel, ``T3 != 0``."""
+    part = scheme_entry(scheme)
+    where = (
+        f"precoder {params.precoder!r} (system.precoder) under channel {params.channel!r} "
+        "(system.channel)"
+    )
+    if part.solve is None:
+        return [
+            f"scheme {scheme!r} runs on closed forms only; {where} is evaluated on the "
+            "Monte-Carlo route (docs/theory.md §9). Use schemes with a solver on "
+            f"coefficients ({[s.name for s in SCHEMES_REGISTRY.values() if s.solve]}) or "
+            "channel 'iid' with a precoder that has closed forms"
+        ]
+    isotropic = CHANNELS[params.channel].offers("isotropic")
+    problems = []
+    for requirement in part.solve_requires:
+        lost = requirement in (SPLIT_POWER_RATE, TOTAL_POWER_RATE, LINEAR_FISHER) or (
+            requirement == LINEAR_FISHER_POWERS and not isotropic
+        )
+        if lost:
+            problems.append(
+                f"scheme {scheme!r} needs {REQUIREMENTS[requirement]} (capability "
+                f"{requirement!r}, docs/theory.md §2); the coefficients of {where} have a "
+                "full interference matrix"
+                + ("" if isotropic else " and T3 != 0 in (36)")
+                + ". Use sca or equal_full (any coefficients), or change these keys"
+            )
+    return problems
 
 
 def design_problems(scheme: str, params: SystemParams) -> list[str]:
@@ -448,6 +511,11 @@ def design_problems(scheme: str, params: SystemParams) -> list[str]:
     own = parts.precoder.unsupported("", params)
     if own:
         problems.append(f"system.precoder = {params.precoder!r}: {own}")
+    channel = parts.channel.unsupported(params)
+    if channel:
+        problems.append(f"system.channel = {params.channel!r}: {channel}")
+    if route(params) == "coefficients":
+        return problems + _coefficient_problems(scheme, params)
     if params.crb_form != "azimuth" and not pre_part.offers("planar_crb"):
         problems.append(
             f"system.crb_form = {params.crb_form!r}: the two-angle CRBs use the MRT "

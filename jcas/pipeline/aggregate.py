@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jcas.config import INTEGER_KEYS, ExperimentPlan, plan_experiments
+from jcas.config import ExperimentPlan, axis_type, plan_experiments
 from jcas.io.results import combine_datasets
 from jcas.io.stats import failure_count
 from jcas.pipeline import kinds
@@ -62,10 +62,8 @@ def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, A
         else:
             expanded[name] = var.expand_dims(new_dims)
     out = xr.Dataset(expanded, attrs=ds.attrs)
-    # integers stay integers; SNRs and CRB0 are float coordinates
-    coords: dict[str, Any] = {
-        k: np.asarray([(int if k in INTEGER_KEYS else float)(values[k])]) for k in swept
-    }
+    # integers stay integers, names names; SNRs, CRB0 and the parts' keys are floats
+    coords: dict[str, Any] = {k: np.asarray([axis_type(k)(values[k])]) for k in swept}
     if precoder is not None:
         coords["precoder"] = np.asarray([precoder] if as_dim else precoder)
     out = out.assign_coords(coords)

@@ -26,7 +26,7 @@ rule closed_form:
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=lambda wc: NEEDS[wc.point]["alloc"]["closed_form"],
         options=lambda wc: {
-            s: scheme_options(s, CFG["allocation"])
+            s: POINTS[wc.point].options(s, CFG["allocation"])
             for s in NEEDS[wc.point]["alloc"]["closed_form"]
         },
     script:
@@ -54,6 +54,6 @@ rule sca:
         system=job_system(LINK_KEYS),
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=["sca"],
-        options={"sca": scheme_options("sca", CFG["allocation"])},
+        options=lambda wc: {"sca": POINTS[wc.point].options("sca", CFG["allocation"])},
     script:
         "../scripts/sca.py"

@@ -38,7 +38,12 @@ from jcas.config import (  # noqa: E402
 )
 from jcas.config.kinds import ALLOCATION_RULES, KINDS, STAGES  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
-from jcas.parts.registry import ARRAYS, PRECODERS, SCHEMES_REGISTRY  # noqa: E402
+from jcas.parts.registry import (
+    ARRAYS,
+    CHANNELS,
+    PRECODERS,
+    SCHEMES_REGISTRY,
+)  # noqa: E402
 from jcas.pipeline.sources import SourceGraph, digest  # noqa: E402
 
 # --------------------------------------------------------------------------- config
@@ -84,6 +89,8 @@ LINK_KEYS = (
     "crb_form",
     "crb0_azimuth",
     "crb0_elevation",
+    "channel",
+    *(p.key for c in CHANNELS.values() for p in c.params),
 )
 SENSING_KEYS = (*LINK_KEYS, "L")
 

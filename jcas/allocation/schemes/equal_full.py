@@ -3,7 +3,11 @@ of it on sensing."""
 
 from __future__ import annotations
 
-from jcas.allocation.closed_form import EQUAL_FULL_SENSING_FRACTION, equal_full
+from jcas.allocation.closed_form import (
+    EQUAL_FULL_SENSING_FRACTION,
+    equal_full,
+    equal_full_coefficients,
+)
 from jcas.parts.precoders.base import CLOSED_FORMS, LINEAR_FISHER
 from jcas.parts.registry import SCHEMES_REGISTRY, Param, Part
 
@@ -28,5 +32,6 @@ SCHEMES_REGISTRY.register(
         ),
         requires=(CLOSED_FORMS, LINEAR_FISHER),
         order=30,
+        solve=equal_full_coefficients,
     )
 )

@@ -3,7 +3,7 @@ exact (``docs/theory.md``, design objectives)."""
 
 from __future__ import annotations
 
-from jcas.allocation.maxmin import MAX_ITERATIONS, RTOL, maxmin
+from jcas.allocation.maxmin import MAX_ITERATIONS, RTOL, maxmin, solve_maxmin
 from jcas.parts.precoders.base import CLOSED_FORMS, LINEAR_FISHER_POWERS
 from jcas.parts.registry import SCHEMES_REGISTRY, Param, Part
 
@@ -37,5 +37,7 @@ SCHEMES_REGISTRY.register(
         ),
         requires=(CLOSED_FORMS, LINEAR_FISHER_POWERS),
         order=40,
+        solve=solve_maxmin,
+        solve_requires=(LINEAR_FISHER_POWERS,),
     )
 )

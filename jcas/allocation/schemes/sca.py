@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from jcas.allocation._types import Allocation
+    from jcas.model.coefficients import Coefficients
     from jcas.model.params import SystemParams
 
 __all__ = [
@@ -44,6 +45,14 @@ __all__ = [
     "run",
     "sca_variant",
 ]
+
+
+def solve(coef: Coefficients, **options: Any) -> Any:
+    """:func:`jcas.allocation.sca.general.sca_general` on coefficients (a full interference
+    matrix, any CRB terms; imported on the first call)."""
+    from jcas.allocation.sca.general import sca_general
+
+    return sca_general(coef, **options)
 
 
 def run(beta: ArrayLike, xi: ArrayLike, params: SystemParams, **options: Any) -> Allocation:
@@ -123,6 +132,7 @@ SCHEMES_REGISTRY.register(
         requires=(CLOSED_FORMS, SPLIT_POWER_RATE),
         order=0,
         family="sca",
+        solve=solve,
     )
 )
 

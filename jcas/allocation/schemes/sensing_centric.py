@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
-from jcas.allocation.sensing_centric import RATE_TARGET, sensing_centric
+from jcas.allocation.sensing_centric import (
+    RATE_TARGET,
+    sensing_centric,
+    solve_sensing_centric,
+)
 from jcas.parts.precoders.base import CLOSED_FORMS, LINEAR_FISHER_POWERS
 from jcas.parts.registry import SCHEMES_REGISTRY, Param, Part
 
@@ -29,5 +33,7 @@ SCHEMES_REGISTRY.register(
         ),
         requires=(CLOSED_FORMS, LINEAR_FISHER_POWERS),
         order=50,
+        solve=solve_sensing_centric,
+        solve_requires=(LINEAR_FISHER_POWERS,),
     )
 )

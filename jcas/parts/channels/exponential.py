@@ -21,6 +21,7 @@ from jcas.parts.channels.base import (
     correlated_unsupported,
     hermitian_toeplitz,
 )
+from jcas.parts.registry import CHANNELS, Param, Part
 
 __all__ = ["Exponential"]
 
@@ -54,3 +55,30 @@ class Exponential:
 
     def unsupported(self, params: SystemParams) -> str | None:
         return correlated_unsupported(self.name, params)
+
+
+def _build(params: SystemParams) -> Exponential:
+    return Exponential(params.correlation)
+
+
+CHANNELS.register(
+    Part(
+        "channel",
+        "exponential",
+        "exponential correlation",
+        _build,
+        description="spatially correlated Rayleigh fading with correlation r^|m-n| between "
+        "antennas m and n, phases of the user's angle (docs/model.md §9)",
+        params=(
+            Param(
+                "correlation",
+                float,
+                0.5,
+                "exponential: the correlation of adjacent antennas",
+                minimum=0.0,
+                exclusive_maximum=1.0,
+            ),
+        ),
+        order=20,
+    )
+)

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from jcas.model.params import SystemParams
 from jcas.parts.channels.base import ChannelStatistics
+from jcas.parts.registry import CHANNELS, Part
 
 __all__ = ["IID"]
 
@@ -28,3 +29,20 @@ class IID:
 
     def unsupported(self, params: SystemParams) -> str | None:
         return None
+
+
+def _build(params: SystemParams) -> IID:
+    return IID()
+
+
+CHANNELS.register(
+    Part(
+        "channel",
+        "iid",
+        "i.i.d. Rayleigh",
+        _build,
+        description="the paper's i.i.d. Rayleigh fading (4), R_k = beta_k I",
+        capabilities=frozenset({"isotropic", "planar"}),
+        order=0,
+    )
+)

@@ -46,6 +46,7 @@ from jcas.parts.channels.base import (
     correlated_unsupported,
     hermitian_toeplitz,
 )
+from jcas.parts.registry import CHANNELS, Param, Part
 
 __all__ = ["LocalScattering", "first_column", "first_column_small_angle", "series_length"]
 
@@ -140,3 +141,31 @@ class LocalScattering:
 
     def unsupported(self, params: SystemParams) -> str | None:
         return correlated_unsupported(self.name, params)
+
+
+def _build(params: SystemParams) -> LocalScattering:
+    return LocalScattering(params.angular_spread_deg)
+
+
+CHANNELS.register(
+    Part(
+        "channel",
+        "local_scattering",
+        "local scattering",
+        _build,
+        description="spatially correlated Rayleigh fading: paths spread around each user's "
+        "angle with a Gaussian angular distribution (docs/model.md §9)",
+        params=(
+            Param(
+                "angular_spread_deg",
+                float,
+                10.0,
+                "local scattering: the angular standard deviation of the paths",
+                units="degree",
+                minimum=0.0,
+                maximum=90.0,
+            ),
+        ),
+        order=10,
+    )
+)

@@ -28,6 +28,7 @@ from jcas.parts.channels.base import (
     correlated_unsupported,
 )
 from jcas.parts.channels.iid import IID
+from jcas.parts.registry import CHANNELS, Param, Part
 
 __all__ = ["Rician"]
 
@@ -76,3 +77,44 @@ class Rician:
 
     def unsupported(self, params: SystemParams) -> str | None:
         return correlated_unsupported(self.name, params)
+
+
+def _build(params: SystemParams) -> Rician:
+    if params.scattering == "rician":
+        raise ConfigError(
+            "system.scattering = 'rician': the scattered part of a Rician channel must be "
+            f"one of {[c for c in CHANNELS if c != 'rician']}"
+        )
+    scattered = CHANNELS.get_part(params.scattering, "system.scattering").build(params)
+    return Rician(params.k_factor_db, scattered)
+
+
+CHANNELS.register(
+    Part(
+        "channel",
+        "rician",
+        "Rician",
+        _build,
+        description="a line-of-sight path from the user's position with a random phase per "
+        "coherence block, plus a scattered part of another channel model (docs/model.md §9)",
+        params=(
+            Param(
+                "k_factor_db",
+                float,
+                5.0,
+                "Rician: the K-factor, line-of-sight over scattered power",
+                units="dB",
+                minimum=-100.0,
+                maximum=100.0,
+            ),
+            Param(
+                "scattering",
+                str,
+                "iid",
+                "Rician: the channel model of the scattered part",
+                choices=("iid", "local_scattering", "exponential"),
+            ),
+        ),
+        order=30,
+    )
+)

@@ -340,10 +340,17 @@ def compute_allocations(
     the same drops when both are computed (its reference design; the same arrays as
     computing it again).
     """
+    from jcas.parts.registry import route
+
     t0 = time.perf_counter()
     drops = Fields.from_xarray(drops)
     pt = Point(**point)
     params = pt.system(system)
+    if route(params) != "closed_form":
+        raise NotImplementedError(
+            f"{pt.key}: precoder {params.precoder!r} under channel {params.channel!r} is "
+            "evaluated on the Monte-Carlo route, which the allocation stage does not run yet"
+        )
     inputs = validate_drops(drops, params, pt.key)
     datasets: dict[str, Fields] = {}
     reference = None

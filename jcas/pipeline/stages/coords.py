@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from jcas.config import Point
+from jcas.config import Point, axis_type
 from jcas.model.params import SystemParams
-from jcas.parts.registry import ARRAYS
+from jcas.parts.registry import ARRAYS, CHANNELS
 
 __all__ = ["error_text", "point_coords"]
 
@@ -16,8 +16,9 @@ __all__ = ["error_text", "point_coords"]
 def point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
     """The point's scalar coordinates: the five of every point; the arrays' rows where
     the point's system (``params``) has a planar array; a planar point's direction
-    (degrees); a ULA point's direction only where it is not broadside."""
-    out = {
+    (degrees); a ULA point's direction only where it is not broadside; the channel model
+    where it is not the default, and the parts' and schemes' keys the point gives."""
+    out: dict[str, Any] = {
         "Nt": np.int64(point.Nt),
         "Nr": np.int64(point.Nr),
         "snr_com_db": np.float64(point.snr_com_db),
@@ -30,6 +31,11 @@ def point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
     for k in ("azimuth_deg", "elevation_deg"):
         if point.planar() or getattr(point, k) != 0.0:
             out[k] = np.float64(getattr(point, k))
+    if point.channel != CHANNELS.default:  # the channel model (docs/model.md §9)
+        out["channel"] = np.asarray(point.channel)
+    for k, v in point.extra:  # the parts' and schemes' keys the experiment gives
+        if not isinstance(v, tuple):
+            out[k] = np.int64(v) if axis_type(k) is int else np.float64(v)
     return out
 
 
