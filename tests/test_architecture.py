@@ -117,7 +117,7 @@ def test_each_rule_runs_its_script_and_each_stage_resolves() -> None:
 
 def test_kinds_are_the_configs() -> None:
     schema = config_schema()
-    experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
+    experiment = schema["$defs"]["Experiment"]["properties"]
     assert experiment["kind"]["enum"] == list(KINDS)
     for kind in KINDS.values():
         for extra in kind.extra_keys:

@@ -62,7 +62,7 @@ from jcas.allocation.closed_form import (
     water_fill,
 )
 from jcas.model.params import ConfigError, SystemParams
-from jcas.parts.registry import design_problems, scheme_entry, scheme_names
+from jcas.parts.registry import design_problems, route, scheme_entry, scheme_names
 
 __all__ = [
     "STATUSES",
@@ -126,6 +126,15 @@ def allocate(
     problems = design_problems(scheme, params)
     if problems:
         raise ConfigError("; ".join(problems))
+    if route(params) != "closed_form":
+        raise ConfigError(
+            f"scheme {scheme!r}: precoder {params.precoder!r} (system.precoder) under channel "
+            f"{params.channel!r} (system.channel) has no closed forms here, so allocate() "
+            "cannot evaluate it from (beta, xi): estimate the coefficients "
+            "(jcas.montecarlo.coefficients.mc_coefficients) and run the scheme's solver on "
+            f"them (jcas.parts.registry.SCHEMES_REGISTRY[{scheme!r}].solve); the pipeline "
+            "does this (docs/theory.md §9)"
+        )
     if spec.takes_reference:
         options = {**options, "reference": reference}
     result: Allocation = spec.function(beta, xi, params, **options)

@@ -45,11 +45,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
+from jcas.config.figures import figure_names
 from jcas.config.kinds import KINDS, Kind, extra_keys
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts import registry
 from jcas.parts.arrays.upa import system_from_array_specs
-from jcas.report.figures import figure_names
 
 __all__ = [
     "AUDIT_DROPS",
@@ -163,7 +163,7 @@ TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 
 PLOTS: Final = figure_names()
 """Figures an experiment may name in ``plot``: those registered in :mod:`jcas.report.figures`
-(read from the figure modules' source, :func:`jcas.report.figures.figure_names`)."""
+(read from the figure modules' source, :func:`jcas.config.figures.figure_names`)."""
 
 AUDIT_SCHEMES: Final = KINDS["sca_audit"].fixed_schemes
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants

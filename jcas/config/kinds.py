@@ -35,9 +35,9 @@ __all__ = [
     "kind_names",
 ]
 
-PARTS: Final = ("precoder", "array", "schemes")
-"""What a stage's jobs may run of their point: its precoder part, its array part, the schemes
-it allocates with (each one module, ``jcas.parts.registry.Part.module``)."""
+PARTS: Final = ("precoder", "array", "channel", "schemes")
+"""What a stage's jobs may run of their point: its precoder part, its array part, its channel
+model, the schemes it allocates with (each one module, ``jcas.parts.registry.Part.module``)."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,8 @@ class Kind:
 ALLOCATION_RULES: Final = ("closed_form", "sca")
 """The allocation rules, one per job family of the schemes (``jcas.parts.registry.Part.family``)."""
 
-_ALLOCATION: Final = ("precoder", "array", "schemes")
-_SIMULATION: Final = ("precoder", "array")
+_ALLOCATION: Final = ("precoder", "array", "channel", "schemes")
+_SIMULATION: Final = ("precoder", "array", "channel")
 
 STAGES: Final[Mapping[str, Stage]] = MappingProxyType(
     {

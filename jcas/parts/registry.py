@@ -474,8 +474,9 @@ def _coefficient_problems(scheme: str, params: SystemParams) -> list[str]:
     )
     if part.solve is None:
         return [
-            f"scheme {scheme!r} runs on closed forms only; {where} is evaluated on the "
-            "Monte-Carlo route (docs/theory.md §9). Use schemes with a solver on "
+            f"scheme {scheme!r} runs on closed forms only (capability {CLOSED_FORMS!r}); "
+            f"{where} is evaluated on the Monte-Carlo route (docs/theory.md §9). Use schemes "
+            "with a solver on "
             f"coefficients ({[s.name for s in SCHEMES_REGISTRY.values() if s.solve]}) or "
             "channel 'iid' with a precoder that has closed forms"
         ]

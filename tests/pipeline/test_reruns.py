@@ -40,7 +40,7 @@ import pytest
 from conftest import copy_run, snakemake
 
 from jcas.config.kinds import KINDS
-from jcas.parts.registry import ARRAYS, PRECODERS, SCHEMES_REGISTRY
+from jcas.parts.registry import ARRAYS, CHANNELS, PRECODERS, SCHEMES_REGISTRY
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
@@ -175,12 +175,17 @@ def _provenance(path: Path) -> dict:
 
 def job_parts(root: Path, job: Job) -> list[str]:
     """The modules of the parts a job ran, from its output's provenance (the params it ran
-    with): the precoder and the array of its point, the schemes it allocated with; for an
+    with): the precoder, the array and the channel of its point, the schemes it allocated
+    with; for an
     aggregation, its kind's aggregation function."""
     if job.rule in (*ALLOCATION_RULES, "sca_audit", *SIMULATION_RULES):
         params = _provenance(root / job.outputs[0])
         system = params["system"]
-        out = [PRECODERS[system["precoder"]].module, ARRAYS[system["array"]].module]
+        out = [
+            PRECODERS[system["precoder"]].module,
+            ARRAYS[system["array"]].module,
+            CHANNELS[system.get("channel", CHANNELS.default)].module,
+        ]
         schemes: Iterable[str] = ()
         if job.rule in ALLOCATION_RULES:
             schemes = params["schemes"]
@@ -262,7 +267,7 @@ def test_jobs_ran_only_their_sources(finished: Path, dag: list[Job]) -> None:
     oracle = Oracle(finished)
     registered = {
         p.module
-        for registry in (PRECODERS, ARRAYS, SCHEMES_REGISTRY)
+        for registry in (PRECODERS, ARRAYS, CHANNELS, SCHEMES_REGISTRY)
         for p in registry.values()
         if p.module.startswith("jcas.")
     }

@@ -394,6 +394,8 @@ def job_modules(name, wc):
         out.append(PRECODERS[PRECODER_OF[wc.point]].module)
     if "array" in parts:
         out.append(ARRAYS[POINTS[wc.point].array].module)
+    if "channel" in parts:
+        out.append(CHANNELS[POINTS[wc.point].channel].module)
     if "schemes" in parts:
         out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
     if name == "aggregate":
@@ -445,3 +447,11 @@ wildcard_constraints:
     block=r"d\d+-\d+",
     experiment=r"[a-z][a-z0-9_]*",
     digest=r"[0-9a-f]{16}",
+
+
+def figure_caption(wildcards, output):
+    """The caption the figure job wrote beside its PDF (setup, variants, entry counts), for the
+    report's figure.rst. A function of the output: Snakemake does not count it as a rerun
+    trigger; empty before the job has run."""
+    path = Path(output.caption)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""

@@ -1,14 +1,6 @@
 """Stage 5: figures (jcas.report.plots: PDF, PNG, tidy CSV, caption) and the paper-claims table (jcas.report.claims)."""
 
 
-def figure_caption(wildcards, output):
-    """The caption the figure job wrote beside its PDF (setup, variants, entry counts), for the
-    report's figure.rst. A function of the output: Snakemake does not count it as a rerun
-    trigger; empty before the job has run."""
-    path = Path(output.caption)
-    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
-
-
 rule figure:
     input:
         data=f"{RESULTS}/{{experiment}}.nc",

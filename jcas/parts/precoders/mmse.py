@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from jcas.model.estimation import hermitian
 from jcas.parts.precoders.general import NoClosedForms, PrecoderContext
 from jcas.parts.precoders.rzf import regularised_directions
+from jcas.parts.registry import PRECODERS, Part
 
 __all__ = ["MMSE", "PMMSE"]
 
@@ -88,3 +89,27 @@ class PMMSE(MMSE):
     @property
     def protective(self) -> bool:
         return True
+
+
+PRECODERS.register(
+    Part(
+        "precoder",
+        "mmse",
+        "M-MMSE",
+        MMSE,
+        description="multi-cell-style MMSE precoding using the estimation error covariances, "
+        "with the sensing beam a_t; no closed forms: evaluated on the Monte-Carlo route",
+        order=40,
+    )
+)
+PRECODERS.register(
+    Part(
+        "precoder",
+        "pmmse",
+        "protective M-MMSE",
+        PMMSE,
+        description="M-MMSE with the sensing beam projected away from the channel estimates; "
+        "no closed forms",
+        order=41,
+    )
+)

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jcas.parts.precoders.general import NoClosedForms, PrecoderContext
+from jcas.parts.registry import PRECODERS, Part
 
 __all__ = ["PRZF", "RZF", "regularised_directions"]
 
@@ -77,3 +78,28 @@ class PRZF(RZF):
     @property
     def protective(self) -> bool:
         return True
+
+
+PRECODERS.register(
+    Part(
+        "precoder",
+        "rzf",
+        "RZF",
+        RZF,
+        description="regularized zero-forcing of the channel estimates (regularisation "
+        "K sigma_u^2 / Pt) with the sensing beam a_t; no closed forms: evaluated on the "
+        "Monte-Carlo route",
+        order=30,
+    )
+)
+PRECODERS.register(
+    Part(
+        "precoder",
+        "przf",
+        "protective RZF",
+        PRZF,
+        description="regularized zero-forcing with the sensing beam projected away from the "
+        "channel estimates; no closed forms",
+        order=31,
+    )
+)

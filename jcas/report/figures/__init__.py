@@ -21,13 +21,10 @@ tidy CSV (one row per plotted point) and the caption text beside them.
 
 from __future__ import annotations
 
-import ast
 import importlib
-import pkgutil
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -144,36 +141,17 @@ def figure(
 
 
 def _modules() -> list[str]:
-    here = Path(__file__).parent
-    return sorted(
-        m.name
-        for m in pkgutil.iter_modules([str(here)])
-        if not m.name.startswith("_") and m.name not in ("style", "common")
-    )
+    from jcas.config.figures import _modules as modules
+
+    return modules()
 
 
-@lru_cache(maxsize=1)
 def figure_names() -> tuple[str, ...]:
-    """The registered figure names, read from the family modules' source (``@figure("...")``
-    decorators) without importing them, in module then source order."""
-    here = Path(__file__).parent
-    names: list[str] = []
-    for module in _modules():
-        tree = ast.parse((here / f"{module}.py").read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            for deco in node.decorator_list:
-                if (
-                    isinstance(deco, ast.Call)
-                    and isinstance(deco.func, ast.Name)
-                    and deco.func.id == "figure"
-                    and deco.args
-                    and isinstance(deco.args[0], ast.Constant)
-                    and isinstance(deco.args[0].value, str)
-                ):
-                    names.append(deco.args[0].value)
-    return tuple(names)
+    """The registered figure names (:func:`jcas.config.figures.figure_names`: read from the
+    family modules' source, in module then source order)."""
+    from jcas.config.figures import figure_names as names
+
+    return names()
 
 
 def _load() -> None:
