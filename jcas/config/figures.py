@@ -12,7 +12,7 @@ import pkgutil
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["FIGURES_DIR", "figure_names"]
+__all__ = ["FIGURES_DIR", "figure_modules", "figure_names"]
 
 FIGURES_DIR = Path(__file__).resolve().parents[1] / "report" / "figures"
 """The figure family modules' directory (package ``jcas.report.figures``)."""
@@ -28,11 +28,13 @@ def _modules() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def figure_names() -> tuple[str, ...]:
-    """The figure names, read from the family modules' source (``@figure("...")``
-    decorators) without importing them, in module then source order."""
+def figure_modules() -> dict[str, str]:
+    """``{figure name: its family module}`` (``jcas.report.figures.<module>``), read from
+    the family modules' source (``@figure("...")`` decorators) without importing them, in
+    module then source order. A figure job runs its own family's module only, so it is a
+    source of that job (and of no other figure's)."""
     here = FIGURES_DIR
-    names: list[str] = []
+    out: dict[str, str] = {}
     for module in _modules():
         tree = ast.parse((here / f"{module}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -47,5 +49,11 @@ def figure_names() -> tuple[str, ...]:
                     and isinstance(deco.args[0], ast.Constant)
                     and isinstance(deco.args[0].value, str)
                 ):
-                    names.append(deco.args[0].value)
-    return tuple(names)
+                    out[deco.args[0].value] = f"jcas.report.figures.{module}"
+    return out
+
+
+def figure_names() -> tuple[str, ...]:
+    """The figure names, read from the family modules' source (``@figure("...")``
+    decorators) without importing them, in module then source order."""
+    return tuple(figure_modules())

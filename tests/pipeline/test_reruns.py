@@ -176,8 +176,8 @@ def _provenance(path: Path) -> dict:
 def job_parts(root: Path, job: Job) -> list[str]:
     """The modules of the parts a job ran, from its output's provenance (the params it ran
     with): the precoder, the array and the channel of its point, the schemes it allocated
-    with; for an
-    aggregation, its kind's aggregation function."""
+    with; for an aggregation, its kind's aggregation function; for a figure, the family
+    module of its plot."""
     if job.rule in (*ALLOCATION_RULES, "sca_audit", *SIMULATION_RULES):
         params = _provenance(root / job.outputs[0])
         system = params["system"]
@@ -197,6 +197,18 @@ def job_parts(root: Path, job: Job) -> list[str]:
         (experiment,) = config["experiments"].values()
         kind = experiment.get("kind", next(iter(KINDS)))
         return [KINDS[kind].aggregation.partition(":")[0]]
+    if job.rule == "figure":
+        # the figure the experiment's dataset was made for (its provenance) and the family
+        # module whose source defines it (found by text, not by jcas.config.figures)
+        experiment = Path(job.outputs[0]).stem
+        config = _provenance(root / "results" / f"{experiment}.nc")
+        plot = config["experiments"][experiment].get("plot", experiment)
+        families = (root / "jcas" / "report" / "figures").glob("*.py")
+        return [
+            f"jcas.report.figures.{f.stem}"
+            for f in families
+            if re.search(rf"@figure\(\s*[\"']{re.escape(plot)}[\"']", f.read_text())
+        ]
     return []
 
 
@@ -263,11 +275,14 @@ def test_each_job_has_exactly_the_oracle_sources(
 
 def test_jobs_ran_only_their_sources(finished: Path, dag: list[Job]) -> None:
     """No stale results: every jcas module a job imported is one of its sources, or was
-    imported by the registries' discovery of a part the job does not use."""
+    imported by the registries' discovery of a module whose part the job does not use."""
     oracle = Oracle(finished)
-    registered = {
+    # the modules the registries' discovery imports: the parts' own and any helper module
+    # beside them that registers nothing (e.g. MRT's closed forms under correlated channels)
+    registries = (PRECODERS, ARRAYS, CHANNELS, SCHEMES_REGISTRY)
+    registered = {m for registry in registries for m in registry.modules()} | {
         p.module
-        for registry in (PRECODERS, ARRAYS, CHANNELS, SCHEMES_REGISTRY)
+        for registry in registries
         for p in registry.values()
         if p.module.startswith("jcas.")
     }

@@ -37,6 +37,7 @@ from jcas.config import (  # noqa: E402
     scheme_options,
 )
 from jcas.config.kinds import ALLOCATION_RULES, KINDS, STAGES  # noqa: E402
+from jcas.config.figures import figure_modules  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
 from jcas.parts.registry import (
     ARRAYS,
@@ -387,7 +388,8 @@ def job_schemes(name, wc):
 
 def job_modules(name, wc):
     """The modules a job of ``name`` (a rule) runs besides its entry: its parts' modules
-    (STAGES[name].parts), and for `aggregate` its experiment kind's aggregation."""
+    (STAGES[name].parts), for `aggregate` its experiment kind's aggregation, and for `figure`
+    its figure's family module."""
     parts = STAGES[name].parts
     out = []
     if "precoder" in parts:
@@ -400,6 +402,8 @@ def job_modules(name, wc):
         out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
     if name == "aggregate":
         out.append(_module(kind_of(PLANS[wc.experiment]).aggregation))
+    if name == "figure":
+        out.append(figure_modules()[PLANS[wc.experiment].plot])
     return out
 
 

@@ -160,9 +160,16 @@ def _load() -> None:
 
 
 def spec(name: str) -> FigureSpec:
-    """The registered figure ``name`` (``ValueError`` naming the registered ones)."""
+    """The registered figure ``name`` (``ValueError`` naming the registered ones). Imports
+    only the family module that defines it (:func:`jcas.config.figures.figure_modules`), so
+    a figure job runs no other family's code."""
     if name not in _SPECS:
-        _load()
+        from jcas.config.figures import figure_modules
+
+        module = figure_modules().get(name)
+        if module is None:
+            raise ValueError(f"plot = {name!r}: must be one of {sorted(figure_modules())}")
+        importlib.import_module(module)
     if name not in _SPECS:
         raise ValueError(f"plot = {name!r}: must be one of {sorted(_SPECS)}")
     return _SPECS[name]
