@@ -23,7 +23,11 @@ from jcas.model.params import ConfigError, SystemParams
 from jcas.parts.arrays.ula import steering_vector
 from jcas.parts.channels.exponential import Exponential
 from jcas.parts.channels.iid import IID
-from jcas.parts.channels.local_scattering import LocalScattering
+from jcas.parts.channels.local_scattering import (
+    LocalScattering,
+    first_column,
+    first_column_small_angle,
+)
 from jcas.parts.channels.rician import Rician
 from jcas.parts.registry import CHANNELS, design
 
@@ -31,7 +35,7 @@ from jcas.parts.registry import CHANNELS, design
 def channel_of(**system: object) -> object:
     """The channel model part of a system (``system.channel`` and its keys)."""
     return design(SystemParams(**system)).channel  # type: ignore[arg-type]
-from jcas.parts.channels.local_scattering import first_column, first_column_small_angle
+
 
 RNG_ANGLES = np.array([[-1.2, 0.3, 1.0], [0.0, -0.4, 1.5]])
 BETA = np.array([[1.0, 0.3, 0.02], [0.5, 2.0, 0.1]])
