@@ -462,7 +462,8 @@ class _RouteSimulator:
         norms = None if self.inputs.norms is None else np.asarray(self.inputs.norms)[sel]
         ctx = PrecoderContext(est, self.a_t, rzf_regularisation(self.params), 2, norms)
         col = (slice(None), None, None, slice(None))
-        return directions_sample(self.parts.precoder, h_hat, gamma[col], eta[col], ctx)
+        precoder: Any = self.parts.precoder  # a DirectionPrecoder (every registered one)
+        return directions_sample(precoder, h_hat, gamma[col], eta[col], ctx)
 
 
 def drop_batch(
