@@ -575,13 +575,9 @@ def coefficient_allocations(
         su = ("drop", "user")
         ds = ds.assign(
             xi=Variable(su, xi),
-            angle=Variable(su, angles, {"units": "rad", "long_name": "user angle at the ULA"}),
-            direction_norm=Variable(
-                su, norms[:, :k], {"units": "1", "long_name": "E||v_k||^2 of the directions"}
-            ),
-            beam_norm=Variable(
-                ("drop",), norms[:, k], {"units": "1", "long_name": "E||b||^2 of the beam"}
-            ),
+            angle=Variable(su, angles),
+            direction_norm=Variable(su, norms[:, :k]),
+            beam_norm=Variable(("drop",), norms[:, k]),
             sum_rate_se=Variable(("scheme", "drop"), rate_se[None]),
             crb_se=Variable(("scheme", "drop"), crb_se[None]),
         )
