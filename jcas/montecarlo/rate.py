@@ -594,8 +594,17 @@ def sample_moments_schemes(
     parts = design(params)
     sim = None
     if route(params) == "coefficients":
-        inputs = RouteInputs() if route_inputs is None else route_inputs
-        sim = _RouteSimulator(params, parts, batches[0].beta, inputs)
+        if hasattr(parts.precoder, "directions"):
+            inputs = RouteInputs() if route_inputs is None else route_inputs
+            sim = _RouteSimulator(params, parts, batches[0].beta, inputs)
+        elif not parts.channel.statistics(
+            batches[0].beta[:1], np.zeros(batches[0].beta[:1].shape), params.Nt
+        ).iid:
+            raise ValueError(
+                f"precoder {params.precoder!r} (system.precoder) has no directions "
+                "(jcas.parts.precoders.general.DirectionPrecoder), so it cannot be simulated "
+                f"under channel {params.channel!r} (system.channel): use channel 'iid'"
+            )
     first = batches[0]
     k, nt, n_pilots = params.K, params.Nt, first.n_pilots
     beta, drops = first.beta, first.drops

@@ -654,8 +654,9 @@ def check_sampler(precoder: Part, array: Part, case: Case) -> None:
     layouts of the Monte-Carlo stages (drops, blocks, realizations), the same numbers for
     the same input, and each realization independently of the others in its batch; the
     Monte-Carlo rate (14) and CRB of the part (by name, through ``design``) are finite and
-    identical under the same seed. A precoder without closed forms: :func:`check_route_sampler`."""
-    if CLOSED_FORMS not in precoder.capabilities:
+    identical under the same seed. A precoder without closed forms that has directions (the
+    coefficient route): :func:`check_route_sampler`."""
+    if CLOSED_FORMS not in precoder.capabilities and hasattr(precoder.build(), "directions"):
         check_route_sampler(precoder, array, case)
         return
     setup = make_setup(precoder, array, case)
