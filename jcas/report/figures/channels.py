@@ -134,18 +134,20 @@ def channels_n(ds: xr.Dataset) -> Drawing:
         for p in pres:
             look = precoder_look(p, pres)
             where = {"channel": c, "precoder": p}
-            r = table.add(col, f"{precoder_name(p)}, sum rate", ns,
+            r = table.add(f"{rows[0]} | {col}", precoder_name(p), ns,
                           values(rate, scheme=rate_scheme, **where),
                           y_err=values(rate_se, scheme=rate_scheme, **where),
                           x_quantity=LABEL_N, y_quantity=LABEL_SUM_RATE)  # fmt: skip
             plot_series(top, r, look, gid=f"rate:{c}:{p}")
-            b = table.add(col, f"{precoder_name(p)}, CRB", ns,
+            b = table.add(f"{rows[1]} | {col}", precoder_name(p), ns,
                           values(crb, scheme=crb_scheme, **where),
                           y_err=values(crb_se, scheme=crb_scheme, **where),
                           x_quantity=LABEL_N, y_quantity=LABEL_CRB)  # fmt: skip
             plot_series(bottom, b, look, gid=f"crb:{c}:{p}")
         reference = {k: v for k, v in REFERENCE.kwargs().items() if k != "marker"}
         for value in crb0_values(ds):
+            table.add(f"{rows[1]} | {col}", "CRB0", [np.nan], [value], x_quantity=LABEL_N,
+                      y_quantity=LABEL_CRB)  # fmt: skip
             bottom.axhline(value, gid="reference:CRB0", **reference)
         log_axis(bottom, "y")
         bottom.set_xlabel(LABEL_N)
