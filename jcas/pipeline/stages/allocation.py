@@ -10,6 +10,7 @@ scheme first runs (the ``sca`` job's entry imports it before the clock,
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COEFFICIENT_REALIZATIONS",
+    "ROUTE_MODULE",
     "ROUTE_VARIABLES",
     "DropInputs",
     "SchemeResult",
@@ -46,6 +48,10 @@ log = logging.getLogger("jcas.pipeline.stages.allocation")
 
 COEFFICIENT_REALIZATIONS = 1000
 """Realizations per drop of the Monte-Carlo coefficients (``mc.coefficient_realizations``)."""
+
+ROUTE_MODULE = "jcas.montecarlo.coefficients"
+"""The module that estimates the coefficients of the route (imported when a route point
+runs; a source of the route's allocation jobs, ``workflow/rules/common.smk``)."""
 
 ROUTE_VARIABLES = ROUTE_VARIABLE_NAMES
 """Variables only the coefficient route writes (NaN elsewhere in an experiment dataset)."""
@@ -484,8 +490,11 @@ def coefficient_allocations(
     from jcas.allocation import is_success
     from jcas.model.drops import user_angles
     from jcas.model.estimation import mmse_estimation
-    from jcas.montecarlo.coefficients import mc_coefficients
     from jcas.parts.registry import design
+
+    # imported by name: a closed-form job's sources leave the Monte-Carlo out, a route
+    # job's include it (ROUTE_MODULE, added by the workflow's job_modules)
+    mc_coefficients = importlib.import_module(ROUTE_MODULE).mc_coefficients
 
     if "seed" not in drops.attrs:
         raise ValueError("the drops dataset has no 'seed' attribute (compute_drops writes it)")
