@@ -42,13 +42,11 @@ from jcas.model.drops import large_scale_fading, user_angles  # noqa: E402
 from jcas.model.estimation import mmse_estimation  # noqa: E402
 from jcas.model.params import SystemParams  # noqa: E402
 from jcas.montecarlo.coefficients import mc_coefficients  # noqa: E402
-from jcas.parts.channels import (  # noqa: E402
-    IID,
-    ChannelModel,
-    Exponential,
-    LocalScattering,
-    Rician,
-)
+from jcas.parts.channels import ChannelModel  # noqa: E402
+from jcas.parts.channels.exponential import Exponential  # noqa: E402
+from jcas.parts.channels.iid import IID  # noqa: E402
+from jcas.parts.channels.local_scattering import LocalScattering  # noqa: E402
+from jcas.parts.channels.rician import Rician  # noqa: E402
 from jcas.parts.coefficients import closed_form_coefficients  # noqa: E402
 from jcas.parts.precoders.general import DirectionPrecoder  # noqa: E402
 from jcas.parts.precoders.mmse import MMSE  # noqa: E402

@@ -259,6 +259,10 @@ TOY_DISABLED = (
     "ula_vs_upa",
     "crb_map",
     "mle_planar",
+    "channels_n",
+    "channels_spread",
+    "channels_frontier",
+    "channels_mle",
 )
 """The default config's experiments that :func:`toy_config` switches off."""
 

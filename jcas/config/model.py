@@ -152,6 +152,13 @@ class MonteCarlo(_Model):
     planar_mle_drops: int = Field(
         5, ge=1, le=10_000_000, description="drops 0 .. n-1 used by kind mle_planar experiments"
     )
+    coefficient_realizations: int = Field(
+        1000,
+        ge=2,
+        le=100_000_000,
+        description="realizations per drop of the Monte-Carlo coefficients (the coefficient "
+        "route: a correlated or Rician channel, or a precoder without closed forms)",
+    )
 
 
 def _system_model() -> type[BaseModel]:

@@ -94,6 +94,14 @@ VARIABLES: dict[str, VariableMeta] = {
     # Monte-Carlo validation
     "sum_rate_mc": VariableMeta("bit/s/Hz", "Monte-Carlo sum rate from the bound (14)"),
     "sum_rate_mc_se": VariableMeta("bit/s/Hz", "standard error of the Monte-Carlo sum rate"),
+    # the coefficient route (a correlated or Rician channel, or a precoder without closed forms)
+    "sum_rate_se": VariableMeta(
+        "bit/s/Hz", "standard error of the sum rate from the Monte-Carlo coefficients"
+    ),
+    "crb_se": VariableMeta("rad2", "standard error of the CRB from the Monte-Carlo coefficients"),
+    "angle": VariableMeta("rad", "angle at which the ULA sees user k"),
+    "direction_norm": VariableMeta("1", "E||v_k||^2 of the precoder's direction for user k"),
+    "beam_norm": VariableMeta("1", "E||b||^2 of the precoder's sensing beam"),
     "rate_mc": VariableMeta("bit/s/Hz", "Monte-Carlo rate of user k from the bound (14)"),
     "rate_mc_se": VariableMeta("bit/s/Hz", "standard error of the Monte-Carlo rate of user k"),
     "crb_mc": VariableMeta(

@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -57,12 +57,13 @@ from jcas.model.channel import estimate_variance, mmse_estimate, pilot_assignmen
 from jcas.model.drops import STREAM_MC_RATE, rng_for
 from jcas.model.params import SystemParams
 from jcas.parts.precoders.mrt import mrt_precoder
-from jcas.parts.registry import Design, design
+from jcas.parts.registry import Design, design, route
 
 __all__ = [
     "BLOCK_SIZE",
     "DropBatch",
     "RateEstimate",
+    "RouteInputs",
     "block_rng",
     "complex_normal",
     "drop_batch",
@@ -345,6 +346,126 @@ class DropBatch:
         return int(self.beta.shape[0])
 
 
+@dataclass(frozen=True)
+class RouteInputs:
+    """What the simulation of a design on the coefficient route needs besides ``beta``
+    (:func:`jcas.parts.registry.route`: a correlated or Rician channel, or a precoder
+    without closed forms; ``docs/theory.md`` §9).
+
+    Attributes
+    ----------
+    angles : (D, K) the angles (rad) at which the ULA sees the users
+        (:func:`jcas.model.drops.user_angles`), or None (the i.i.d. channel ignores them).
+    norms : (D, K + 1) ``E||v_k||^2`` and ``E||b||^2`` of the precoder's directions used
+        to normalise them (:attr:`jcas.montecarlo.coefficients.CoefficientEstimate.norms`,
+        stored by the allocation stage), or None where the precoder knows them (MRT).
+    """
+
+    angles: Float | None = None
+    norms: Float | None = None
+
+    def rows(self, sel: NDArray[np.intp]) -> RouteInputs:
+        """The inputs of the drops ``sel`` (rows)."""
+        angles, norms = (
+            None if a is None else np.asarray(a, dtype=float)[sel]
+            for a in (self.angles, self.norms)
+        )
+        return RouteInputs(angles, norms)
+
+
+class _RouteSimulator:
+    """Channels, estimates and precoders of the coefficient route for a chunk of drops:
+    the channel model's statistics (:meth:`ChannelStatistics.sample`), the (L)MMSE
+    estimates of :mod:`jcas.model.estimation` and the precoder's directions normalised as
+    on the route (:func:`jcas.parts.precoders.general.directions_sample`), for every
+    precoder and channel: the simulation whose expectations the coefficients of
+    :mod:`jcas.montecarlo.coefficients` are.
+
+    Random numbers per block of a drop, in this order: the ``K x Nt`` channel draws, the
+    ``P x Nt`` pilot noise, for a channel with a line of sight ``K`` draws whose phases
+    are the line-of-sight phases (the phase of a ``CN(0, 1)`` draw is uniform), then the
+    caller's arrays.
+    """
+
+    def __init__(self, params: SystemParams, parts: Design, beta: Float, inputs: RouteInputs):
+        self.params = params
+        self.parts = parts
+        self.beta = beta
+        self.inputs = inputs
+        model = parts.channel
+        self.model = model
+        k = params.K
+        angles = inputs.angles
+        if angles is None:
+            probe = model.statistics(beta[:1], np.zeros((min(1, beta.shape[0]), k)), params.Nt)
+            if not probe.iid:
+                raise ValueError(
+                    f"channel {model.name!r} (system.channel) needs the users' angles "
+                    "(angles=, from jcas.model.drops.user_angles) to be simulated"
+                )
+        else:
+            angles = np.asarray(angles, dtype=float)
+            if angles.shape != beta.shape:
+                raise ValueError(f"angles has shape {angles.shape}: must be {beta.shape}")
+            probe = model.statistics(beta[:1], angles[:1], params.Nt)
+        self.angles = np.zeros(beta.shape) if angles is None else angles
+        self.los = probe.los is not None
+        if inputs.norms is not None:
+            norms = np.asarray(inputs.norms, dtype=float)
+            if norms.shape != (beta.shape[0], k + 1):
+                raise ValueError(f"norms has shape {norms.shape}: must be {(beta.shape[0], k + 1)}")
+        self.a_t = np.asarray(parts.tx.steering(params.theta_rad), dtype=complex)
+
+    def shapes(self, n_pilots: int) -> list[tuple[int, ...]]:
+        """The per-realization draws of the channels (before the caller's arrays)."""
+        k, nt = self.params.K, self.params.Nt
+        return [(k, nt), (n_pilots, nt), *([(k,)] if self.los else [])]
+
+    def channels(self, sel: NDArray[np.intp], draws: Sequence[Complex]) -> tuple[Any, Any, Any]:
+        """True and estimated channels ``(n, B, size, Nt, K)`` of the drops ``sel`` from
+        their draws (:meth:`shapes`), and the drops' estimation."""
+        from jcas.model.estimation import mmse_estimation
+
+        p = self.params
+        z, noise = draws[0], draws[1]
+        n, n_blocks, size = z.shape[:3]
+        s_all = n_blocks * size
+        stats = self.model.statistics(self.beta[sel], self.angles[sel], p.Nt)
+        est = mmse_estimation(stats, p.tau_p, p.pp_w, p.sigma_u2_w)
+        zz = np.moveaxis(z.reshape(n, s_all, *z.shape[3:]), 1, -1)  # (n, K, Nt, S)
+        phase = None
+        if self.los:
+            phase = np.moveaxis(np.angle(draws[2]).reshape(n, s_all, -1), 1, -1)  # (n, K, S)
+        h = stats.sample(zz, phase)
+        y = math.sqrt(p.sigma_u2_w) * np.moveaxis(noise.reshape(n, s_all, *noise.shape[3:]), 1, -1)
+        amp = math.sqrt(p.tau_p * p.pp_w)
+        for user, slot in enumerate(est.slots):  # K additions, vectorised over the batch
+            y[:, slot] += amp * h[:, user]
+        h_hat = est.estimate(y)
+
+        def layout(a: Complex) -> Complex:  # (n, K, Nt, S) -> (n, B, size, Nt, K)
+            out = np.transpose(a, (0, 3, 2, 1)).reshape(n, n_blocks, size, p.Nt, p.K)
+            return np.ascontiguousarray(out)
+
+        return layout(h), layout(h_hat), est
+
+    def precoder(
+        self, sel: NDArray[np.intp], est: Any, h_hat: Complex, gamma: Float, eta: Float
+    ) -> Complex:
+        """``F`` ``(n, B, size, Nt, K)`` of the allocation ``gamma``, ``eta`` ``(n, K)``."""
+        from jcas.parts.precoders.general import (
+            PrecoderContext,
+            directions_sample,
+            rzf_regularisation,
+        )
+
+        norms = None if self.inputs.norms is None else np.asarray(self.inputs.norms)[sel]
+        ctx = PrecoderContext(est, self.a_t, rzf_regularisation(self.params), 2, norms)
+        col = (slice(None), None, None, slice(None))
+        precoder: Any = self.parts.precoder  # a DirectionPrecoder (every registered one)
+        return directions_sample(precoder, h_hat, gamma[col], eta[col], ctx)
+
+
 def drop_batch(
     params: SystemParams, beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, drops: Sequence[int]
 ) -> DropBatch:
@@ -389,6 +510,7 @@ def sample_moments(
     chunk_size: int | None,
     extra_shapes: Sequence[tuple[int, ...]] = (),
     user_major: bool = False,
+    route_inputs: RouteInputs | None = None,
 ) -> _Moments:
     """Moments of a statistic of simulated precoded channels, per valid drop.
 
@@ -418,6 +540,7 @@ def sample_moments(
         chunk_size,
         extra_shapes,
         user_major,
+        route_inputs,
     )[0]
 
 
@@ -437,6 +560,7 @@ def sample_moments_schemes(
     chunk_size: int | None,
     extra_shapes: Sequence[tuple[int, ...]] = (),
     user_major: bool = False,
+    route_inputs: RouteInputs | None = None,
 ) -> list[_Moments]:
     """:func:`sample_moments` of several allocations (schemes) of the same drops, with
     each drop's random numbers drawn once for all of them.
@@ -455,6 +579,12 @@ def sample_moments_schemes(
     ``per_sample_bytes`` as for one scheme) plus one scheme's precoder and statistic at
     a time, and the accumulators (``S x drops x (dim + dim^2)`` floats).
 
+    On the coefficient route (:func:`jcas.parts.registry.route`: a correlated or Rician
+    channel, or a precoder without closed forms) the channels, estimates and precoders are
+    those of the channel model and the route's normalisation (:class:`_RouteSimulator`,
+    with ``route_inputs``: the users' angles and the directions' norms); the closed-form
+    route keeps the arithmetic above, bit for bit.
+
     Returns
     -------
     One :class:`_Moments` per batch, row ``i`` for ``batches[s].idx[i]``.
@@ -462,6 +592,19 @@ def sample_moments_schemes(
     if not batches:
         return []
     parts = design(params)
+    sim = None
+    if route(params) == "coefficients":
+        if hasattr(parts.precoder, "directions"):
+            inputs = RouteInputs() if route_inputs is None else route_inputs
+            sim = _RouteSimulator(params, parts, batches[0].beta, inputs)
+        elif not parts.channel.statistics(
+            batches[0].beta[:1], np.zeros(batches[0].beta[:1].shape), params.Nt
+        ).iid:
+            raise ValueError(
+                f"precoder {params.precoder!r} (system.precoder) has no directions "
+                "(jcas.parts.precoders.general.DirectionPrecoder), so it cannot be simulated "
+                f"under channel {params.channel!r} (system.channel): use channel 'iid'"
+            )
     first = batches[0]
     k, nt, n_pilots = params.K, params.Nt, first.n_pilots
     beta, drops = first.beta, first.drops
@@ -473,15 +616,27 @@ def sample_moments_schemes(
         ok[b.idx] = True
     base = [(k, nt), (n_pilots, nt)] if user_major else [(nt, k), (nt, n_pilots)]
     accs = [_Moments(union.size, dim) for _ in batches]
+    if sim is not None:
+        per_sample_bytes += 16 * nt * (3 * k + n_pilots)  # the route's reshaped copies
     for rows, blocks, size in chunk_plan(union.size, n_samples, per_sample_bytes, chunk_size):
         sel = union[rows]
-        hbar, noise, *extra = draw_blocks(
-            seed, stream, [drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
-        )
-        if user_major:
-            hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
-        h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
-        del hbar, noise
+        est = None
+        if sim is not None:
+            own = sim.shapes(n_pilots)
+            draws = draw_blocks(
+                seed, stream, [drops[i] for i in sel], blocks, size, [*own, *extra_shapes]
+            )
+            h, h_hat, est = sim.channels(sel, draws)
+            extra = draws[len(own) :]
+            del draws
+        else:
+            hbar, noise, *extra = draw_blocks(
+                seed, stream, [drops[i] for i in sel], blocks, size, [*base, *extra_shapes]
+            )
+            if user_major:
+                hbar, noise = np.swapaxes(hbar, -1, -2), np.swapaxes(noise, -1, -2)
+            h, h_hat = estimated_channels(params, beta[sel][:, None, None, :], hbar, noise)
+            del hbar, noise
         for b, ok, acc in zip(batches, valid, accs, strict=True):
             here = ok[sel]
             if not here.any():
@@ -490,7 +645,10 @@ def sample_moments_schemes(
             if not here.all():
                 gamma[~here] = _FILL
                 eta[~here] = _FILL
-            f = sample_precoder(parts, params, beta[sel], h_hat, gamma, eta)
+            if sim is not None:
+                f = sim.precoder(sel, est, h_hat, gamma, eta)
+            else:
+                f = sample_precoder(parts, params, beta[sel], h_hat, gamma, eta)
             z = statistic(h, f, *extra)
             del f
             for j in range(len(blocks)):  # merge in block order
@@ -583,6 +741,16 @@ def rate_from_moments(
 
 
 # ----------------------------------------------------------------- interface
+def _route_inputs(angles: ArrayLike | None, norms: ArrayLike | None) -> RouteInputs | None:
+    """:class:`RouteInputs` of the keyword arguments (None when neither is given)."""
+    if angles is None and norms is None:
+        return None
+    return RouteInputs(
+        None if angles is None else np.atleast_2d(np.asarray(angles, dtype=float)),
+        None if norms is None else np.atleast_2d(np.asarray(norms, dtype=float)),
+    )
+
+
 def clean_allocation(
     beta: ArrayLike, gamma: ArrayLike, eta: ArrayLike, n_users: int
 ) -> tuple[Float, Float, Float, NDArray[np.bool_]]:
@@ -620,6 +788,8 @@ def mc_rate(
     drops: Sequence[int],
     n_realizations: int,
     chunk_size: int | None = None,
+    angles: ArrayLike | None = None,
+    norms: ArrayLike | None = None,
 ) -> RateEstimate:
     """Monte-Carlo achievable rate (14) of a batch of drops, with standard errors.
 
@@ -639,6 +809,10 @@ def mc_rate(
     chunk_size : drop-realizations held in memory at once (default: about
         32 MiB of working arrays); rounded up to one block. Does not change the
         random numbers.
+    angles, norms : on the coefficient route (a correlated or Rician channel, or a
+        precoder without closed forms; :class:`RouteInputs`): the users' angles (D, K)
+        (rad) and the norms (D, K + 1) of the precoder's directions; ``gamma``, ``eta``
+        are then the precoder's variables of the route (``from_power_factors``).
 
     Returns
     -------
@@ -670,6 +844,7 @@ def mc_rate(
             per_sample,
             chunk_size,
             user_major=True,
+            route_inputs=_route_inputs(angles, norms),
         )
         for s, (b, acc) in enumerate(zip(batches, accs, strict=True)):
             if not b.idx.size:

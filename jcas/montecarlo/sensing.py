@@ -62,6 +62,7 @@ from jcas.model.metrics import crb_general
 from jcas.model.params import SystemParams
 from jcas.montecarlo.rate import (
     _Moments,
+    _route_inputs,
     drop_batch,
     drop_batches,
     sample_moments,
@@ -265,6 +266,8 @@ def mc_crb(
     frame_length: int | None = None,
     method: Literal["sample", "symbol_average"] = "sample",
     chunk_size: int | None = None,
+    angles: ArrayLike | None = None,
+    norms: ArrayLike | None = None,
 ) -> CrbEstimate:
     """Mean of the general CRB (36) with the sample covariance of real frames (rad^2).
 
@@ -284,6 +287,8 @@ def mc_crb(
         over symbols :func:`crb_symbol_average` (same expectation, smaller SE;
         a Rao-Blackwellised estimate). Channel draws are the same for both.
     chunk_size : realizations held in memory at once (default ~32 MiB of working arrays).
+    angles, norms : the users' angles and the directions' norms on the coefficient route
+        (as :func:`jcas.montecarlo.rate.mc_rate`).
 
     Returns
     -------
@@ -326,6 +331,7 @@ def mc_crb(
             per_sample,
             chunk_size,
             [(k, n_frame)] if draw_symbols else [],
+            route_inputs=_route_inputs(angles, norms),
         )
         for i, (b, acc) in enumerate(zip(batches, accs, strict=True)):
             crb[i, b.idx] = acc.mean[:, 0]
@@ -464,6 +470,8 @@ def mle_angle(
     snr_sen_db: float | None = None,
     grid_oversampling: int = 4,
     chunk_size: int | None = None,
+    angles: ArrayLike | None = None,
+    norms: ArrayLike | None = None,
 ) -> MleEstimate:
     """ML estimation of theta from the echo (9) with unknown complex alpha, over trials.
 
@@ -482,6 +490,9 @@ def mle_angle(
         depend on it: common random numbers across SNRs).
     grid_oversampling : grid points per ``1 / (Nt + Nr)`` of ``u = sin(theta)``.
     chunk_size : trials held in memory at once (default ~32 MiB of working arrays).
+    angles, norms : the users' angles and the directions' norms on the coefficient route
+        (as :func:`jcas.montecarlo.rate.mc_rate`): the echo of a precoder under a
+        correlated or Rician channel.
 
     Returns
     -------
@@ -521,6 +532,7 @@ def mle_angle(
             per_sample,
             chunk_size,
             [(k, n_frame), (nr, n_frame)],
+            route_inputs=_route_inputs(angles, norms),
         )
         out[:, idx] = mle_summary(acc, n_trials, 1)[..., 0]
     mse, mse_se, bias, bias_se, crb, crb_se = out

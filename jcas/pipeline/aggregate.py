@@ -20,7 +20,7 @@ from jcas.config import ExperimentPlan, axis_type, plan_experiments
 from jcas.io.results import combine_datasets
 from jcas.io.stats import failure_count
 from jcas.pipeline import kinds
-from jcas.pipeline.variables import MC_VARIABLES
+from jcas.pipeline.variables import MC_VARIABLES, ROUTE_VARIABLE_NAMES
 
 __all__ = ["aggregate", "combine", "combine_sweep", "combine_variants", "plan"]
 
@@ -112,7 +112,7 @@ def combine(
     Monte-Carlo get NaN ``sum_rate_mc``, ``sum_rate_mc_se`` and ``crb_mc`` and lose
     ``mc_status``.
     """
-    out: list[xr.Dataset] = []
+    merged_pieces: list[tuple[Mapping[str, Any], xr.Dataset]] = []
     for values, datasets in pieces:
         groups: dict[tuple[str, str, int], list[xr.Dataset]] = {}
         for ds in datasets:
@@ -135,11 +135,32 @@ def combine(
                     if name not in merged:
                         merged[name] = xr.full_like(merged["sum_rate"], np.nan)
                 merged = merged.drop_vars("mc_status", errors="ignore")
-            out.append(_as_point_piece(merged, plan, values))
+            merged_pieces.append((values, merged))
+    out = [_as_point_piece(m, plan, v) for v, m in _fill_route(merged_pieces)]
     combined = combine_datasets(out)
     schemes = [s for s in plan.schemes if s in set(combined["scheme"].values.tolist())]
     combined = combined.sel(scheme=schemes)  # the config's scheme order
     return _experiment_dataset(combined, plan, "scheme")
+
+
+def _fill_route(
+    pieces: Sequence[tuple[Mapping[str, Any], xr.Dataset]],
+) -> list[tuple[Mapping[str, Any], xr.Dataset]]:
+    """The pieces with NaN :data:`ROUTE_VARIABLE_NAMES` where an experiment mixes points of
+    the coefficient route (which write them) with closed-form points (which do not); an
+    experiment of one route is returned as it is."""
+    dims = {name: m[name].dims for _, m in pieces for name in ROUTE_VARIABLE_NAMES if name in m}
+    if not dims:
+        return list(pieces)
+    out = []
+    for values, merged in pieces:
+        missing = {
+            name: xr.DataArray(np.full([merged.sizes[d] for d in d_], np.nan), dims=d_)
+            for name, d_ in dims.items()
+            if name not in merged
+        }
+        out.append((values, merged.assign(missing) if missing else merged))
+    return out
 
 
 def _experiment_dataset(

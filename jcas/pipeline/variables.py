@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["AUDIT_VARIABLES", "MC_VARIABLES", "PLANAR_MC_VARIABLES", "PLANAR_MLE_VARIABLES"]
+__all__ = [
+    "AUDIT_VARIABLES",
+    "MC_VARIABLES",
+    "PLANAR_MC_VARIABLES",
+    "PLANAR_MLE_VARIABLES",
+    "ROUTE_VARIABLE_NAMES",
+]
 
 MC_VARIABLES: Final = ("sum_rate_mc", "sum_rate_mc_se", "crb_mc")
 """Monte-Carlo variables (NaN in the sweeps without ``monte_carlo``)."""
@@ -29,3 +35,9 @@ PLANAR_MLE_VARIABLES: Final = (
 
 AUDIT_VARIABLES: Final = ("sum_rate", "crb", "gap", "iterations", "status", "solve_time")
 """Per (variant, drop) variables of an ``sca_audit`` dataset (``docs/data.md``)."""
+
+ROUTE_VARIABLE_NAMES: Final = ("angle", "direction_norm", "beam_norm", "sum_rate_se", "crb_se")
+"""Variables of an allocation on the coefficient route (a correlated or Rician channel, or
+a precoder without closed forms): the users' angles (rad), the norms ``E||v_k||^2``,
+``E||b||^2`` of the precoder's directions, and the standard errors of the sum rate and CRB
+from the Monte-Carlo coefficients; NaN at the closed-form points of an experiment."""

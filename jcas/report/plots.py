@@ -22,6 +22,8 @@ from jcas.report.figures.common import failure_note
 
 __all__ = [
     "caption",
+    "channels_n",
+    "channels_spread",
     "crb_map",
     "crb_mc",
     "crb_mc_precoders",
@@ -145,6 +147,22 @@ def precoder_frontier(ds: xr.Dataset) -> Figure:
     Drawn by :func:`jcas.report.figures.tradeoff.precoder_frontier`.
     """
     return _figure("precoder_frontier", ds)
+
+
+def channels_n(ds: xr.Dataset) -> Figure:
+    """Sum rate and CRB vs N per channel model and precoder (7.16 x 4.4 in).
+
+    Drawn by :func:`jcas.report.figures.channels.channels_n`.
+    """
+    return _figure("channels_n", ds)
+
+
+def channels_spread(ds: xr.Dataset) -> Figure:
+    """Sum rate vs the angular spread of local scattering per precoder (3.5 x 3.2 in).
+
+    Drawn by :func:`jcas.report.figures.channels.channels_spread`.
+    """
+    return _figure("channels_spread", ds)
 
 
 def save_figure(

@@ -585,12 +585,80 @@ def check_linear_fisher(precoder: Part, array: Part, case: Case) -> None:
     assert_close("covariance() = c R_c + s R_s", np.broadcast_to(full, linear.shape), linear)
 
 
+ROUTE_REALIZATIONS = 3000
+"""Realizations per drop of the coefficients and of the plain Monte-Carlo rate (14) in
+:func:`check_route_sampler`."""
+
+
+def check_route_sampler(precoder: Part, array: Part, case: Case) -> None:
+    """``monte_carlo`` of a precoder without closed forms (the coefficient route): ``sample``
+    with the drops' :class:`~jcas.parts.precoders.general.PrecoderContext` (its norms from
+    :func:`jcas.montecarlo.coefficients.mc_coefficients`) gives ``(..., Nt, K)`` complex128,
+    finite, deterministic, each realization independent of the others in its batch; the
+    plain Monte-Carlo rate (14) of the part by name (:func:`mc_rate` with those norms; its
+    own streams) equals the rate of the Monte-Carlo coefficients at the same powers within
+    ``z_1`` (3.9) combined standard errors (the coefficients' by the delta method), and the
+    Monte-Carlo CRB is positive and reproducible."""
+    from jcas.model.estimation import mmse_estimation
+    from jcas.montecarlo.coefficients import mc_coefficients
+    from jcas.parts.precoders.general import precoder_context
+    from jcas.pipeline.stages.allocation import _coefficient_ses
+
+    setup = make_setup(precoder, array, case)
+    p, pre = setup.params, setup.precoder
+    channel = registry.design(p).channel
+    zeros = np.zeros_like(setup.beta)
+    est = mmse_estimation(channel.statistics(setup.beta, zeros, p.Nt), p.tau_p, p.pp_w,
+                          p.sigma_u2_w)  # fmt: skip
+    coef = mc_coefficients(p, channel, setup.beta, zeros, pre, seed=5, drops=[0],
+                           n_realizations=ROUTE_REALIZATIONS, tx=setup.tx, rx=setup.rx)  # fmt: skip
+    _, h_hat = draw(setup, 12, case.seed)
+    layout = h_hat.reshape(1, 3, 4, p.Nt, p.K)  # (drops, blocks, size, Nt, K)
+    ctx = precoder_context(p, est, setup.tx, batch_axes=2, norms=coef.norms)
+    col = (slice(None), None, None, slice(None))
+    args = (setup.xi[col], setup.gamma[col], setup.eta[col], ctx.a_t)
+    f = pre.sample(layout, *args, context=ctx)
+    if not isinstance(f, np.ndarray) or f.shape != layout.shape or f.dtype != np.complex128:
+        raise AssertionError(
+            f"sample(): {type(f).__name__} {getattr(f, 'shape', None)} "
+            f"{getattr(f, 'dtype', None)}, expected complex128 {layout.shape}"
+        )
+    if not np.all(np.isfinite(f)):
+        raise AssertionError("sample(): non-finite entries")
+    np.testing.assert_array_equal(pre.sample(layout, *args, context=ctx), f, "deterministic")
+    part = pre.sample(layout[:, :1], *args, context=ctx)
+    assert_close("sample() of a sub-batch = the batch's rows", part, f[:, :1], 1e-12)
+    # the plain Monte-Carlo rate (14) of the simulated precoder against the coefficients
+    x, s = pre.power_factors(setup.gamma, setup.eta, est.xi)
+    x, s = np.asarray(x, dtype=float), np.atleast_1d(np.asarray(s, dtype=float))
+    plain = mc_rate(p, setup.beta, setup.gamma, setup.eta, seed=3, drops=[0],
+                    n_realizations=ROUTE_REALIZATIONS, norms=coef.norms)  # fmt: skip
+    c = coef.coefficients
+    coef_rate = float(c.rate.sum_rate(x, s)[0])
+    coef_se = float(_coefficient_ses(c, x, s)[0][0])
+    err = math.hypot(float(plain.sum_rate_se[0]), coef_se)
+    assert_within("sum rate: plain Monte-Carlo (14) vs the coefficients",
+                  float(plain.sum_rate[0]), coef_rate, err)  # fmt: skip
+    crbs = [
+        mc_crb(p, setup.beta, setup.gamma, setup.eta, seed=3, drops=[0], n_realizations=8,
+               frame_length=4, norms=coef.norms)
+        for _ in range(2)
+    ]  # fmt: skip
+    if not np.all(crbs[0].crb > 0) or np.any(np.isnan(crbs[0].crb)):
+        raise AssertionError(f"mc_crb: {crbs[0].crb} (expected positive)")
+    np.testing.assert_array_equal(crbs[1].crb, crbs[0].crb, err_msg="mc_crb")
+
+
 def check_sampler(precoder: Part, array: Part, case: Case) -> None:
     """``monte_carlo``: ``sample`` gives ``(..., Nt, K)`` complex128, finite, for the batch
     layouts of the Monte-Carlo stages (drops, blocks, realizations), the same numbers for
     the same input, and each realization independently of the others in its batch; the
     Monte-Carlo rate (14) and CRB of the part (by name, through ``design``) are finite and
-    identical under the same seed."""
+    identical under the same seed. A precoder without closed forms that has directions (the
+    coefficient route): :func:`check_route_sampler`."""
+    if CLOSED_FORMS not in precoder.capabilities and hasattr(precoder.build(), "directions"):
+        check_route_sampler(precoder, array, case)
+        return
     setup = make_setup(precoder, array, case)
     p, pre = setup.params, setup.precoder
     _, h_hat = draw(setup, 12, case.seed)

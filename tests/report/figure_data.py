@@ -188,4 +188,15 @@ DATASETS: dict[str, Callable[[], xr.Dataset]] = {
     "ula_vs_upa": planar_dataset,
     "crb_map": crb_map_dataset,
     "mle_planar": mle_planar_dataset,
+    "channels_n": lambda: with_precoders(
+        alloc_dataset(
+            {"channel": ["iid", "local_scattering", "rician"], "N": [16, 32, 64]},
+            schemes=["sca"],
+        ),
+        precoders=("mrt", "zf", "rzf", "mmse"),
+    ).assign_coords(snr_com_db=20.0),
+    "channels_spread": lambda: with_precoders(
+        alloc_dataset({"angular_spread_deg": [0.0, 10.0, 20.0, 40.0]}, schemes=["sca"]),
+        precoders=("mrt", "zf", "rzf", "mmse"),
+    ).assign_coords(Nt=16, Nr=16, channel="local_scattering"),
 }

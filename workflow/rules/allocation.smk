@@ -2,7 +2,21 @@
 
 `closed_form` computes every closed-form scheme a point needs in one job; `sca` has
 jobs of its own, so an `sca` option reruns nothing of the closed forms.
+
+At a point of the coefficient route (a correlated or Rician channel, or a precoder without
+closed forms: jcas.parts.registry.route) each job estimates the Monte-Carlo coefficients of
+its drops (mc.coefficient_realizations per drop) and runs its schemes' solvers on them.
 """
+
+from jcas.parts.registry import route as _route  # noqa: E402
+
+
+def coefficient_sizes(wc):
+    """Params function: the coefficient route's sizes at the job's point ({} off the route)."""
+    params = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
+    if _route(params) != "coefficients":
+        return {}
+    return {"realizations": CFG["mc"]["coefficient_realizations"]}
 
 
 rule closed_form:
@@ -29,6 +43,7 @@ rule closed_form:
             s: POINTS[wc.point].options(s, CFG["allocation"])
             for s in NEEDS[wc.point]["alloc"]["closed_form"]
         },
+        coefficients=coefficient_sizes,
     script:
         "../scripts/closed_form.py"
 
@@ -55,5 +70,6 @@ rule sca:
         point=lambda wc: POINTS[wc.point].as_dict(),
         schemes=["sca"],
         options=lambda wc: {"sca": POINTS[wc.point].options("sca", CFG["allocation"])},
+        coefficients=coefficient_sizes,
     script:
         "../scripts/sca.py"

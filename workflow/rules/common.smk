@@ -400,11 +400,21 @@ def job_modules(name, wc):
         out.append(CHANNELS[POINTS[wc.point].channel].module)
     if "schemes" in parts:
         out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
+    if name in ALLOCATION_RULES and _on_route(wc):  # the coefficients' Monte-Carlo
+        out.append("jcas.montecarlo.coefficients")
     if name == "aggregate":
         out.append(_module(kind_of(PLANS[wc.experiment]).aggregation))
     if name == "figure":
         out.append(figure_modules()[PLANS[wc.experiment].plot])
     return out
+
+
+def _on_route(wc):
+    """Whether the job's point is on the coefficient route (jcas.parts.registry.route)."""
+    from jcas.parts.registry import route
+
+    system = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
+    return route(system) == "coefficients"
 
 
 def source_set(name, modules):

@@ -42,6 +42,7 @@ __all__ = [
     "DirectionPrecoder",
     "NoClosedForms",
     "PrecoderContext",
+    "directions_sample",
     "null_space_beam",
     "per_realization",
     "precoder_context",
@@ -318,20 +319,49 @@ class NoClosedForms:
                 f"precoder {self.name!r} needs the drops' PrecoderContext "
                 "(jcas.parts.precoders.general.precoder_context) to draw its precoder"
             )
-        v, b = self.directions(np.asarray(h_hat, dtype=complex), context)
-        nt = float(v.shape[-2])
-        nu, nub = self.expected_norms(context)
-        if nu is None or nub is None:
-            if context.norms is None:
-                raise ValueError(
-                    f"precoder {self.name!r} is normalised statistically and needs "
-                    "context.norms (E||v_k||^2, E||b||^2 per drop; estimate them with "
-                    "jcas.montecarlo.coefficients.mc_coefficients)"
-                )
-            nu = context.norms[:, :-1] if nu is None else nu
-            nub = context.norms[:, -1] if nub is None else nub
-        scale = context.per_drop(np.sqrt(nt / np.asarray(nu, dtype=float)))
-        scale_b = context.per_drop(np.sqrt(nt / np.asarray(nub, dtype=float)))
-        gamma, eta = np.asarray(gamma, float), np.asarray(eta, float)
-        comm = v * (scale * np.sqrt(gamma))[..., None, :]
-        return dual_function(comm, b * scale_b[..., None], eta)
+        return directions_sample(self, h_hat, gamma, eta, context)
+
+
+def directions_sample(
+    precoder: DirectionPrecoder,
+    h_hat: ArrayLike,
+    gamma: ArrayLike,
+    eta: ArrayLike,
+    context: PrecoderContext,
+) -> Complex:
+    """The precoder ``F = [sqrt(x_k) w_k + sqrt(eta_k) b_bar]_k`` (``sqrt(W)``) of any
+    direction precoder under any channel, ``(..., Nt, K)``.
+
+    ``w_k = v_k sqrt(Nt / nu_k)`` and ``b_bar = b sqrt(Nt / nu_b)`` with the directions
+    ``(V, b) = precoder.directions(h_hat, context)`` and the norms ``nu = E||v_k||^2``,
+    ``nu_b = E||b||^2`` the precoder knows (:meth:`DirectionPrecoder.expected_norms`) or,
+    where it does not, ``context.norms`` (e.g.
+    :attr:`jcas.montecarlo.coefficients.CoefficientEstimate.norms`): the normalisation of
+    the coefficient route, so a simulation with this ``F`` estimates the rate and the CRB
+    the coefficients give. ``x_k`` is user ``k``'s power factor
+    (``precoder.power_factors(gamma, eta, xi)``, ``xi = context.estimation.xi``: MRT's
+    ``xi_k gamma_k``, the others' ``gamma_k``). ``gamma``, ``eta`` broadcast as
+    ``(..., K)`` with the drops first (``context.batch_axes`` axes after them, as
+    ``h_hat``).
+    """
+    h_hat = np.asarray(h_hat, dtype=complex)
+    v, b = precoder.directions(h_hat, context)
+    nt = float(v.shape[-2])
+    nu, nub = precoder.expected_norms(context)
+    if nu is None or nub is None:
+        if context.norms is None:
+            raise ValueError(
+                f"precoder {precoder.name!r} is normalised statistically and needs "
+                "context.norms (E||v_k||^2, E||b||^2 per drop; estimate them with "
+                "jcas.montecarlo.coefficients.mc_coefficients)"
+            )
+        nu = context.norms[:, :-1] if nu is None else nu
+        nub = context.norms[:, -1] if nub is None else nub
+    scale = context.per_drop(np.sqrt(nt / np.asarray(nu, dtype=float)))
+    scale_b = context.per_drop(np.sqrt(nt / np.asarray(nub, dtype=float)))
+    gamma, eta = np.asarray(gamma, float), np.asarray(eta, float)
+    xi = context.per_drop(np.asarray(context.estimation.xi, dtype=float))
+    power_factors = getattr(precoder, "power_factors", None)
+    x = gamma if power_factors is None else np.asarray(power_factors(gamma, eta, xi)[0])
+    comm = v * (scale * np.sqrt(x))[..., None, :]
+    return dual_function(comm, b * scale_b[..., None], eta)

@@ -100,6 +100,7 @@ PRECODERS.register(
         description="multi-cell-style MMSE precoding using the estimation error covariances, "
         "with the sensing beam a_t; no closed forms: evaluated on the Monte-Carlo route",
         order=40,
+        capabilities=frozenset({"monte_carlo"}),
     )
 )
 PRECODERS.register(
@@ -111,5 +112,6 @@ PRECODERS.register(
         description="M-MMSE with the sensing beam projected away from the channel estimates; "
         "no closed forms",
         order=41,
+        capabilities=frozenset({"monte_carlo"}),
     )
 )

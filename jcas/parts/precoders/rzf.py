@@ -90,6 +90,7 @@ PRECODERS.register(
         "K sigma_u^2 / Pt) with the sensing beam a_t; no closed forms: evaluated on the "
         "Monte-Carlo route",
         order=30,
+        capabilities=frozenset({"monte_carlo"}),
     )
 )
 PRECODERS.register(
@@ -101,5 +102,6 @@ PRECODERS.register(
         description="regularized zero-forcing with the sensing beam projected away from the "
         "channel estimates; no closed forms",
         order=31,
+        capabilities=frozenset({"monte_carlo"}),
     )
 )

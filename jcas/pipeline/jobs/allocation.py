@@ -27,16 +27,20 @@ def run(
     point: Mapping[str, Any],
     schemes: Sequence[str],
     options: Mapping[str, Mapping[str, Any]],
+    coefficients: Mapping[str, Any] | None = None,
 ) -> None:
     """Read the drops, write :func:`jcas.pipeline.stages.allocation.compute_allocations` of
-    ``schemes`` to ``output``; log the status counts."""
-    ds = compute_allocations(read_job(drops), system, point, schemes, options)
-    params = {
+    ``schemes`` to ``output``; log the status counts. ``coefficients``: the sizes of the
+    coefficient route (``realizations``; empty at a closed-form point)."""
+    ds = compute_allocations(read_job(drops), system, point, schemes, options, coefficients)
+    params: dict[str, Any] = {
         "system": dict(system),
         "point": dict(point),
         "schemes": list(schemes),
         "options": {s: dict(o) for s, o in options.items()},
     }
+    if coefficients:
+        params["coefficients"] = dict(coefficients)
     finish(ds, output, params, f"allocation {', '.join(schemes)} at {Point(**point).key}")
     names, counts = np.unique(ds["status"], return_counts=True)
     log.info("status counts: %s", dict(zip(names.tolist(), counts.tolist(), strict=True)))

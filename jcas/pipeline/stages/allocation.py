@@ -10,6 +10,7 @@ scheme first runs (the ``sca`` job's entry imports it before the clock,
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -25,13 +26,18 @@ from jcas.model.params import SystemParams
 from jcas.parts.registry import ARRAYS
 from jcas.pipeline.stages.coords import error_text, point_coords
 from jcas.pipeline.stages.drops import drop_coords
+from jcas.pipeline.variables import ROUTE_VARIABLE_NAMES
 
 if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
+    "COEFFICIENT_REALIZATIONS",
+    "ROUTE_MODULE",
+    "ROUTE_VARIABLES",
     "DropInputs",
     "SchemeResult",
+    "coefficient_allocations",
     "compute_allocation",
     "compute_allocations",
     "scheme_metrics",
@@ -39,6 +45,16 @@ __all__ = [
 ]
 
 log = logging.getLogger("jcas.pipeline.stages.allocation")
+
+COEFFICIENT_REALIZATIONS = 1000
+"""Realizations per drop of the Monte-Carlo coefficients (``mc.coefficient_realizations``)."""
+
+ROUTE_MODULE = "jcas.montecarlo.coefficients"
+"""The module that estimates the coefficients of the route (imported when a route point
+runs; a source of the route's allocation jobs, ``workflow/rules/common.smk``)."""
+
+ROUTE_VARIABLES = ROUTE_VARIABLE_NAMES
+"""Variables only the coefficient route writes (NaN elsewhere in an experiment dataset)."""
 
 
 def _allocate_groups(
@@ -331,6 +347,7 @@ def compute_allocations(
     point: Mapping[str, Any],
     schemes: Sequence[str],
     options: Mapping[str, Mapping[str, Any]],
+    coefficients: Mapping[str, Any] | None = None,
 ) -> Fields:
     """Allocate power with several schemes at one grid point for a block of drops.
 
@@ -339,6 +356,11 @@ def compute_allocations(
     its keyword options (missing: none). ``equal`` reuses the ``optimal`` allocation of
     the same drops when both are computed (its reference design; the same arrays as
     computing it again).
+
+    On the coefficient route (:func:`jcas.parts.registry.route`: a correlated or Rician
+    channel, or a precoder without closed forms) the schemes' solvers run on Monte-Carlo
+    coefficients (:func:`coefficient_allocations`; ``coefficients["realizations"]``
+    realizations per drop, default :data:`COEFFICIENT_REALIZATIONS`).
     """
     from jcas.parts.registry import route
 
@@ -346,12 +368,12 @@ def compute_allocations(
     drops = Fields.from_xarray(drops)
     pt = Point(**point)
     params = pt.system(system)
-    if route(params) != "closed_form":
-        raise NotImplementedError(
-            f"{pt.key}: precoder {params.precoder!r} under channel {params.channel!r} is "
-            "evaluated on the Monte-Carlo route, which the allocation stage does not run yet"
-        )
     inputs = validate_drops(drops, params, pt.key)
+    if route(params) == "coefficients":
+        n = int((coefficients or {}).get("realizations", COEFFICIENT_REALIZATIONS))
+        out = coefficient_allocations(drops, inputs, pt, params, schemes, options, n)
+        out.attrs["compute_time_s"] = time.perf_counter() - t0
+        return out
     datasets: dict[str, Fields] = {}
     reference = None
     for scheme in sorted(schemes, key=lambda s: s != "optimal"):  # optimal first
@@ -375,4 +397,207 @@ def compute_allocations(
         out.attrs["errors"] = "\n".join(f"{s}: {e}" for s, e in errors if e)
     out.coords["precoder"] = Variable((), np.asarray(params.precoder))
     out.attrs["compute_time_s"] = time.perf_counter() - t0
+    return out
+
+
+# --------------------------------------------------------------------------- coefficient route
+def _solve_groups(
+    scheme: str, coef: Any, drop_index: np.ndarray, options: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """The scheme's solver on coefficients (:attr:`jcas.parts.registry.Part.solve`), in
+    groups of global drop indices when batched (``batch_size``: as :func:`_allocate_groups`,
+    so that results do not depend on ``drops_per_job``). Returns ``x`` (D, K), ``s``,
+    ``status``, ``iterations``, ``solve_time`` (D,)."""
+    from jcas.parts.registry import scheme_entry
+
+    solve = scheme_entry(scheme).solve
+    assert solve is not None  # refused at config load (jcas.parts.registry.design_problems)
+    size = int(options.get("batch_size", 0) or 0)
+    groups = drop_index // size if size > 0 else np.zeros(drop_index.shape, np.int64)
+    n, k = coef.rate.signal.shape
+    out = {
+        "x": np.full((n, k), np.nan),
+        "s": np.full(n, np.nan),
+        "status": np.full(n, "solver_error", dtype=object),
+        "iterations": np.zeros(n, np.int64),
+        "solve_time": np.full(n, np.nan),
+    }
+    for g in np.unique(groups):
+        sel = np.flatnonzero(groups == g)
+        t0 = time.perf_counter()
+        sol = solve(coef.select(sel), **dict(options))
+        elapsed = time.perf_counter() - t0
+        out["x"][sel] = sol.x
+        out["s"][sel] = sol.s
+        out["status"][sel] = np.asarray(sol.status, dtype=str)
+        out["iterations"][sel] = sol.iterations
+        own = getattr(sol, "solve_time_s", None)
+        out["solve_time"][sel] = own if own is not None else elapsed / max(len(sel), 1)
+    out["status"] = out["status"].astype(str)
+    return out
+
+
+def _coefficient_ses(coef: Any, x: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors of the sum rate (bit/s/Hz) and of the CRB (rad^2) at ``(x, s)`` from
+    the coefficients' standard errors, by the delta method with the coefficients' errors
+    taken as independent (their correlations, through the shared realizations, are left
+    out: an approximation, within a factor of order one)."""
+    r, f = coef.rate, coef.fisher
+    xs = np.concatenate([x, s[:, None]], axis=-1)  # (D, K + 1)
+    den = np.einsum("dkj,dj->dk", r.interference, x) + r.sensing * s[:, None] + r.noise
+    sinr = r.signal * x / den
+    d_rate = r.tau_bar / ((1.0 + sinr) * np.log(2.0))  # dR_k / dSINR_k
+    var_sinr = (x / den) ** 2 * r.signal_se**2 + (sinr / den) ** 2 * (
+        np.einsum("dkj,dj->dk", r.interference_se**2, x**2) + (r.sensing_se * s[:, None]) ** 2
+    )
+    rate_se = np.sqrt(np.sum(d_rate**2 * var_sinr, axis=-1))
+    t1, t2, t3 = (np.einsum("dj,dj->d", t, xs) for t in (f.t1, f.t2, f.t3))
+    v1, v2 = (np.einsum("dj,dj->d", t**2, xs**2) for t in (f.t1_se, f.t2_se))
+    v3r = np.einsum("dj,dj->d", f.t3_se.real**2, xs**2)
+    v3i = np.einsum("dj,dj->d", f.t3_se.imag**2, xs**2)
+    det = t1 * t2 - np.abs(t3) ** 2
+    c = f.sigma_r_bar2
+    g1 = -c * np.abs(t3) ** 2 / det**2
+    g2 = -c * t1**2 / det**2
+    g3r, g3i = 2 * c * t1 * t3.real / det**2, 2 * c * t1 * t3.imag / det**2
+    crb_se = np.sqrt(g1**2 * v1 + g2**2 * v2 + g3r**2 * v3r + g3i**2 * v3i)
+    return rate_se, crb_se
+
+
+def coefficient_allocations(
+    drops: Fields,
+    inputs: DropInputs,
+    point: Point,
+    params: SystemParams,
+    schemes: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+    n_realizations: int,
+) -> Fields:
+    """The schemes of a point on the coefficient route, for a block of drops.
+
+    The users' angles (:func:`jcas.model.drops.user_angles`, from the drops' seed and global
+    indices), the Monte-Carlo coefficients of the point's precoder under its channel
+    (:func:`jcas.montecarlo.coefficients.mc_coefficients`: ``n_realizations`` per drop on
+    the streams of the global drop index, so a drop's coefficients do not depend on the
+    block), then each scheme's solver on them (:func:`_solve_groups`). Metrics are those of
+    the coefficients (``rate``, ``sum_rate``, ``crb``) with their standard errors
+    (``sum_rate_se``, ``crb_se``: :func:`_coefficient_ses`); ``gamma``, ``eta`` are the
+    precoder's own variables (``from_power_factors`` with ``xi = tr(Phi_k) / Nt``, stored
+    as ``xi``); ``angle``, ``direction_norm``, ``beam_norm`` (``E||v_k||^2``, ``E||b||^2``)
+    are what the Monte-Carlo stages need to simulate the same precoder. A drop whose
+    precoder cannot be formed gets ``solver_error``; a scheme that raises is recorded.
+    """
+    from jcas.allocation import is_success
+    from jcas.model.drops import user_angles
+    from jcas.model.estimation import mmse_estimation
+    from jcas.parts.registry import design
+
+    # imported by name: a closed-form job's sources leave the Monte-Carlo out, a route
+    # job's include it (ROUTE_MODULE, added by the workflow's job_modules)
+    mc_coefficients = importlib.import_module(ROUTE_MODULE).mc_coefficients
+
+    if "seed" not in drops.attrs:
+        raise ValueError("the drops dataset has no 'seed' attribute (compute_drops writes it)")
+    seed = int(drops.attrs["seed"])
+    parts = design(params)
+    n_drops, k = inputs.beta.shape
+    index = inputs.index
+    angles = user_angles(params, seed, index)[1]
+    valid = inputs.valid.copy()
+    errors = list(inputs.errors)
+    xi = np.full((n_drops, k), np.nan)
+    norms = np.full((n_drops, k + 1), np.nan)
+    coef = None
+    if valid.any():
+        beta_v, ang_v = inputs.beta[valid], angles[valid]
+        stats = parts.channel.statistics(beta_v, ang_v, params.Nt)
+        est = mmse_estimation(stats, params.tau_p, params.pp_w, params.sigma_u2_w)
+        xi[valid] = est.xi
+        del stats, est
+        mc = mc_coefficients(
+            params,
+            parts.channel,
+            beta_v,
+            ang_v,
+            parts.precoder,  # type: ignore[arg-type]
+            seed=seed,
+            drops=index[valid],
+            n_realizations=n_realizations,
+        )
+        norms[valid] = mc.norms
+        failed = np.zeros(n_drops, dtype=bool)
+        failed[np.flatnonzero(valid)[mc.failed]] = True
+        if failed.any():
+            bad = index[failed].tolist()
+            log.warning("precoder not formed on drops %s at %s", bad, point.key)
+            errors.append(f"drops {bad}: the precoder could not be formed (singular matrix)")
+        keep = ~mc.failed
+        coef = mc.coefficients.select(np.flatnonzero(keep))
+        valid[np.flatnonzero(valid)[~keep]] = False
+    datasets = []
+    for scheme in schemes:
+        x = np.full((n_drops, k), np.nan)
+        s = np.full(n_drops, np.nan)
+        status = np.full(n_drops, "solver_error", dtype=object)
+        status[~inputs.valid] = "invalid_input"
+        iterations = np.zeros(n_drops, np.int64)
+        solve_time = np.full(n_drops, np.nan)
+        own_errors = list(errors)
+        if coef is not None and valid.any():
+            try:
+                sol = _solve_groups(scheme, coef, index[valid], options.get(scheme, {}))
+                x[valid], s[valid] = sol["x"], sol["s"]
+                status[valid] = sol["status"]
+                iterations[valid] = sol["iterations"]
+                solve_time[valid] = sol["solve_time"]
+            except Exception as err:  # a failed point is recorded, never raised
+                log.exception("scheme %s failed at %s", scheme, point.key)
+                own_errors.append(error_text(err))
+        status = status.astype(str)
+        ok = np.asarray(is_success(status))
+        x[~ok], s[~ok] = np.nan, np.nan
+        rate = np.full((n_drops, k), np.nan)
+        crb = np.full(n_drops, np.nan)
+        rate_se = np.full(n_drops, np.nan)
+        crb_se = np.full(n_drops, np.nan)
+        if coef is not None and valid.any():
+            with np.errstate(invalid="ignore", divide="ignore"):
+                xv, sv = x[valid], s[valid]
+                rate[valid] = coef.rate.rates(xv, sv)
+                crb[valid] = coef.fisher.crb(xv, sv)
+                rate_se[valid], crb_se[valid] = _coefficient_ses(coef, xv, sv)
+        for arr in (rate, crb, rate_se, crb_se):
+            arr[~ok] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gamma, eta = parts.precoder.from_power_factors(x, s, xi)
+        gamma = np.where(ok[:, None], gamma, np.nan)
+        eta = np.where(ok[:, None], eta, np.nan)
+        values = {
+            "rate": rate,
+            "crb": crb,
+            "power_total": params.Nt * (np.sum(x, axis=-1) + s),
+            "power_sensing": params.Nt * s,
+            "power_user": params.Nt * x,
+        }
+        result = SchemeResult(gamma, eta, status, iterations, solve_time, tuple(own_errors), None)
+        ds = _allocation_dataset(drops, inputs, point, params, scheme, result, values)
+        su = ("drop", "user")
+        ds = ds.assign(
+            xi=Variable(su, xi),
+            angle=Variable(su, angles),
+            direction_norm=Variable(su, norms[:, :k]),
+            beam_norm=Variable(("drop",), norms[:, k]),
+            sum_rate_se=Variable(("scheme", "drop"), rate_se[None]),
+            crb_se=Variable(("scheme", "drop"), crb_se[None]),
+        )
+        datasets.append(ds)
+    if len(datasets) == 1:
+        out = datasets[0]
+    else:
+        out = concat(datasets, "scheme")
+        out.attrs["errors"] = "\n".join(
+            f"{s}: {e}" for s, d in zip(schemes, datasets, strict=True) if (e := d.attrs["errors"])
+        )
+    out.coords["precoder"] = Variable((), np.asarray(params.precoder))
+    out.attrs["coefficient_realizations"] = int(n_realizations)
     return out

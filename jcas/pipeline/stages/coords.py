@@ -10,7 +10,7 @@ from jcas.config import Point, axis_type
 from jcas.model.params import SystemParams
 from jcas.parts.registry import ARRAYS, CHANNELS
 
-__all__ = ["error_text", "point_coords"]
+__all__ = ["error_text", "point_coords", "route_inputs"]
 
 
 def point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
@@ -41,3 +41,20 @@ def point_coords(point: Point, params: SystemParams) -> dict[str, Any]:
 
 def error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
+
+
+def route_inputs(alloc: Any) -> dict[str, Any]:
+    """The keyword arguments ``angles``, ``norms`` of the Monte-Carlo estimators
+    (:func:`jcas.montecarlo.rate.mc_rate`, ``mc_crb``, ``mle_angle``) from an allocation
+    dataset of the coefficient route (its ``angle`` (drop, user), ``direction_norm``
+    (drop, user) and ``beam_norm`` (drop)); empty for a closed-form point."""
+    if "angle" not in alloc.data_vars:
+        return {}
+    norms = np.concatenate(
+        [
+            np.asarray(alloc["direction_norm"], dtype=float),
+            np.asarray(alloc["beam_norm"], dtype=float)[:, None],
+        ],
+        axis=-1,
+    )
+    return {"angles": np.asarray(alloc["angle"], dtype=float), "norms": norms}

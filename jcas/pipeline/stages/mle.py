@@ -13,7 +13,7 @@ import numpy as np
 from jcas.config import Point
 from jcas.io.fields import Fields
 from jcas.model.params import SystemParams
-from jcas.pipeline.stages.coords import error_text
+from jcas.pipeline.stages.coords import error_text, route_inputs
 from jcas.pipeline.variables import PLANAR_MLE_VARIABLES
 
 if TYPE_CHECKING:
@@ -39,9 +39,18 @@ def compute_mle(
     """
     from jcas.montecarlo.sensing import mle_angle
 
+    route = route_inputs(Fields.from_xarray(alloc))  # the coefficient route's inputs
+
     def one_scheme(params: SystemParams, beta: Any, gamma: Any, eta: Any, drops: Any) -> dict:
         est = mle_angle(
-            params, beta, gamma, eta, seed=seed, drops=drops, n_trials=int(mc["mle_trials"])
+            params,
+            beta,
+            gamma,
+            eta,
+            seed=seed,
+            drops=drops,
+            n_trials=int(mc["mle_trials"]),
+            **route,
         )
         return {
             "mle_mse": est.mse,

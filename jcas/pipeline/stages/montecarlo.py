@@ -13,7 +13,7 @@ import numpy as np
 from jcas.config import Point
 from jcas.io.fields import Fields
 from jcas.parts.registry import ARRAYS
-from jcas.pipeline.stages.coords import error_text
+from jcas.pipeline.stages.coords import error_text, route_inputs
 from jcas.pipeline.variables import MC_VARIABLES, PLANAR_MC_VARIABLES
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def compute_monte_carlo(
     n_schemes, n = alloc.sizes["scheme"], len(drops)
     gamma = np.asarray(alloc["gamma"], dtype=float)
     eta = np.asarray(alloc["eta"], dtype=float)
+    route = route_inputs(alloc)  # the coefficient route's angles and norms (else empty)
     out = {name: np.full((n_schemes, n), np.nan) for name in variables}
     status = np.full((n_schemes, n), "ok", dtype=object)
     errors: dict[str, list[str]] = {
@@ -71,12 +72,21 @@ def compute_monte_carlo(
 
     def rate(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         est = mc_rate(
-            params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["realizations"])
+            params,
+            beta,
+            g,
+            e,
+            seed=seed,
+            drops=drops,
+            n_realizations=int(mc["realizations"]),
+            **route,
         )
         return np.asarray(est.sum_rate, dtype=float), np.asarray(est.sum_rate_se, dtype=float)
 
     def crb(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray]:
-        est = mc_crb(params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["frames"]))
+        est = mc_crb(
+            params, beta, g, e, seed=seed, drops=drops, n_realizations=int(mc["frames"]), **route
+        )
         return (np.asarray(est.crb, dtype=float),)
 
     def crb_planar(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

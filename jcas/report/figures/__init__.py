@@ -8,7 +8,8 @@ family's module with :func:`figure`::
 
 The families (one module each): :mod:`.sweeps` (fig1, fig2, fig3, precoders),
 :mod:`.tradeoff` (pareto, precoder_frontier), :mod:`.mle` (crb_mc, crb_mc_precoders,
-mle_planar), :mod:`.audit` (sca_audit), :mod:`.planar` (ula_vs_upa, crb_map); shared
+mle_planar), :mod:`.audit` (sca_audit), :mod:`.planar` (ula_vs_upa, crb_map),
+:mod:`.channels` (channels_n, channels_spread); shared
 drawing in :mod:`.style` and captions, labels and tables in :mod:`.common`. A new figure is a
 decorated function in a module of this package: nothing else lists it. The config's ``plot``
 values (:func:`figure_names`) are read from the modules' source without importing them (no
