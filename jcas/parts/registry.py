@@ -211,6 +211,10 @@ class Part:
         ``coefficients``): what runs on the Monte-Carlo route (:func:`route`).
     solve_requires : the structure ``solve`` needs of the coefficients (requirement names,
         e.g. ``linear_fisher_powers``: ``T3 = 0``).
+    ignores : a scheme's grid-point keys (``jcas.config.POINT_KEYS``) its allocation does not
+        read, e.g. ``("crb0",)`` for ``sensing_centric``, whose CRB is the objective: its
+        jobs run at the system's value of them, so an experiment sweeping one computes the
+        scheme once (``jcas.config.scheme_point``).
     module : the module that registered the part (set by :meth:`Registry.register`).
     """
 
@@ -228,6 +232,7 @@ class Part:
     takes_reference: bool = False
     solve: Callable[..., Any] | None = None
     solve_requires: tuple[str, ...] = ()
+    ignores: tuple[str, ...] = ()
     module: str = ""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
