@@ -1,4 +1,4 @@
-"""jcas: massive-MIMO joint communications and sensing with MRT beamforming.
+"""jcas: massive-MIMO joint communications and sensing, any precoder, any channel, certified.
 
 Reproduces and extends Nguyen et al., "Massive MIMO Joint Communications and
 Sensing with MRT Beamforming".

@@ -1,4 +1,5 @@
-"""Power allocation schemes (``docs/model.md`` §2): ``sca``, ``optimal``, ``equal``, ``equal_full``.
+"""Power allocation: :func:`allocate` and the schemes' solvers (registered one module each in
+:mod:`jcas.allocation.schemes`; ``docs/theory.md``).
 
 Every scheme takes a batch of drops and returns an :class:`Allocation`; it reads the
 rate and CRB structure from the precoder and array parts of ``params``

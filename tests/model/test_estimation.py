@@ -22,7 +22,10 @@ from jcas.model.channel import (
 )
 from jcas.model.estimation import mmse_estimation
 from jcas.model.params import SystemParams
-from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
+from jcas.parts.channels.exponential import Exponential
+from jcas.parts.channels.iid import IID
+from jcas.parts.channels.local_scattering import LocalScattering
+from jcas.parts.channels.rician import Rician
 
 ANGLES = np.array([[-0.9, 0.2, 0.7, 1.3], [0.1, -0.3, -1.1, 0.5]])
 BETA = np.array([[1.0, 0.2, 0.05, 0.6], [0.3, 1.5, 0.02, 0.9]])

@@ -39,7 +39,10 @@ from jcas.model.params import SystemParams
 from jcas.montecarlo.coefficients import mc_coefficients
 from jcas.montecarlo.rate import _features, rate_from_moments
 from jcas.parts.arrays.ula import steering_vector
-from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
+from jcas.parts.channels.exponential import Exponential
+from jcas.parts.channels.iid import IID
+from jcas.parts.channels.local_scattering import LocalScattering
+from jcas.parts.channels.rician import Rician
 from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.precoders.mmse import MMSE, PMMSE
 from jcas.parts.precoders.mrt import MRT

@@ -21,15 +21,21 @@ from scipy.integrate import quad
 from jcas.model.estimation import ChannelStatistics
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts.arrays.ula import steering_vector
-from jcas.parts.channels import (
-    IID,
-    Exponential,
+from jcas.parts.channels.exponential import Exponential
+from jcas.parts.channels.iid import IID
+from jcas.parts.channels.local_scattering import (
     LocalScattering,
-    Rician,
-    channel_from_dict,
-    planar_unsupported,
+    first_column,
+    first_column_small_angle,
 )
-from jcas.parts.channels.local_scattering import first_column, first_column_small_angle
+from jcas.parts.channels.rician import Rician
+from jcas.parts.registry import CHANNELS, design
+
+
+def channel_of(**system: object) -> object:
+    """The channel model part of a system (``system.channel`` and its keys)."""
+    return design(SystemParams(**system)).channel  # type: ignore[arg-type]
+
 
 RNG_ANGLES = np.array([[-1.2, 0.3, 1.0], [0.0, -0.4, 1.5]])
 BETA = np.array([[1.0, 0.3, 0.02], [0.5, 2.0, 0.1]])
@@ -173,16 +179,14 @@ def test_sampled_channels_have_the_statistics(model: object) -> None:
         (lambda: Rician(math.nan), "channel.k_factor_db = nan"),
         (lambda: Rician(4000.0), "channel.k_factor_db = 4000.0: must be within"),
         (lambda: Rician(3.0, Rician()), "channel.scattering = 'rician'"),
-        (lambda: channel_from_dict({"kind": "ray"}), r"channel.kind = 'ray': must be one of"),
+        (lambda: channel_of(channel="ray"), r"channel = 'ray': must be one of"),
         (
-            lambda: channel_from_dict({"kind": "exponential", "spread": 1}),
-            "channel.spread = 1: unknown key for channel 'exponential'",
+            lambda: channel_of(channel="rician", scattering="exponential", correlation=2.0),
+            r"channel.correlation = 2.0: must be in \[0, 1\)",
         ),
         (
-            lambda: channel_from_dict(
-                {"kind": "rician", "scattering": {"kind": "exponential", "correlation": 2}}
-            ),
-            r"channel.correlation = 2: must be in \[0, 1\)",
+            lambda: channel_of(channel="rician", scattering="rician"),
+            r"scattering = 'rician'",
         ),
     ],
 )
@@ -191,26 +195,23 @@ def test_bad_parameters_are_rejected_naming_key_and_value(build: object, match: 
         build()  # type: ignore[operator]
 
 
-def test_channel_from_dict_builds_every_model() -> None:
-    assert channel_from_dict("iid") == IID()
-    assert channel_from_dict({"kind": "local_scattering", "angular_spread_deg": 10}) == (
-        LocalScattering(10.0)
-    )
-    model = channel_from_dict(
-        {"kind": "rician", "k_factor_db": 5, "scattering": {"kind": "exponential"}}
-    )
+def test_the_registry_builds_every_model() -> None:
+    assert channel_of() == IID()
+    assert channel_of(channel="local_scattering", angular_spread_deg=10.0) == LocalScattering(10.0)
+    model = channel_of(channel="rician", k_factor_db=5.0, scattering="exponential")
     assert model == Rician(5.0, Exponential())
+    assert list(CHANNELS) == ["iid", "local_scattering", "exponential", "rician"]
 
 
 def test_planar_arrays_refuse_correlated_and_rician_channels() -> None:
     upa = SystemParams(K=2, Nt=16, Nr=16, array="upa", tx_rows=4, rx_rows=4)
-    assert planar_unsupported(IID(), upa) is None
+    assert IID().unsupported(upa) is None
     for model in (LocalScattering(), Exponential(), Rician()):
-        why = planar_unsupported(model, upa)
+        why = model.unsupported(upa)
         assert why is not None
         for part in ("system.array = 'upa'", model.name, "'ula'"):
             assert part in why
-        assert planar_unsupported(model, SystemParams()) is None
+        assert model.unsupported(SystemParams()) is None
 
 
 def test_statistics_shapes_are_checked() -> None:

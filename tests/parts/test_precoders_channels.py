@@ -19,7 +19,10 @@ import pytest
 from jcas.model.channel import estimate_variance
 from jcas.model.estimation import mmse_estimation
 from jcas.model.params import ConfigError, SystemParams
-from jcas.parts.channels import IID, Exponential, LocalScattering, Rician
+from jcas.parts.channels.exponential import Exponential
+from jcas.parts.channels.iid import IID
+from jcas.parts.channels.local_scattering import LocalScattering
+from jcas.parts.channels.rician import Rician
 from jcas.parts.coefficients import closed_form_coefficients
 from jcas.parts.precoders.base import TOTAL_POWER_RATE
 from jcas.parts.precoders.general import precoder_context
