@@ -507,8 +507,18 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
             one = param.json_schema()
             one.pop("default", None)
             if param.kind is list:  # one number per point (the same for every user)
-                one = {k: v for k, v in one.items() if k not in ("items",)}
-                one["type"] = "number"
+                number = {k: v for k, v in one.items() if k not in ("items", "type")}
+                one = {**number, "type": "number"}
+                if not many:  # a fixed value may also give one number per user
+                    bounds = {k: v for k, v in number.items() if k != "description"}
+                    one = {
+                        "description": number.get("description", key),
+                        "anyOf": [
+                            {"type": "number", **bounds},
+                            {"type": "array", "minItems": 1,
+                             "items": {"type": "number", **bounds}},
+                        ],
+                    }  # fmt: skip
             axes[key] = one
         for key, one in axes.items():
             text = one.pop("description", key)
@@ -1126,18 +1136,29 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
 
 def _per_user_problems(cfg: Mapping[str, Any]) -> list[str]:
     """The schemes' per-user options (``list`` options: one number for every user, or one
-    per user) given as a list whose length is not ``system.K``."""
+    per user) given as a list whose length is not ``system.K``: in the ``allocation`` block or
+    at the points of an enabled experiment (``fixed`` or ``sweep``)."""
     k = int(cfg["system"]["K"])
     problems = []
     for part in registry.SCHEMES_REGISTRY.values():
         for param in part.params:
-            value = cfg["allocation"].get(param.key)
-            if param.kind is list and isinstance(value, list) and len(value) != k:
-                problems.append(
-                    f"allocation.{param.key} = {value!r}: must give one number per user, a list "
-                    f"of K = {k} (system.K), or one number for every user (scheme "
-                    f"{part.name!r})"
-                )
+            if param.kind is not list:
+                continue
+            given = [(f"allocation.{param.key}", cfg["allocation"].get(param.key))]
+            for name, exp in cfg["experiments"].items():  # the enabled experiments' points
+                if not exp.get("enabled", True):
+                    continue
+                where = f"experiments.{name}"
+                if param.key in exp.get("fixed", {}):
+                    given.append((f"{where}.fixed.{param.key}", exp["fixed"][param.key]))
+                for i, v in enumerate(exp.get("sweep", {}).get(param.key, [])):
+                    given.append((f"{where}.sweep.{param.key}[{i}]", v))
+            for path, value in given:
+                if isinstance(value, list) and len(value) != k:
+                    problems.append(
+                        f"{path} = {value!r}: must give one number per user, a list of K = {k} "
+                        f"(system.K), or one number for every user (scheme {part.name!r})"
+                    )
     return problems
 
 

@@ -46,6 +46,9 @@ def test_each_scheme_runs_once_per_value_it_reads(run: Path) -> None:
     expected = {
         base.format(n=8, c="0.001"),  # fairness (MRT), frontier at CRB0 1e-3, energy N = 16
         base.format(n=8, c="0.001") + "_zf",  # fairness (ZF)
+        # weighted at the point with its weights (experiments.fairness.fixed of config.yaml)
+        base.format(n=8, c="0.001") + "_weighted_weights2-2-1-1",
+        base.format(n=8, c="0.001") + "_weighted_weights2-2-1-1_zf",
         base.format(n=8, c="0.0002"),  # frontier: optimal and maxmin at CRB0 2e-4
         *(base.format(n=8, c="0.001") + f"_sensing_rate_target{t}" for t in ("0", "0.01", "0.02")),
         base.format(n=12, c="0.001"),  # energy: optimal at N = 24
@@ -83,7 +86,7 @@ def test_fairness_designs_against_each_other(run: Path) -> None:
     total = rate.sum("user")
     weakest = rate.min("user")
     tol = RTOL * float(total.max())
-    w = np.array([2.0, 2.0, 1.0, 1.0])  # allocation.weighted_weights of config.yaml
+    w = np.array([2.0, 2.0, 1.0, 1.0])  # experiments.fairness.fixed.weighted_weights
     for p in ("mrt", "zf"):
         r = rate.sel(precoder=p)
         assert (total.sel(precoder=p, scheme="optimal") >= total.sel(precoder=p) - tol).all()

@@ -80,6 +80,12 @@ def options_sentence(ds: xr.Dataset) -> str:
     have = scheme_axis(ds)
     out = []
     weights = (allocation.get("weighted") or {}).get("weights", "absent")
+    experiments = cfg.get("experiments", {}) if isinstance(cfg, dict) else {}
+    for exp in experiments.values() if isinstance(experiments, dict) else ():
+        fixed = exp.get("fixed", {}) if isinstance(exp, dict) else {}
+        if "weighted_weights" in fixed:  # given at the experiment's points
+            w = fixed["weighted_weights"]
+            weights = w if isinstance(w, list) else [w]
     if "weighted" in have and weights != "absent":
         text = "every weight 1" if weights is None else ", ".join(f"{w:g}" for w in weights)
         out.append(f"{scheme_name('weighted')}: user weights {text}")
