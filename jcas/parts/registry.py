@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -291,15 +292,13 @@ class Registry(Mapping[str, Part]):
 
     def register(self, part: Part, *, module: str | None = None) -> Part:
         """Add ``part`` (the calling module is recorded as :attr:`Part.module`)."""
-        import inspect
-
         if part.kind != self.kind:
             raise ValueError(f"part {part.name!r} is a {part.kind}, not a {self.kind}")
         if not part.name.isidentifier() or part.name != part.name.lower():
             raise ValueError(f"{self.kind} name {part.name!r}: must be a lower-case identifier")
         if module is None:
-            frame = inspect.stack()[1]
-            module = str(frame.frame.f_globals.get("__name__", ""))
+            # the caller's frame only (inspect.stack() would read every frame's source)
+            module = str(sys._getframe(1).f_globals.get("__name__", ""))
         known = {c for c in CAPABILITIES.get(self.kind, {})}
         unknown = set(part.capabilities) - known
         if known and unknown:

@@ -137,7 +137,10 @@ def test_two_angle_forms_need_the_mrt_covariance() -> None:
         def unsupported(self, requirement: str, params: SystemParams) -> None:
             return None
 
-    other = registry.Part("precoder", "other", "other", Other)
+    # closed forms (so the scheme's route is not the reason), not the MRT covariance
+    other = registry.Part(
+        "precoder", "other", "other", Other, capabilities=(registry.CLOSED_FORMS,)
+    )
     with registry.PRECODERS.temporary(other):
         p = SystemParams(precoder="other", array="upa", tx_rows=3, crb_form="sum")
         problems = registry.design_problems("optimal", p)
