@@ -252,6 +252,9 @@ TOY_DISABLED = (
     "ula_vs_upa",
     "crb_map",
     "mle_planar",
+    "fairness",
+    "sensing_frontier",
+    "energy_efficiency",
 )
 """The default config's experiments that :func:`toy_config` switches off."""
 

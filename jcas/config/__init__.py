@@ -1138,7 +1138,7 @@ def _per_user_problems(cfg: Mapping[str, Any]) -> list[str]:
     """The schemes' per-user options (``list`` options: one number for every user, or one
     per user) given as a list whose length is not ``system.K``: in the ``allocation`` block or
     at the points of an enabled experiment (``fixed`` or ``sweep``)."""
-    k = int(cfg["system"]["K"])
+    k = int(cfg["system"].get("K", SystemParams.K))
     problems = []
     for part in registry.SCHEMES_REGISTRY.values():
         for param in part.params:

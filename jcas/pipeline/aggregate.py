@@ -144,8 +144,10 @@ def with_energy_efficiency(ds: xr.Dataset, point: Point, config: Mapping[str, An
     )
     consumed = ds["power_total"] / model.amplifier_efficiency + model.circuit_w
     ds = ds.copy(deep=False)
+    ee = ds["sum_rate"] / consumed
+    consumed.attrs, ee.attrs = {}, {}  # units and names: jcas.io.metadata (on writing)
     ds["power_consumed"] = consumed
-    ds["energy_efficiency"] = ds["sum_rate"] / consumed
+    ds["energy_efficiency"] = ee
     return ds
 
 

@@ -201,8 +201,10 @@ def test_reused_pilots_reject_the_schemes_that_need_total_power_rates(scheme: st
 def test_reused_pilots_accept_equal_full() -> None:
     cfg = _config(tau_p=2)
     cfg["schemes"] = ["equal_full"]
-    # ZF and PZF need tau_p >= K (tests/parts/test_zf.py); the audit runs sca and optimal
-    for name in ("precoders", "precoder_frontier", "crb_mc_precoders", "sca_audit"):
+    # ZF and PZF need tau_p >= K (tests/parts/test_zf.py); the audit runs sca and optimal,
+    # the design-objective experiments their own schemes (none of them equal_full)
+    for name in ("precoders", "precoder_frontier", "crb_mc_precoders", "sca_audit", "fairness",
+                 "sensing_frontier", "energy_efficiency"):  # fmt: skip
         cfg["experiments"].pop(name)
     for exp in cfg["experiments"].values():
         exp.pop("schemes", None)
@@ -226,7 +228,9 @@ def test_phase_mrt_runs_only_the_schemes_it_offers() -> None:
         w.strip(",") for w in str(err.value).split()
     }
     cfg["schemes"] = ["equal_full"]
-    for name in ("precoder_frontier", "sca_audit"):  # their own schemes: sca, optimal
+    # their own schemes: sca, optimal; the design objectives'
+    for name in ("precoder_frontier", "sca_audit", "fairness", "sensing_frontier",
+                 "energy_efficiency"):  # fmt: skip
         cfg["experiments"].pop(name)
     assert load_config(cfg)["system"]["precoder"] == "phase_mrt"
 

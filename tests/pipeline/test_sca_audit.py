@@ -85,6 +85,8 @@ def test_reused_pilots_name_the_key_the_value_and_the_way_out() -> None:
     cfg["system"]["tau_p"] = 3
     cfg["schemes"] = ["equal_full"]  # MRT's split-power schemes also need tau_p >= K
     cfg["experiments"]["precoder_frontier"]["enabled"] = False
+    for name in ("fairness", "sensing_frontier", "energy_efficiency"):  # no equal_full
+        cfg["experiments"][name]["enabled"] = False
     cfg["experiments"]["sca_audit"]["precoders"] = ["zf"]
     text = _error(cfg)
     assert "system.tau_p = 3 < system.K = 4" in text

@@ -42,7 +42,14 @@ from jcas.report.figures.common import (
 from jcas.report.figures.common import (
     schemes as scheme_axis,
 )
-from jcas.report.figures.style import Look, facets, handle, log_axis, place_legend
+from jcas.report.figures.style import (
+    Look,
+    facets,
+    handle,
+    log_axis,
+    place_legend,
+    plot_series,
+)
 from jcas.report.figures.sweeps import LINESTYLES, scheme_look
 
 __all__ = ["energy_numbers", "fairness_numbers", "frontier_numbers"]
@@ -255,7 +262,7 @@ def sensing_frontier(ds: xr.Dataset) -> Drawing:
             t = table.add(panel, scheme_name(s), rows["crb"], rows[col],
                           y_err=rows[f"{col}_se"], x_quantity=LABEL_MEAN_CRB,
                           y_quantity=label)  # fmt: skip
-            ax.plot(t["x"], t["y"], gid=f"frontier:{k}:{s}", **look.kwargs())
+            plot_series(ax, t, look, gid=f"frontier:{k}:{s}")
         log_axis(ax, "x")
         ax.set_xlabel(LABEL_MEAN_CRB)
         ax.set_ylabel(label)
@@ -371,14 +378,12 @@ def energy_efficiency(ds: xr.Dataset) -> Drawing:
             e = np.asarray(se.sel({power: pw, "scheme": s}).values)
             t = table.add(panels[0], f"{scheme_name(s)}, P_BS = {pw:g} W", ns, y, y_err=e,
                           x_quantity=LABEL_N, y_quantity=LABEL_EE)  # fmt: skip
-            left.errorbar(t["x"], t["y"], yerr=t["y_err"], color=c, linestyle=dashed[s],
-                          linewidth=1.1, capsize=1.5, elinewidth=0.7,
-                          gid=f"ee_n:{s}:{pw:g}")  # fmt: skip
+            plot_series(left, t, Look(color=c, linestyle=dashed[s]), gid=f"ee_n:{s}:{pw:g}")
         best = nums[(nums["scheme"] == "energy") & (nums["power_w"] == pw)]
         if len(best):
             b = best.iloc[0]
             table.add(panels[0], f"EE-optimal N, P_BS = {pw:g} W", [b.n_best], [b.ee],
-                      y_err=[b.ee_se], x_quantity=LABEL_N, y_quantity=LABEL_EE)  # fmt: skip
+                      x_quantity=LABEL_N, y_quantity=LABEL_EE)  # fmt: skip
             left.plot([b.n_best], [b.ee], marker="*", markersize=10, color=c,
                       markeredgecolor="black", markeredgewidth=0.6, linestyle="none",
                       zorder=4, gid=f"best:{pw:g}")  # fmt: skip
@@ -389,8 +394,7 @@ def energy_efficiency(ds: xr.Dataset) -> Drawing:
                       y_quantity=LABEL_EE)  # fmt: skip
         look = Look(color="0.2", linestyle=dashed[s], marker="o" if s == "energy" else "s",
                     open=True)  # fmt: skip
-        right.errorbar(t["x"], t["y"], yerr=t["y_err"], capsize=1.5, elinewidth=0.7,
-                       gid=f"ee_p:{s}", **look.kwargs())  # fmt: skip
+        plot_series(right, t, look, gid=f"ee_p:{s}")
     left.set_xlabel(LABEL_N)
     left.set_ylabel(LABEL_EE)
     right.set_xlabel(LABEL_PBS)
