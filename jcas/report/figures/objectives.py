@@ -283,8 +283,9 @@ def sensing_frontier(ds: xr.Dataset) -> Drawing:
         f"common per-user target ({tg.min():g} to {tg.max():g} bit/s/Hz, {tg.size} values).",
         f"Means over the {n:,} drops on which every design has an allocation at every point "
         "(a target above a drop's max-min rate is infeasible on it; the standard errors "
-        "across drops are in the CSV). Max-min fairness and the sensing-centric design trace "
-        "the same weakest-user frontier from its two ends.",
+        "across drops are in the CSV). Per drop, max-min fairness (the largest common rate for "
+        "a CRB bound) and the sensing-centric design (the least CRB for a common rate) are "
+        "two views of one trade-off; their means over drops are not one curve.",
         setup_sentence(ds, skip=("crb0",)),
         _infeasible_sentence(ds),
     )
