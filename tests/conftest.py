@@ -1,5 +1,7 @@
 """Shared test configuration.
 
+Every process of the suite uses one BLAS thread (the workers share the cores).
+
 Hypothesis runs derandomized (a fixed seed per test, derived from the test's name), so a
 CI run is reproducible: the standards ask for fixed seeds in tests. Set
 ``HYPOTHESIS_PROFILE=explore`` locally to search with fresh random examples.
@@ -9,7 +11,12 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import settings
+# one BLAS thread per process: the suite runs one worker per core (pytest-xdist, see
+# pyproject.toml), and its Snakemake runs start jobs on every core; set before numpy loads
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from hypothesis import settings  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, max_examples=500)

@@ -206,9 +206,9 @@ A = jcas.allocate(SYSTEM, D, "optimal")
 
 BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
     (
-        lambda: jcas.System(precoder="rzf"),
+        lambda: jcas.System(precoder="rfz"),
         ConfigError,
-        r"^precoder = 'rzf': must be one of \['mrt', 'phase_mrt', 'zf', 'pzf'\]",
+        r"^precoder = 'rfz': must be one of \['mrt', 'phase_mrt', 'zf', 'pzf', 'rzf',",
     ),
     (lambda: jcas.System(array="circle"), ConfigError, r"^array = 'circle': must be one of \["),
     (lambda: jcas.System(Nt=16, tx_rows=4), ConfigError, r"^tx_rows = 4: .*needs array 'upa'"),

@@ -10,8 +10,8 @@ guide have their own session tests, ``tests/test_quickstart.py`` and
   over ``config.yaml`` as Snakemake merges ``--configfile`` and validated by ``load_config``;
 - ``bash``/``sh`` commands run: ``snakemake`` commands as a dry run (``-n``, the documented
   arguments, placeholders ``N`` and ``[...]`` resolved) in a copy of the workflow,
-  ``lint-imports`` as it is; installs (``pip install``) are what CI itself runs
-  (``.ci/run``) and are only checked to name the lock file.
+  ``lint-imports`` as it is; installs (``pip install``) and the test command are what CI
+  itself runs (``.ci/run``) and are only checked to name the lock file and to be CI's.
 
 A block fenced as ``text`` is an illustration (a rule template to adapt) and is skipped.
 """
@@ -145,6 +145,11 @@ def test_shell_commands_run(tmp_path: Path, block: tuple[str, int, str]) -> None
     for command in _commands(block[2]):
         if command.startswith(("python -m pip", "pip ")):
             assert "-c requirements.lock" in command, command
+            continue
+        if command.startswith(("python -m pytest", "pytest")):
+            # the test command: CI runs it (this suite is inside it), so it must be .ci/run's
+            ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+            assert command in ci, (command, ci)
             continue
         if "snakemake" in command:
             if work is None:

@@ -38,7 +38,7 @@ def test_every_python_block_runs_in_order(monkeypatch: pytest.MonkeyPatch) -> No
                 raise AssertionError(f"block {i + 1} failed:\n{code}") from err
     printed = out.getvalue()
     # the printed comments in the doc are what the blocks print
-    assert "precoder = 'rzf': must be one of ['mrt', 'phase_mrt', 'zf', 'pzf']" in printed
+    assert "precoder = 'rfz': must be one of ['mrt', 'phase_mrt', 'zf', 'pzf', 'rzf'," in printed
     assert "200 (200, 4)" in printed
     assert "{'optimal'} (200, 4)" in printed
     assert "standard errors" in printed
