@@ -263,6 +263,9 @@ TOY_DISABLED = (
     "channels_spread",
     "channels_frontier",
     "channels_mle",
+    "fairness",
+    "sensing_frontier",
+    "energy_efficiency",
 )
 """The default config's experiments that :func:`toy_config` switches off."""
 

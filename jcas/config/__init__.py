@@ -36,6 +36,7 @@ the Snakefile parses fast.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import re
@@ -80,8 +81,10 @@ __all__ = [
     "load_config",
     "part_axes",
     "plan_experiments",
+    "plan_routes",
     "point_system",
     "scheme_options",
+    "scheme_point",
 ]
 
 # ---- scheme / allocation defaults: derived from the one registry (jcas.parts.registry) ----
@@ -413,6 +416,59 @@ def job_key(point: Point, precoder: str) -> str:
     return point.key + registry.PRECODERS.key_segment(precoder)
 
 
+def scheme_point(point: Point, scheme: str, system: Mapping[str, Any]) -> Point:
+    """The grid point whose jobs compute ``scheme`` for ``point``: ``point`` without what the
+    scheme does not read, so that a value swept for one scheme computes no other one again.
+
+    - The other schemes' options among the point's keys (:attr:`Point.extra`) are left
+      out: an experiment sweeping ``sensing_rate_target`` computes ``optimal`` at the point
+      without it (once, and shared with every experiment at that point).
+    - The grid-point keys the scheme does not read (:attr:`jcas.parts.registry.Part.ignores`,
+      e.g. ``crb0`` of ``sensing_centric``) take the ``system`` block's value.
+
+    For every other scheme and point (no scheme option among the point's keys, a scheme
+    reading every key) this is ``point`` itself: its key and paths are unchanged.
+    """
+    part = registry.scheme_entry(scheme)
+    own = {p.key for p in part.params}
+    others = {p.key for s in registry.SCHEMES_REGISTRY.values() for p in s.params} - own
+    changes: dict[str, Any] = {}
+    extra = tuple((k, v) for k, v in point.extra if k not in others)
+    if extra != point.extra:
+        changes["extra"] = extra
+    for key in part.ignores:
+        if key not in POINT_KEYS:
+            raise ValueError(
+                f"scheme {scheme!r}: ignores {key!r}, which is not a grid-point key {POINT_KEYS}"
+            )
+        kind = type(getattr(point, key))
+        value = kind(system.get(key, getattr(SystemParams, key)))
+        if value != getattr(point, key):
+            changes[key] = value
+    return dataclasses.replace(point, **changes) if changes else point
+
+
+def plan_routes(
+    plan: ExperimentPlan, system: Mapping[str, Any]
+) -> dict[Point, dict[Point, tuple[str, ...]]]:
+    """Where each scheme of an experiment is computed: for every distinct point of ``plan``,
+    ``{job point: its schemes}`` (:func:`scheme_point`; in the plan's scheme order).
+
+    A kind without allocation jobs (its own per-point stage computes all its schemes at once,
+    e.g. ``sca_audit``) computes them at the point itself.
+    """
+    out: dict[Point, dict[Point, tuple[str, ...]]] = {}
+    for pt in plan.unique_points:
+        if not plan.spec.allocates():
+            out[pt] = {pt: tuple(plan.schemes)}
+            continue
+        routes: dict[Point, list[str]] = {}
+        for s in plan.schemes:
+            routes.setdefault(scheme_point(pt, s, system), []).append(s)
+        out[pt] = {jp: tuple(schemes) for jp, schemes in routes.items()}
+    return out
+
+
 def scheme_options(scheme: str, allocation: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword options of ``jcas.allocation.allocate`` for one scheme, from the
     ``allocation`` block of the config (built-in types, fixed order; the keys and
@@ -451,8 +507,18 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
             one = param.json_schema()
             one.pop("default", None)
             if param.kind is list:  # one number per point (the same for every user)
-                one = {k: v for k, v in one.items() if k not in ("items",)}
-                one["type"] = "number"
+                number = {k: v for k, v in one.items() if k not in ("items", "type")}
+                one = {**number, "type": "number"}
+                if not many:  # a fixed value may also give one number per user
+                    bounds = {k: v for k, v in number.items() if k != "description"}
+                    one = {
+                        "description": number.get("description", key),
+                        "anyOf": [
+                            {"type": "number", **bounds},
+                            {"type": "array", "minItems": 1,
+                             "items": {"type": "number", **bounds}},
+                        ],
+                    }  # fmt: skip
             axes[key] = one
         for key, one in axes.items():
             text = one.pop("description", key)
@@ -806,8 +872,14 @@ def _describe(error: Any) -> str:
     return f"{_path(where)} = {value!r}: {error.message}"
 
 
-@lru_cache(maxsize=1)
 def _validator() -> Any:
+    """The validator of :func:`config_schema` as the registries are now (cached while no
+    part is registered or removed: a temporary part changes the enums)."""
+    return _validator_at(registry.generation())
+
+
+@lru_cache(maxsize=1)
+def _validator_at(generation: int) -> Any:
     import jsonschema
 
     schema = config_schema()
@@ -1034,6 +1106,7 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
     except ConfigError as err:
         return [str(err)]
     problems += design_problems(cfg)
+    problems += _per_user_problems(cfg)
     group, per_job = cfg["allocation"]["sca_group"], cfg["drops_per_job"]
     if "sca" in cfg["schemes"] and per_job % group and per_job < cfg["drops"]:
         problems.append(
@@ -1065,6 +1138,34 @@ def _semantic_problems(cfg: Mapping[str, Any]) -> list[str]:
                 problems.append(f"{prefix} at grid point {full}: {err}")
                 break
     return list(dict.fromkeys(problems))
+
+
+def _per_user_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """The schemes' per-user options (``list`` options: one number for every user, or one
+    per user) given as a list whose length is not ``system.K``: in the ``allocation`` block or
+    at the points of an enabled experiment (``fixed`` or ``sweep``)."""
+    k = int(cfg["system"].get("K", SystemParams.K))
+    problems = []
+    for part in registry.SCHEMES_REGISTRY.values():
+        for param in part.params:
+            if param.kind is not list:
+                continue
+            given = [(f"allocation.{param.key}", cfg["allocation"].get(param.key))]
+            for name, exp in cfg["experiments"].items():  # the enabled experiments' points
+                if not exp.get("enabled", True):
+                    continue
+                where = f"experiments.{name}"
+                if param.key in exp.get("fixed", {}):
+                    given.append((f"{where}.fixed.{param.key}", exp["fixed"][param.key]))
+                for i, v in enumerate(exp.get("sweep", {}).get(param.key, [])):
+                    given.append((f"{where}.sweep.{param.key}[{i}]", v))
+            for path, value in given:
+                if isinstance(value, list) and len(value) != k:
+                    problems.append(
+                        f"{path} = {value!r}: must give one number per user, a list of K = {k} "
+                        f"(system.K), or one number for every user (scheme {part.name!r})"
+                    )
+    return problems
 
 
 def _where(prefix: str, exp: Mapping[str, Any], values: Mapping[str, Any], key: str) -> str:

@@ -90,6 +90,12 @@ VARIABLES: dict[str, VariableMeta] = {
         "W", "transmit power of user k's stream (Nt xi_k gamma_k for MRT, Nt gamma_k for ZF)"
     ),
     "power_comm": VariableMeta("W", "communications transmit power Nt xi^T gamma"),
+    "power_consumed": VariableMeta(
+        "W", "consumed power power_total / mu + circuit power (the power model of scheme energy)"
+    ),
+    "energy_efficiency": VariableMeta(
+        "bit/s/Hz/W", "energy efficiency sum_rate / power_consumed (scheme energy's objective)"
+    ),
     "sinr": VariableMeta("1", "effective SINR of user k inside the log of (15)"),
     # Monte-Carlo validation
     "sum_rate_mc": VariableMeta("bit/s/Hz", "Monte-Carlo sum rate from the bound (14)"),

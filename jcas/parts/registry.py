@@ -64,6 +64,7 @@ __all__ = [
     "config_defaults",
     "design",
     "design_problems",
+    "generation",
     "options_from_config",
     "scheme_defaults",
     "scheme_entry",
@@ -212,6 +213,10 @@ class Part:
         ``coefficients``): what runs on the Monte-Carlo route (:func:`route`).
     solve_requires : the structure ``solve`` needs of the coefficients (requirement names,
         e.g. ``linear_fisher_powers``: ``T3 = 0``).
+    ignores : a scheme's grid-point keys (``jcas.config.POINT_KEYS``) its allocation does not
+        read, e.g. ``("crb0",)`` for ``sensing_centric``, whose CRB is the objective: its
+        jobs run at the system's value of them, so an experiment sweeping one computes the
+        scheme once (``jcas.config.scheme_point``).
     module : the module that registered the part (set by :meth:`Registry.register`).
     """
 
@@ -229,6 +234,7 @@ class Part:
     takes_reference: bool = False
     solve: Callable[..., Any] | None = None
     solve_requires: tuple[str, ...] = ()
+    ignores: tuple[str, ...] = ()
     module: str = ""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -246,6 +252,19 @@ class Part:
 
     def offers(self, capability: str) -> bool:
         return capability in self.capabilities
+
+
+_GENERATION = [0]
+
+
+def _changed() -> None:
+    _GENERATION[0] += 1
+
+
+def generation() -> int:
+    """A counter of registrations (and of temporary parts removed) in every registry: what is
+    derived from the registries (the config schema's enums) is cached per value of it."""
+    return _GENERATION[0]
 
 
 class Registry(Mapping[str, Part]):
@@ -305,6 +324,7 @@ class Registry(Mapping[str, Part]):
             )
         part = _replace(part, module=module)
         self._parts[part.name] = part
+        _changed()
         return part
 
     @contextlib.contextmanager
@@ -318,6 +338,7 @@ class Registry(Mapping[str, Part]):
             yield added
         finally:
             self._parts.pop(part.name, None)
+            _changed()
 
     # ------------------------------------------------------------------ mapping
     def _sorted(self) -> list[Part]:

@@ -16,18 +16,32 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jcas.config import ExperimentPlan, axis_type, plan_experiments
+from jcas.config import POINT_KEYS, ExperimentPlan, Point, axis_type, plan_experiments, point_system
 from jcas.io.results import combine_datasets
 from jcas.io.stats import failure_count
 from jcas.pipeline import kinds
 from jcas.pipeline.variables import MC_VARIABLES, ROUTE_VARIABLE_NAMES
 
-__all__ = ["aggregate", "combine", "combine_sweep", "combine_variants", "plan"]
+__all__ = [
+    "aggregate",
+    "combine",
+    "combine_sweep",
+    "combine_variants",
+    "plan",
+    "routed",
+    "with_energy_efficiency",
+]
+
+ENERGY_SCHEME = "energy"
+"""The scheme whose experiments store every scheme's energy efficiency
+(:func:`with_energy_efficiency`)."""
 
 
 def aggregate(
     plan: ExperimentPlan,
     pieces: Sequence[tuple[Mapping[str, Any], Sequence[xr.Dataset]]],
+    *,
+    config: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Combine the per-job datasets of an experiment into ``results/<name>.nc`` with the
     aggregation of its kind (:attr:`jcas.config.kinds.Kind.aggregation`).
@@ -38,9 +52,103 @@ def aggregate(
     pieces : for each grid point of the plan (its swept values), the per-job
         datasets (allocation, plus Monte-Carlo or MLE, per drop block; each with one
         or several schemes, of which those of the plan are used).
+    config : the (experiment's) config, with ``system`` and ``allocation`` (options by
+        scheme, ``{scheme: {option: value}}``, or the config's ``allocation`` block). Needed
+        by an experiment with the scheme ``energy``: every scheme's energy efficiency at
+        each point is added (:func:`with_energy_efficiency`).
     """
+    if ENERGY_SCHEME in plan.schemes and plan.spec.allocates():
+        if config is None:
+            raise ValueError(
+                f"experiment {plan.name!r} runs {ENERGY_SCHEME!r}: aggregate() needs the config "
+                "(its power model)"
+            )
+        at = [next(p for v, p in plan.points if v == values) for values, _ in pieces]
+        pieces = [
+            (values, [with_energy_efficiency(ds, pt, config) for ds in datasets])
+            for (values, datasets), pt in zip(pieces, at, strict=True)
+        ]
     combined: xr.Dataset = kinds.aggregation(plan.kind)(plan, pieces)
     return combined
+
+
+def routed(
+    by_key: Mapping[str, Sequence[xr.Dataset]],
+    point: Point,
+    routes: Mapping[Point, Sequence[str]],
+) -> list[xr.Dataset]:
+    """The per-job datasets of grid point ``point``, each scheme from the point that computes
+    it (:func:`jcas.config.plan_routes`).
+
+    Parameters
+    ----------
+    by_key : point key -> the per-job datasets read from its directories (every precoder).
+    point : the experiment's grid point.
+    routes : ``{job point: its schemes}`` for ``point``.
+
+    A dataset with a ``scheme`` dimension keeps the route's schemes only; one computed at
+    another point (a scheme that does not read a key of ``point``) takes ``point``'s
+    coordinates (the five point keys and the parts' and schemes' keys it gives), so that
+    every scheme of the point lines up in the experiment's dataset.
+    """
+    out: list[xr.Dataset] = []
+    own = {k: v for k, v in point.extra if not isinstance(v, tuple)}
+    for jp, schemes in routes.items():
+        for ds in by_key.get(jp.key, ()):
+            if "scheme" in ds.dims:
+                have = [s for s in ds["scheme"].values.tolist() if s in schemes]
+                if not have:
+                    continue
+                if len(have) < ds.sizes["scheme"]:
+                    ds = ds.sel(scheme=have)
+            if jp != point:
+                gone = [k for k, _ in jp.extra if k in ds.coords and k not in own]
+                ds = ds.drop_vars(gone).assign_coords(
+                    {
+                        **{k: np.asarray(ds[k].dtype.type(getattr(point, k)))
+                           for k in POINT_KEYS if k in ds.coords},
+                        **{k: np.asarray(axis_type(k)(v)) for k, v in own.items()},
+                    }
+                )  # fmt: skip
+            out.append(ds)
+    return out
+
+
+def with_energy_efficiency(ds: xr.Dataset, point: Point, config: Mapping[str, Any]) -> xr.Dataset:
+    """``ds`` with ``power_consumed`` (W) and ``energy_efficiency`` (bit/s/Hz per W) of every
+    scheme, under the power model of the scheme ``energy`` at ``point``
+    (:func:`jcas.allocation.energy.power_model`: its options from ``config``'s
+    ``allocation``, the ones the point gives over them). A dataset without ``sum_rate`` and
+    ``power_total`` (Monte-Carlo) is returned as is.
+
+    ``EE = sum_rate / (power_total / mu + P_circuit)``: the objective the scheme ``energy``
+    maximises, evaluated for each scheme's allocation.
+    """
+    if "sum_rate" not in ds or "power_total" not in ds:
+        return ds
+    from jcas.allocation.energy import power_model
+    from jcas.parts.registry import scheme_entry
+
+    allocation = dict(config.get("allocation", {}))
+    params = scheme_entry(ENERGY_SCHEME).params
+    if isinstance(allocation.get(ENERGY_SCHEME), Mapping):  # options by scheme (keywords)
+        options = dict(allocation[ENERGY_SCHEME])
+    else:  # the config's allocation block (config keys)
+        options = {p.keyword: p.coerce(allocation.get(p.key, p.default)) for p in params}
+    extra = dict(point.extra)
+    options.update({p.keyword: p.coerce(extra[p.key]) for p in params if p.key in extra})
+    names = ("amplifier_efficiency", "fixed_power_w", "oscillator_power_w", "antenna_power_w",
+             "user_power_w", "receive_chains")  # fmt: skip
+    model = power_model(
+        point_system(config["system"], point), **{k: options[k] for k in names if k in options}
+    )
+    consumed = ds["power_total"] / model.amplifier_efficiency + model.circuit_w
+    ds = ds.copy(deep=False)
+    ee = ds["sum_rate"] / consumed
+    consumed.attrs, ee.attrs = {}, {}  # units and names: jcas.io.metadata (on writing)
+    ds["power_consumed"] = consumed
+    ds["energy_efficiency"] = ee
+    return ds
 
 
 def _as_point_piece(ds: xr.Dataset, plan: ExperimentPlan, values: Mapping[str, Any]) -> xr.Dataset:

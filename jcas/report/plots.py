@@ -27,7 +27,9 @@ __all__ = [
     "crb_map",
     "crb_mc",
     "crb_mc_precoders",
+    "energy_efficiency",
     "failure_note",
+    "fairness",
     "fig1",
     "fig2",
     "fig3",
@@ -37,6 +39,7 @@ __all__ = [
     "precoders",
     "save_figure",
     "sca_audit",
+    "sensing_frontier",
     "ula_vs_upa",
 ]
 
@@ -163,6 +166,30 @@ def channels_spread(ds: xr.Dataset) -> Figure:
     Drawn by :func:`jcas.report.figures.channels.channels_spread`.
     """
     return _figure("channels_spread", ds)
+
+
+def fairness(ds: xr.Dataset) -> Figure:
+    """Per-user rates: sum rate vs fairness (7.16 x 2.7 in).
+
+    Drawn by :func:`jcas.report.figures.objectives.fairness`.
+    """
+    return _figure("fairness", ds)
+
+
+def sensing_frontier(ds: xr.Dataset) -> Figure:
+    """Rate-CRB frontiers of the design objectives (7.16 x 2.9 in).
+
+    Drawn by :func:`jcas.report.figures.objectives.sensing_frontier`.
+    """
+    return _figure("sensing_frontier", ds)
+
+
+def energy_efficiency(ds: xr.Dataset) -> Figure:
+    """Energy efficiency vs antennas and circuit power (7.16 x 2.9 in).
+
+    Drawn by :func:`jcas.report.figures.objectives.energy_efficiency`.
+    """
+    return _figure("energy_efficiency", ds)
 
 
 def save_figure(

@@ -85,6 +85,11 @@ def test_reused_pilots_name_the_key_the_value_and_the_way_out() -> None:
     cfg["system"]["tau_p"] = 3
     cfg["schemes"] = ["equal_full"]  # MRT's split-power schemes also need tau_p >= K
     cfg["experiments"]["precoder_frontier"]["enabled"] = False
+    for exp in cfg["experiments"].values():  # naming their own schemes, without equal_full
+        if "equal_full" not in exp.get("schemes", ["equal_full"]) and exp is not cfg[
+            "experiments"
+        ].get("sca_audit"):
+            exp["enabled"] = False
     cfg["experiments"]["sca_audit"]["precoders"] = ["zf"]
     text = _error(cfg)
     assert "system.tau_p = 3 < system.K = 4" in text

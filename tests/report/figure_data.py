@@ -171,6 +171,26 @@ def mle_planar_dataset() -> xr.Dataset:
     return annotate(ds)
 
 
+def objectives_dataset(sweep: dict[str, list], schemes: list[str], *, seed=11) -> xr.Dataset:
+    """An allocation dataset of the design objectives: per-user ``rate`` (4 users) and its
+    sum, CRB, powers, energy efficiency; two failed entries (huge values, masked by status)."""
+    ds = alloc_dataset(sweep, n_drops=6, n_users=4, schemes=schemes, seed=seed)
+    rng = np.random.default_rng(seed)
+    shape = (*ds["sum_rate"].shape, 4)
+    rate = rng.exponential(0.8, shape) * (rng.uniform(size=shape) > 0.3)
+    failed = (ds["status"] != "optimal").values
+    rate[failed] = 1e6
+    dims = (*ds["sum_rate"].dims, "user")
+    ds["rate"] = (dims, rate)
+    ds["sum_rate"] = (ds["sum_rate"].dims, rate.sum(-1))
+    consumed = ds["power_total"] / 0.4 + 12.0
+    ee = ds["sum_rate"] / consumed
+    consumed.attrs, ee.attrs = {}, {}
+    ds["power_consumed"] = consumed
+    ds["energy_efficiency"] = ee
+    return annotate(ds)
+
+
 DATASETS: dict[str, Callable[[], xr.Dataset]] = {
     "fig1": lambda: alloc_dataset({"Nt": [15, 35], "snr_com_db": [-10.0, 0.0, 10.0, 20.0]}),
     "fig2": lambda: alloc_dataset({"Nt": [15, 35], "snr_com_db": [-10.0, 0.0, 10.0, 20.0]}),
@@ -199,4 +219,15 @@ DATASETS: dict[str, Callable[[], xr.Dataset]] = {
         alloc_dataset({"angular_spread_deg": [0.0, 10.0, 20.0, 40.0]}, schemes=["sca"]),
         precoders=("mrt", "zf", "rzf", "mmse"),
     ).assign_coords(Nt=16, Nr=16, channel="local_scattering"),
+    "fairness": lambda: with_precoders(
+        objectives_dataset({"snr_com_db": [20.0]}, ["optimal", "maxmin", "weighted"]),
+        ("mrt", "zf"),
+    ).assign_coords(Nt=35, Nr=35),
+    "sensing_frontier": lambda: objectives_dataset(
+        {"crb0": [1e-6, 1e-5, 1e-3], "sensing_rate_target": [0.0, 0.01, 0.05]},
+        ["optimal", "maxmin", "sensing_centric"],
+    ).assign_coords(Nt=35, Nr=35),
+    "energy_efficiency": lambda: objectives_dataset(
+        {"N": [20, 40, 70, 100], "energy_antenna_power_w": [0.2, 0.4]}, ["optimal", "energy"]
+    ).assign_coords(snr_com_db=20.0),
 }

@@ -34,6 +34,7 @@ from jcas.config import (  # noqa: E402
     job_key,
     load_config,
     plan_experiments,
+    plan_routes,
     scheme_options,
 )
 from jcas.config.kinds import ALLOCATION_RULES, KINDS, STAGES  # noqa: E402
@@ -50,12 +51,18 @@ from jcas.pipeline.sources import SourceGraph, digest  # noqa: E402
 # --------------------------------------------------------------------------- config
 CFG = load_config(config)
 PLANS = {name: p for name, p in plan_experiments(CFG).items() if p.enabled}
+# Where each scheme of each point is computed (jcas.config.plan_routes): at the point
+# without what the scheme does not read (another scheme's options, a key it ignores), so a
+# value swept for one scheme computes no other one again; for every point without such
+# keys, the point itself.
+ROUTES = {name: plan_routes(plan, CFG["system"]) for name, plan in PLANS.items()}
 # Jobs are keyed by grid point and precoder (jcas.config.job_key: the point's key for
 # mrt, "<point key>_<precoder>" for the others): the `point` wildcard is this job key.
 JOB_KEYS = {
-    (pt, precoder): job_key(pt, precoder)
-    for plan in PLANS.values()
-    for pt in plan.unique_points
+    (jp, precoder): job_key(jp, precoder)
+    for name, plan in PLANS.items()
+    for routes in ROUTES[name].values()
+    for jp in routes
     for precoder in plan.precoders
 }
 POINTS = {key: pt for (pt, _), key in JOB_KEYS.items()}
@@ -145,21 +152,24 @@ def _point_needs():
     rule, by family."""
     needs = {}
     own = [k.stage for k in KINDS.values() if k.stage and k.per_scheme]
-    for plan in PLANS.values():
+    for name, plan in PLANS.items():
         kind = kind_of(plan)
-        for pt, precoder in (
-            (p, c) for p in plan.unique_points for c in plan.precoders
+        for jp, schemes, precoder in (
+            (jp, schemes, c)
+            for routes in ROUTES[name].values()
+            for jp, schemes in routes.items()
+            for c in plan.precoders
         ):
-            key = JOB_KEYS[pt, precoder]
+            key = JOB_KEYS[jp, precoder]
             need = needs.setdefault(
                 key, {"alloc": set(), "mc": set(), **{rule: set() for rule in own}}
             )
             if kind.allocates():
-                need["alloc"].update(plan.schemes)
+                need["alloc"].update(schemes)
             if kind.stage in own:
-                need[kind.stage].update(plan.schemes)
+                need[kind.stage].update(schemes)
             elif "monte_carlo" in kind.rules and plan.monte_carlo:
-                need["mc"].update(plan.schemes)
+                need["mc"].update(schemes)
     return {
         key: {
             what: {
@@ -262,38 +272,46 @@ HELD_OUT_RANGE = {
 }
 
 
-def _experiment_inputs(plan):
-    """Per-job files of one experiment: every point x family (x block), or its kind's own
-    files (per scheme or per block)."""
+def _experiment_inputs(name):
+    """Per-job files of one experiment: every point x family (x block) where its schemes
+    are computed (ROUTES), or its kind's own files (per scheme or per block)."""
+    plan = PLANS[name]
     kind = kind_of(plan)
     files = []
-    for pt, precoder in ((p, c) for p in plan.unique_points for c in plan.precoders):
-        key = JOB_KEYS[pt, precoder]
+    for jp, schemes, precoder in (
+        (jp, schemes, c)
+        for routes in ROUTES[name].values()
+        for jp, schemes in routes.items()
+        for c in plan.precoders
+    ):
+        key = JOB_KEYS[jp, precoder]
         if kind.stage and kind.per_scheme:
-            files += [own_path(kind.name, key, s) for s in plan.schemes]
+            files += [own_path(kind.name, key, s) for s in schemes]
         elif kind.stage:
             files += [own_path(kind.name, key, b) for b in own_blocks(plan)]
         else:
-            families = [
-                f for f in FAMILIES if any(family_of(s) == f for s in plan.schemes)
-            ]
+            families = [f for f in FAMILIES if any(family_of(s) == f for s in schemes)]
             for fam in families:
                 for block in BLOCKS:
                     files.append(alloc_path(key, fam, block))
                     if plan.monte_carlo:
                         files.append(mc_path(key, fam, block))
-    return files
+    return list(dict.fromkeys(files))  # a job point may serve several points
 
 
 def aggregate_keys(name):
-    """Job key -> point key of every per-job directory experiment ``name`` reads."""
+    """Job key -> the key of its point, for every per-job directory experiment ``name``
+    reads (jcas.pipeline.jobs.aggregate routes each scheme of each point to it)."""
     plan = PLANS[name]
     return {
-        JOB_KEYS[pt, c]: pt.key for pt in plan.unique_points for c in plan.precoders
+        JOB_KEYS[jp, c]: jp.key
+        for routes in ROUTES[name].values()
+        for jp in routes
+        for c in plan.precoders
     }
 
 
-EXPERIMENT_INPUTS = {name: _experiment_inputs(plan) for name, plan in PLANS.items()}
+EXPERIMENT_INPUTS = {name: _experiment_inputs(name) for name in PLANS}
 CLAIM_KINDS = ("fig1", "fig2", "fig3", "pareto")
 
 

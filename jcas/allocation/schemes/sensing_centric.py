@@ -35,5 +35,6 @@ SCHEMES_REGISTRY.register(
         order=50,
         solve=solve_sensing_centric,
         solve_requires=(LINEAR_FISHER_POWERS,),
+        ignores=("crb0",),  # the CRB is the objective: CRB0 is not read
     )
 )

@@ -11,8 +11,9 @@ from typing import Any
 
 import xarray as xr
 
+from jcas.config import plan_routes
 from jcas.io.results import read_netcdf
-from jcas.pipeline.aggregate import aggregate, plan
+from jcas.pipeline.aggregate import aggregate, plan, routed
 from jcas.pipeline.files import write
 from jcas.pipeline.jobs import compute_time
 
@@ -33,8 +34,10 @@ def run(
 
     ``inputs`` are paths whose parent directories name the job key (grid point and
     precoder: ``.../<job key>/<family>/<block>.nc``, see ``workflow/rules/common.smk``);
-    ``point_keys`` maps each job key of the plan to its point key (a list: job key =
-    point key).
+    ``point_keys`` maps each job key of the plan to the key of its point (a list: job key =
+    point key). Each scheme of each grid point is read from the files of the point that
+    computes it (:func:`jcas.config.plan_routes`: the point itself, unless the experiment
+    gives another scheme's option or a key the scheme ignores).
     """
     grid = plan(config, name)
     keys = dict(point_keys) if isinstance(point_keys, Mapping) else {k: k for k in point_keys}
@@ -42,8 +45,10 @@ def run(
     for path in inputs:
         key = next(part for part in Path(path).parts if part in keys)
         by_key.setdefault(keys[key], []).append(read_netcdf(path))
+    routes = plan_routes(grid, config["system"])
     t0 = time.perf_counter()
-    ds = aggregate(grid, [(values, by_key[p.key]) for values, p in grid.points])
+    pieces = [(values, routed(by_key, p, routes[p])) for values, p in grid.points]
+    ds = aggregate(grid, pieces, config=config)
     compute_time(time.perf_counter() - t0)
     write(ds, output, config=config, title=grid.title or name)
     log.info(
