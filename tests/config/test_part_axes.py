@@ -125,7 +125,7 @@ def test_bad_values_are_rejected_naming_the_key(
     base: dict[str, Any], exp: dict[str, Any], message: str
 ) -> None:
     cfg = copy.deepcopy(base)
-    cfg["schemes"] = [*cfg["schemes"], "sensing_centric"]
+    cfg["schemes"] = list(dict.fromkeys([*cfg["schemes"], "sensing_centric"]))
     cfg["experiments"]["x"] = {"tie": "Nr=Nt", "fixed": {"Nt": 16}, **exp}
     with pytest.raises(ConfigError, match=message):
         load_config(cfg)

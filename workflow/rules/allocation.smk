@@ -8,16 +8,6 @@ closed forms: jcas.parts.registry.route) each job estimates the Monte-Carlo coef
 its drops (mc.coefficient_realizations per drop) and runs its schemes' solvers on them.
 """
 
-from jcas.parts.registry import route as _route  # noqa: E402
-
-
-def coefficient_sizes(wc):
-    """Params function: the coefficient route's sizes at the job's point ({} off the route)."""
-    params = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
-    if _route(params) != "coefficients":
-        return {}
-    return {"realizations": CFG["mc"]["coefficient_realizations"]}
-
 
 rule closed_form:
     input:

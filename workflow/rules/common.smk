@@ -45,6 +45,7 @@ from jcas.parts.registry import (
     CHANNELS,
     PRECODERS,
     SCHEMES_REGISTRY,
+    route,
 )  # noqa: E402
 from jcas.pipeline.sources import SourceGraph, digest  # noqa: E402
 
@@ -487,3 +488,12 @@ def figure_caption(wildcards, output):
     trigger; empty before the job has run."""
     path = Path(output.caption)
     return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
+def coefficient_sizes(wc):
+    """Params function of the allocation rules: the coefficient route's sizes at the job's
+    point ({} off the route: jcas.parts.registry.route)."""
+    params = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
+    if route(params) != "coefficients":
+        return {}
+    return {"realizations": CFG["mc"]["coefficient_realizations"]}

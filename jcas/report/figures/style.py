@@ -141,13 +141,48 @@ class Look:
 
 
 def log_axis(ax: Axes, axis: str = "y") -> None:
-    """A log scale whose minor ticks (labelled only when the axis spans less than a decade) are
-    at 2 and 5 times the powers of ten, so their labels do not run into each other."""
+    """A log scale with minor ticks at 2 and 5 times the powers of ten, labelled when a decade
+    is at least :data:`LABELLED_DECADE_IN` long at the print size (so a frontier over a
+    decade or two has several labelled ticks, and their labels never run into each other)."""
     from matplotlib.ticker import LogLocator
 
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
+    target.set_minor_formatter(_minor_log_formatter())
+
+
+LABELLED_DECADE_IN: Final = 1.8
+"""The shortest decade (inches at the print size) whose 2 and 5 ticks are labelled: a label
+such as ``2 x 10^-6`` at 8 pt is about 0.5 in wide, and 1 to 2 is 0.3 of a decade."""
+
+
+def _minor_log_formatter() -> Any:
+    import math
+
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class MinorLogFormatter(LogFormatterSciNotation):  # type: ignore[misc]
+        """Labels 2 and 5 times the powers of ten where the decade is long enough."""
+
+        def __init__(self) -> None:
+            super().__init__(labelOnlyBase=False)
+
+        def set_locs(self, locs: Any = None) -> None:
+            axis: Any = self.axis
+            ax = getattr(axis, "axes", None)
+            if ax is None:  # not on an axis (e.g. a colorbar's dummy): label the decades
+                self._sublabels = {1.0}
+                return
+            box = ax.get_position()
+            width, height = ax.get_figure(root=True).get_size_inches()
+            inches = box.width * width if axis is ax.xaxis else box.height * height
+            low, high = sorted(abs(v) for v in axis.get_view_interval())
+            decades = math.log10(high / low) if low > 0 else math.inf
+            long_enough = decades > 0 and inches / decades >= LABELLED_DECADE_IN
+            self._sublabels = {1.0, 2.0, 5.0} if long_enough else {1.0}
+
+    return MinorLogFormatter()
 
 
 def handle(look: Look) -> Line2D:
