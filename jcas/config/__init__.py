@@ -40,7 +40,7 @@ import dataclasses
 import functools
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -82,6 +82,7 @@ __all__ = [
     "part_axes",
     "plan_experiments",
     "plan_routes",
+    "point_array",
     "point_system",
     "scheme_options",
     "scheme_point",
@@ -1037,6 +1038,22 @@ def _rows_tied(exp: Mapping[str, Any]) -> bool:
     return _rows_follow(exp["tie"], {*exp["sweep"], *exp["fixed"]})
 
 
+def point_array(array: str, keys: Iterable[str]) -> str:
+    """The array part of a grid point whose experiment gives ``keys`` over a system with
+    ``array``: a key of another array part (e.g. ``tx_rows`` of ``upa``), given without any
+    key of ``array`` itself, makes the point that part's."""
+    keys = list(keys)
+    owners = {p.key: a.name for a in registry.ARRAYS.values() for p in a.params}
+    given = [owners[k] for k in keys if k in owners]
+    if (
+        given
+        and array in registry.ARRAYS
+        and not any(k in keys for k in (p.key for p in registry.ARRAYS[array].params))
+    ):
+        return given[0]
+    return array
+
+
 def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Point:
     """The grid point of the experiment values ``values`` (swept and fixed) over ``system``.
 
@@ -1052,15 +1069,7 @@ def _point(system: Mapping[str, Any], values: Mapping[str, Any], tie: str) -> Po
         v["Nr"] = v["Nt"]
     elif tie == "Nt=Nr=N/2":
         v["Nt"] = v["Nr"] = int(values["N"]) // 2
-    array = str(system.get("array", SystemParams.array))
-    owners = {p.key: a.name for a in registry.ARRAYS.values() for p in a.params}
-    given = [owners[k] for k in values if k in owners]
-    if (
-        given
-        and array in registry.ARRAYS
-        and not any(k in values for k in (p.key for p in registry.ARRAYS[array].params))
-    ):
-        array = given[0]  # a key of another array part makes the point that array's
+    array = point_array(str(system.get("array", SystemParams.array)), values)
     channel = str(values.get("channel", system.get("channel", registry.CHANNELS.default)))
     # an isotropic channel (i.i.d. fading) has no use for a channel model's keys: the
     # values swept for another channel give one point here

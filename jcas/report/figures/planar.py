@@ -38,11 +38,14 @@ ANGLES = ("azimuth", "elevation")
 
 
 def _array(ds: xr.Dataset) -> str:
+    """The label of the dataset's array part: the system's, or the part whose keys the
+    experiment gives (``tx_rows``: the points are ``upa``'s, as the config makes them)."""
+    from jcas.config import point_array
     from jcas.io.provenance import dataset_config
 
     system = dataset_config(ds).get("system", {})
     name = system.get("array", "") if isinstance(system, dict) else ""
-    return array_name(str(name)) if name else ""
+    return array_name(point_array(str(name), map(str, ds.coords))) if name else ""
 
 
 def shape_label(ds: xr.Dataset, rows: int) -> str:

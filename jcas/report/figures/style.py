@@ -142,7 +142,8 @@ class Look:
 
 def log_axis(ax: Axes, axis: str = "y") -> None:
     """A log scale with minor ticks at 2 and 5 times the powers of ten, labelled when a decade
-    is at least :data:`LABELLED_DECADE_IN` long at the print size (so a frontier over a
+    is at least :data:`LABELLED_DECADE_IN` (x) or :data:`LABELLED_DECADE_Y_IN` (y) long at
+    the print size (so a frontier over a
     decade or two has several labelled ticks, and their labels never run into each other)."""
     from matplotlib.ticker import LogLocator
 
@@ -155,6 +156,10 @@ def log_axis(ax: Axes, axis: str = "y") -> None:
 LABELLED_DECADE_IN: Final = 1.8
 """The shortest decade (inches at the print size) whose 2 and 5 ticks are labelled: a label
 such as ``2 x 10^-6`` at 8 pt is about 0.5 in wide, and 1 to 2 is 0.3 of a decade."""
+
+
+LABELLED_DECADE_Y_IN: Final = 0.8
+"""The same on a y axis, where the labels stack: 0.3 of a decade holds an 8 pt line."""
 
 
 def _minor_log_formatter() -> Any:
@@ -179,7 +184,9 @@ def _minor_log_formatter() -> Any:
             inches = box.width * width if axis is ax.xaxis else box.height * height
             low, high = sorted(abs(v) for v in axis.get_view_interval())
             decades = math.log10(high / low) if low > 0 else math.inf
-            long_enough = decades > 0 and inches / decades >= LABELLED_DECADE_IN
+            # labels side by side on x need a label's width, stacked on y a line's height
+            shortest = LABELLED_DECADE_IN if axis is ax.xaxis else LABELLED_DECADE_Y_IN
+            long_enough = decades > 0 and inches / decades >= shortest
             self._sublabels = {1.0, 2.0, 5.0} if long_enough else {1.0}
 
     return MinorLogFormatter()
