@@ -24,6 +24,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # --------------------------------------------------------------------------- pipeline helpers
+import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -355,3 +356,62 @@ def assert_precoder_moments(
     expected = float(precoder.transmit_power(gamma, eta, xi, params)[0])
     assert abs(power.mean() - expected) <= 3 * power.std() / np.sqrt(n)
     return forms, expected
+
+
+# --------------------------------------------------------------------------- CF checker
+CHECK = "cf:1.10"
+
+
+def checker() -> list[str]:
+    """The checker's command line (its console script, next to this Python)."""
+    exe = Path(sys.executable).with_name("compliance-checker")
+    found = str(exe) if exe.exists() else shutil.which("compliance-checker")
+    assert found, "compliance-checker is not installed: pip install -e '.[test]'"
+    return [found]
+
+
+def failures(report: dict, priority: str) -> list[str]:
+    """Messages of the failed checks of one priority (``high``: errors, ``medium``:
+    warnings) in the checker's JSON report of one file."""
+    results = report[CHECK][f"{priority}_priorities"]
+    return [m for r in results if r["value"][0] < r["value"][1] for m in r["msgs"]]
+
+
+def run_checker(files: list[Path], out: Path) -> tuple[dict[str, dict], str]:
+    """Check ``files`` in one call; returns the JSON report per file and the text report."""
+    cmd = [*checker(), f"--test={CHECK}", "-f", "json_new", "-f", "text", "-o", str(out)]
+    proc = subprocess.run(
+        [*cmd, *map(str, files)], capture_output=True, text=True, timeout=600, check=False
+    )
+    json_out, text_out = out.with_suffix(".json"), out.with_suffix(".txt")
+    assert json_out.exists(), f"compliance-checker wrote no report:\n{proc.stdout}\n{proc.stderr}"
+    report = json.loads(json_out.read_text())
+    return report, text_out.read_text() + proc.stderr
+
+
+def sample_files(results: Path) -> list[Path]:
+    """Every experiment file, and the first per-job file of each cache stage (the job
+    layout of the cache is free; its files are written by the same function)."""
+    files = sorted(results.glob("*.nc"))
+    cache = results / "cache"
+    if cache.is_dir():
+        for stage in sorted(p for p in cache.iterdir() if p.is_dir()):
+            first = next(iter(sorted(stage.rglob("*.nc"))), None)
+            if first is not None:
+                files.append(first)
+    return files
+
+
+def assert_cf_clean(files: list[Path], out: Path) -> None:
+    """The CF-1.10 checker reports no error and no warning on any of ``files``, and none
+    of its checks raised (used by the pipeline tests of every experiment)."""
+    report, text = run_checker(files, out)
+    assert len(report) == len(files), text
+    problems = {}
+    for name, one in report.items():
+        errors, warnings = failures(one, "high"), failures(one, "medium")
+        if errors or warnings:
+            problems[name] = {"errors": errors, "warnings": warnings}
+    assert not problems, f"{json.dumps(problems, indent=1)}\n\nfull report:\n{text}"
+    # a check that raised (e.g. on a string-valued coordinate variable) is no pass
+    assert "exceptions occurred" not in text, text

@@ -341,7 +341,7 @@ def test_sca_planar_fixes_switch_off_the_users_the_optimum_drops(form: str) -> N
 @pytest.mark.slow
 def test_planar_files_have_no_cf_errors_or_warnings(planar_run: Path, tmp_path: Path) -> None:
     """The planar experiments' files and their per-job files pass the CF-1.10 checker."""
-    from test_cf_compliance import assert_cf_clean, sample_files
+    from conftest import assert_cf_clean, sample_files
 
     files = sample_files(planar_run / "results")
     for name in ("ula_vs_upa", "crb_map", "mle_planar"):

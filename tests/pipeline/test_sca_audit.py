@@ -295,7 +295,7 @@ def test_pipeline_crb_mc_precoders(audit_run: Path) -> None:
 @pytest.mark.pipeline
 def test_pipeline_files_have_no_cf_errors_or_warnings(audit_run: Path, tmp_path: Path) -> None:
     """The new experiments' files and their per-job files pass the CF-1.10 checker."""
-    from test_cf_compliance import assert_cf_clean, sample_files
+    from conftest import assert_cf_clean, sample_files
 
     files = sample_files(audit_run / "results")
     assert audit_run / "results" / "sca_audit.nc" in files
