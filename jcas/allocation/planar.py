@@ -24,16 +24,11 @@ lower ends; for the sum, 0 if feasible there, else the smallest root in ``[0, p]
 quadratic ``crb0 J_az(s) J_el(s) - sigma_r_bar^2 (J_az(s) + J_el(s))``. When the
 interval is empty no split meets the constraint: ``infeasible``.
 
-SCA (:func:`jcas.allocation.sca.sca_planar`): each iteration maximises the concave
-minoriser of the sum rate obtained by linearising the concave ``-ln(1 + h_k T)`` in
-``ln(1 + SINR_k) = ln(1 + h_k T + g_k u_k) - ln(1 + h_k T)`` (``T = sum u + v``, fractions
-of ``p``) under the budget and the constraint of the form, kept exact (linear per
-angle, ``inv_pos`` for the sum); the sum rate never decreases. The robustness fixes of
-:func:`jcas.allocation.sca.sca` apply unchanged, since both constraint forms depend on
-the users' powers only through ``sum u`` (``docs/theory.md`` §3): the extrapolation of
-the users' split along the step and the water-filling polish at the stop move the split
-at fixed ``(sum u, v)``, and the active set freezes vanishing users at 0 (a constraint
-``u_k <= on_k`` of the convex program) and re-activates them per KKT.
+SCA: :func:`jcas.allocation.sca.sca` on the same runner as the azimuth form, with the
+constraint of the form kept exact in its convex program
+(:class:`jcas.allocation.sca.PlanarCrbModel`, ``docs/theory.md`` §7.4): linear per angle,
+rotated second-order cones for the sum. Both forms depend on the users' powers only
+through their sum, as the azimuth form does, so every fix of the SCA applies unchanged.
 """
 
 from __future__ import annotations

@@ -24,14 +24,16 @@ interval in both solutions. The SCA's own results are compared in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import drops, run_python
 
 from jcas.allocation import sca
-from jcas.allocation.sca import CrbModel, _balanced_model, crb_model
-from jcas.allocation.sca._clarabel import ConicProgram, StepData, StepSolution
+from jcas.allocation.planar import crb_pair
+from jcas.allocation.sca import CrbModel, PlanarCrbModel, _balanced_model, crb_model
+from jcas.allocation.sca._clarabel import PLANAR_MARGIN, ConicProgram, StepData, StepSolution
 from jcas.allocation.sca._program import Program
 from jcas.model.metrics import closed_form_metrics
 from jcas.model.params import SystemParams
@@ -43,12 +45,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _model(k: int, with_t3: bool, nt: int) -> CrbModel:
     if not with_t3:
-        return crb_model(SystemParams(K=k, Nt=nt, Nr=nt, crb0=1e-3))
-    p = SystemParams(K=k, Nt=nt, Nr=nt, theta_deg=25.0, crb0=1e-3)
-    m = element_positions(nt) + (nt - 1) / 2  # first element at the origin: T3 != 0
-    a = np.exp(1j * np.pi * np.sin(p.theta_rad) * m)
-    a_dot = 1j * np.pi * np.cos(p.theta_rad) * m * a
-    return crb_model(p, (a, a, a_dot, a_dot))
+        model = crb_model(SystemParams(K=k, Nt=nt, Nr=nt, crb0=1e-3))
+    else:
+        p = SystemParams(K=k, Nt=nt, Nr=nt, theta_deg=25.0, crb0=1e-3)
+        m = element_positions(nt) + (nt - 1) / 2  # first element at the origin: T3 != 0
+        a = np.exp(1j * np.pi * np.sin(p.theta_rad) * m)
+        a_dot = 1j * np.pi * np.cos(p.theta_rad) * m * a
+        model = crb_model(p, (a, a, a_dot, a_dot))
+    assert isinstance(model, CrbModel)
+    return model
 
 
 def _step(rng: np.random.Generator, k: int, n: int, with_t3: bool) -> StepData:
@@ -207,5 +212,147 @@ def test_sca_job_does_not_import_cvxpy() -> None:
         "assert st == {'converged'}, st\n"
         "assert 'cvxpy' not in sys.modules, 'cvxpy imported'\n"
         "assert 'clarabel' in sys.modules\n"
+    )
+    run_python(code)
+
+
+# ----------------------------------------------------------------------------- two angles
+def _planar_step(rng: np.random.Generator, k: int, n: int, form: str) -> tuple[StepData, Any]:
+    """Random coefficients of (26) for a two-angle form at feasible full-power iterates: a UPA
+    at a random direction, the bounds between the all-communications and all-sensing CRBs
+    (so the constraint binds somewhere on the segment), one angle left free in some draws
+    (``per_angle``: its bound at 1 rad^2)."""
+    base = SystemParams(
+        K=k,
+        Nt=16,
+        Nr=12,
+        array="upa",
+        tx_rows=4,
+        rx_rows=3,
+        theta_deg=float(rng.uniform(-40, 40)),
+        elevation_deg=float(rng.uniform(-30, 30)),
+    )
+    pw = base.pt_w / base.Nt
+    comm, sens = crb_pair(pw, 0.0, base), crb_pair(0.0, pw, base)
+    mid = np.sqrt(comm * sens) * rng.uniform(0.7, 1.3, 2)
+    if form == "per_angle":
+        free = rng.uniform() < 0.3
+        params = base.replace(
+            crb_form=form, crb0_azimuth=float(mid[0]), crb0_elevation=1.0 if free else float(mid[1])
+        )
+    else:
+        params = base.replace(crb_form=form, crb0=float(mid.sum()))
+    model = crb_model(params)
+    assert isinstance(model, PlanarCrbModel)
+    grid = np.linspace(0.0, 1.0, 2001)
+    ok = model.crb_ratio(1.0 - grid, grid) <= 1.0
+    v0 = rng.uniform(grid[ok].min(), grid[ok].max(), n)
+    u0 = (1.0 - v0)[:, None] * rng.dirichlet(np.ones(k), n)
+    g = 10 ** rng.uniform(0.0, 4.0, (n, k))
+    h = g / k * rng.uniform(0.01, 1.0, (n, k))
+    x0 = g * u0
+    y0 = h + 1.0
+    scale = np.sum(np.log1p(x0 / y0), axis=1, keepdims=True)
+    ck = x0 * h / ((x0 + y0) * y0) / scale
+    d = StepData(
+        u0=u0,
+        bw=x0 / (x0 + y0) / scale,
+        cu=ck.sum(axis=1)[:, None] * u0,
+        cv=ck.sum(axis=1),
+        wmax=np.minimum(1.0 / u0, 1e3),
+        **model.step(u0, v0),
+    )
+    return d, model
+
+
+PLANAR_CASES = [(k, n, f) for k in (2, 8) for n in (1, 16) for f in ("per_angle", "sum")]
+
+
+@pytest.mark.parametrize(("k", "n", "form"), PLANAR_CASES)
+def test_two_angle_programs_match_cvxpy(k: int, n: int, form: str) -> None:
+    """The two-angle constraints in the Clarabel data (per angle: nonnegative rows; sum:
+    rotated cones) against cvxpy's own canonicalisation of the same program (linear
+    constraints, ``inv_pos``): the optimal values to 1e-8, ``w`` and ``v`` as for the azimuth
+    form (module docstring), and both solutions meet the form's constraint with the
+    program's margin (to the solvers' 1e-10)."""
+    rng = np.random.default_rng(7 * k + n + (form == "sum"))
+    direct, reference = ConicProgram(k, n, form), Program(k, n, form)
+    for _ in range(3):
+        d, model = _planar_step(rng, k, n, form)
+        got, ref = direct.solve(d), reference.solve_step(d, "CLARABEL")
+        assert got is not None
+        assert ref is not None
+        assert abs(got.objective - ref.objective) <= 1e-8 * max(1.0, abs(ref.objective))
+        eps = 1e-9 * (1.0 + abs(ref.objective))
+        bound = 2.0 * np.sqrt(eps * ref.w**3 / d.bw)
+        assert np.all(np.abs(got.w - ref.w) <= bound), np.max(np.abs(got.w - ref.w) / bound)
+        assert np.all(np.abs(got.v - ref.v) <= 1e-6)
+        limit = 1.0 / (1.0 + PLANAR_MARGIN) if form == "per_angle" else 1.0 - PLANAR_MARGIN
+        for s in (got, ref):
+            c = np.sum(d.u0 * s.w, axis=1)
+            assert np.all(model.crb_ratio(c, s.v) <= limit + 1e-9)
+
+
+@pytest.mark.parametrize("form", ["per_angle", "sum"])
+def test_two_angle_sca_through_either_path_gives_the_same_allocation(form: str) -> None:
+    """One runner for every CRB form: the two-angle forms through Clarabel directly and
+    through cvxpy only give the same statuses, iteration counts and sum rates (1e-7 relative;
+    the plain algorithm, which creeps at ``tol = 1e-4``, stops within 1e-3 of itself)."""
+    p = SystemParams(
+        K=4, Nt=16, Nr=12, array="upa", tx_rows=4, rx_rows=3, theta_deg=20.0, elevation_deg=-10.0
+    )
+    pw = p.pt_w / p.Nt
+    mid = np.sqrt(crb_pair(pw, 0.0, p) * crb_pair(0.0, pw, p))
+    if form == "per_angle":
+        p = p.replace(crb_form=form, crb0_azimuth=float(mid[0]), crb0_elevation=float(mid[1]))
+    else:
+        p = p.replace(crb_form=form, crb0=float(mid.sum()))
+    beta, xi = drops(p, 10, seed=5)
+    for fixes in (True, False):
+        got = {}
+        for direct in (True, False):
+            options = sca.SCAOptions(
+                tol=1e-4,
+                max_iterations=100,
+                solvers=("CLARABEL", "ECOS", "SCS"),
+                batch_size=8,
+                active_set=fixes,
+                accelerate=fixes,
+                off_threshold=1e-5,
+                stopping="aitken",
+                polish=fixes,
+                direct=direct,
+            )
+            got[direct] = sca._solve(
+                beta, xi, p, options, arrays=None, programs=sca.PROGRAMS, trace=None
+            )
+        a, b = got[True], got[False]
+        np.testing.assert_array_equal(a.status, b.status)
+        assert set(a.status) == {"converged"}
+        rate = {
+            d: closed_form_metrics(x.gamma, x.eta, xi, beta, p, design(p))["rate"].sum(axis=1)
+            for d, x in got.items()
+        }
+        if fixes:
+            np.testing.assert_array_equal(a.iterations, b.iterations)
+        np.testing.assert_allclose(rate[True], rate[False], rtol=1e-7 if fixes else 1e-3)
+
+
+def test_two_angle_sca_does_not_import_cvxpy() -> None:
+    """The two-angle forms run on the SCA's own runner and Clarabel data: no cvxpy."""
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from jcas.allocation import allocate\n"
+        "from jcas.model.params import SystemParams\n"
+        "from jcas.model.drops import large_scale_fading\n"
+        "from jcas.model.channel import estimate_variance\n"
+        "p = SystemParams(K=3, Nt=16, Nr=12, array='upa', tx_rows=4, rx_rows=3,\n"
+        "    elevation_deg=-10.0, crb_form='sum', crb0=1.0)\n"
+        "beta, _ = large_scale_fading(p, 1, range(4))\n"
+        "xi = estimate_variance(beta, p.tau_p, p.pp_w, p.sigma_u2_w)\n"
+        "a = allocate('sca', beta, xi, p)\n"
+        "assert set(a.status.tolist()) == {'converged'}, a.status\n"
+        "assert 'cvxpy' not in sys.modules, 'cvxpy imported'\n"
     )
     run_python(code)

@@ -303,13 +303,16 @@ def test_mle_reaches_the_crb_at_high_snr(planar_run: Path) -> None:
         assert se < 0.1 * crb, (angle, se, crb)
 
 
-# --------------------------------------------------------------------------- sca_planar fixes
+# --------------------------------------------------------------------------- the SCA's fixes
 @pytest.mark.parametrize("form", ["per_angle", "sum"])
-def test_sca_planar_fixes_switch_off_the_users_the_optimum_drops(form: str) -> None:
+def test_sca_fixes_switch_off_the_users_the_optimum_drops(form: str) -> None:
     """At SNR_com = -10 dB the exact optimum gives no power to most users (water-filling).
-    ``sca_planar`` with the fixes of Algorithm 1 (active set, extrapolation, polish; the
-    defaults) gives those users exactly 0 W, without them about 1e-8 W; both are within
-    1e-6 of the optimum's sum rate on every drop and never above it by more than that."""
+    ``sca`` on a two-angle form, with the fixes of Algorithm 1 (active set, extrapolation,
+    polish; the defaults), converges on every drop within 1e-9 of the optimum's sum rate in
+    a few iterations and gives those users exactly 0 W. The plain algorithm (the paper's,
+    no fixes) creeps towards them: it keeps power on them, needs many times more iterations
+    and stays below the optimum (the bound (20)-(22) is loose where a user's power tends
+    to 0); neither is ever above the optimum."""
     import warnings
 
     from jcas.allocation import allocate
@@ -329,12 +332,16 @@ def test_sca_planar_fixes_switch_off_the_users_the_optimum_drops(form: str) -> N
         warnings.simplefilter("ignore")
         fixed = allocate("sca", beta, xi, p)
         plain = allocate("sca", beta, xi, p, active_set=False, accelerate=False, polish=False)
-    for a in (fixed, plain):
-        assert set(a.status) == {"converged"}
-        gap = (rate(opt) - rate(a)) / rate(opt)
-        assert np.all(np.abs(gap) < 1e-6), gap
+    assert set(fixed.status) == {"converged"}
+    assert set(plain.status) <= {"converged", "max_iterations"}
+    gap_fixed = (rate(opt) - rate(fixed)) / rate(opt)
+    gap_plain = (rate(opt) - rate(plain)) / rate(opt)
+    assert np.all(np.abs(gap_fixed) < 1e-9), gap_fixed
+    assert np.all(gap_plain > -1e-9), gap_plain
+    assert np.all(gap_plain < 1e-3), gap_plain
     assert np.all(fixed.gamma[off] == 0.0)
     assert np.max(xi[off] * plain.gamma[off]) > 0.0
+    assert plain.iterations.sum() > 5 * fixed.iterations.sum()
 
 
 @pytest.mark.pipeline

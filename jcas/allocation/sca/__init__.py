@@ -2,8 +2,10 @@
 
 Each iteration solves the convex program (26): the concave bound (20)-(22) of
 the sum rate (15) under the power budget (19c) and the CRB constraint in the
-form (23)-(25), linearised at the current iterate. Derivation, robustness fixes
-and stopping rule: ``docs/theory.md``. In short:
+form (23)-(25), linearised at the current iterate (or, for the two-angle forms of a
+planar array, their convex constraint as it stands: :class:`PlanarCrbModel`; one runner
+serves every form). Derivation, robustness fixes and stopping rule: ``docs/theory.md``.
+In short:
 
 - Scaling: powers are fractions of the budget (``u_k = xi_k gamma_k / p``,
   ``v = sum eta / p``, ``p = Pt / Nt``), gains are normalised by the noise
@@ -41,9 +43,7 @@ and stopping rule: ``docs/theory.md``. In short:
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,9 +51,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jcas.allocation._types import Allocation, timed
+from jcas.allocation._types import Allocation
 from jcas.allocation.closed_form import water_fill
-from jcas.allocation.planar import _meets, crb_pair, feasible_interval, planar_coefficients
+from jcas.allocation.planar import planar_coefficients
 from jcas.allocation.sca._clarabel import (
     DEFAULT_SOLVERS,
     PROGRAMS,
@@ -81,10 +81,10 @@ from jcas.parts.registry import design
 __all__ = [
     "DEFAULT_SOLVERS",
     "CrbModel",
+    "PlanarCrbModel",
     "SCAState",
     "crb_model",
     "sca",
-    "sca_planar",
     "surrogate_rate",
 ]
 
@@ -136,12 +136,75 @@ class CrbModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(det > 0, t1 / np.where(det > 0, det, 1.0), np.inf)
 
+    @property
+    def program(self) -> bool:
+        """The conic program's CRB constraint (:class:`ConicProgram`): ``T3`` present."""
+        return bool(np.any(self.t3 != 0))
+
+    def step(self, u: Float, v: Float) -> dict[str, Any]:
+        """The CRB fields of :class:`StepData` at the iterates ``(u, v)``: (24)-(25) balanced
+        there (:func:`_balanced_model`)."""
+        t1, t2, t3, beta, phi0 = _balanced_model(self, u, v)
+        return {"t1": t1, "t2": t2, "t3": t3, "beta": beta, "phi0": phi0}
+
+
+@dataclass(frozen=True)
+class PlanarCrbModel:
+    """The two-angle CRB constraints of a planar array, ``per_angle`` or ``sum``
+    (:mod:`jcas.allocation.planar`, ``docs/theory.md`` §7), in the fractions (C, V).
+
+    Each angle's Fisher information is linear in the power totals and the Fisher matrix is
+    diagonal (MRT covariance (37), centred arrays); normalised by the information each
+    angle's bound needs, ``J_i' = fisher[i, 0] C + fisher[i, 1] V`` and the constraint is
+    ``J_i' >= 1`` for each angle (``per_angle``: ``fisher[i] = p (a_i, b_i) crb0_i /
+    sigma_r_bar^2``) or ``J_az'^-1 + J_el'^-1 <= 1`` (``sum``: ``crb0_i = crb0``). Both
+    depend on the users' powers only through ``C = sum u``, as the azimuth form does, so the
+    SCA's steps and fixes apply unchanged; the constraint is convex as it stands and enters
+    the program exactly (:class:`ConicProgram` with ``crb = form``).
+
+    Attributes
+    ----------
+    form : ``"per_angle"`` or ``"sum"``.
+    fisher : (2, 2) ``[angle, (C, V)]``; an angle with no Fisher information at all is
+        left out (zero row).
+    """
+
+    form: str
+    fisher: Float
+
+    def crb_ratio(self, c: ArrayLike, v: ArrayLike) -> Float:
+        """The constraint as a ratio, at most 1 where met: ``max_i 1 / J_i'`` (``per_angle``)
+        or ``sum_i 1 / J_i'`` (``sum``), the constrained angles only (``inf`` where one's
+        Fisher information vanishes)."""
+        c = np.asarray(c, dtype=float)[..., None]
+        v = np.asarray(v, dtype=float)[..., None]
+        used = np.any(self.fisher != 0, axis=-1)
+        j = self.fisher[:, 0] * c + self.fisher[:, 1] * v
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(j > 0, 1.0 / np.where(j > 0, j, 1.0), np.inf)
+        inv = np.where(used, inv, 0.0)
+        return np.max(inv, axis=-1) if self.form == "per_angle" else np.sum(inv, axis=-1)
+
+    @property
+    def program(self) -> str:
+        """The conic program's CRB constraint (:class:`ConicProgram`): the form."""
+        return self.form
+
+    def step(self, u: Float, v: Float) -> dict[str, Any]:
+        """The CRB field of :class:`StepData` (the same at every iterate)."""
+        return {"fisher": np.broadcast_to(self.fisher, (len(v), 2, 2)).copy()}
+
+
+CrbConstraint = CrbModel | PlanarCrbModel
+"""The CRB constraint of the SCA: the azimuth form (36) or a two-angle form."""
+
 
 def crb_model(
     params: SystemParams,
     arrays: Sequence[ArrayLike] | None = None,
-) -> CrbModel:
-    """Coefficients of T1, T2, T3 of (36) in (C, V), from the parts of ``params``.
+) -> CrbConstraint:
+    """The CRB constraint of ``params`` in (C, V): the coefficients of T1, T2, T3 of (36)
+    (``system.crb_form`` ``azimuth``), or the two-angle forms' (:class:`PlanarCrbModel`).
 
     The precoder's expected covariance is linear in ``(xi^T gamma, sum eta)``:
     ``R_x = c R_c + s R_s`` (MRT (37): ``R_c = I``, ``R_s = a_t a_t^H``), so
@@ -154,6 +217,17 @@ def crb_model(
     arrays : optional fixed ``(a_t, a_r, a_t_dot, a_r_dot)`` replacing the array part
         (e.g. a non-centred array in tests).
     """
+    p = params.pt_w / params.Nt
+    if params.crb_form != "azimuth":  # two angles: docs/theory.md §7
+        if arrays is not None:
+            raise ValueError(f"arrays: only the azimuth form takes them, not {params.crb_form!r}")
+        a, b = planar_coefficients(params)
+        if params.crb_form == "per_angle":
+            crb0 = np.array([params.crb0_azimuth, params.crb0_elevation])
+        else:
+            crb0 = np.full(2, params.crb0)
+        scale = p * crb0 / params.sigma_r_bar2
+        return PlanarCrbModel(params.crb_form, np.stack([a * scale, b * scale], axis=-1))
     parts = design(params)
     tx, rx = parts.tx, parts.rx
     if arrays is not None:
@@ -161,7 +235,6 @@ def crb_model(
         tx, rx = FixedArray(a_t, a_t_dot), FixedArray(a_r, a_r_dot)
     forms = parts.precoder.covariance_components(params, tx)
     t1, t2, t3 = covariance_crb_terms(Covariance(np.eye(2), forms), rx.gram(params.theta_rad))
-    p = params.pt_w / params.Nt
     fisher0 = params.sigma_r_bar2 / params.crb0
     tau1 = p * float(np.max(np.abs(t1)))
     return CrbModel(
@@ -269,7 +342,7 @@ def _balanced_model(
 
 
 def _repair(
-    model: CrbModel, anchor: tuple[float, float], u: Float, v: Float, on: NDArray[np.bool_]
+    model: CrbConstraint, anchor: tuple[float, float], u: Float, v: Float, on: NDArray[np.bool_]
 ) -> tuple[Float, Float]:
     """Make a solver output exactly feasible (it may miss (19c) or CRB0 by the solver tolerance).
 
@@ -318,7 +391,7 @@ def _full_power(u: Float, v: Float) -> tuple[Float, Float]:
     return u * scale[:, None], v * scale
 
 
-def start_point(model: CrbModel) -> tuple[float, float] | None:
+def start_point(model: CrbConstraint) -> tuple[float, float] | None:
     """Feasible starting split ``(C, V)`` on the full-power segment ``C + V = 1``.
 
     The midpoint of the feasible interval of ``V`` (an interval: the CRB
@@ -371,10 +444,12 @@ def sca(
 ) -> Allocation:
     """Algorithm 1 of the paper for a batch of drops (``docs/theory.md`` §3).
 
-    Needs the total-power rate form of the precoder
-    (:meth:`jcas.parts.precoders.Precoder.total_power_sinr`); the CRB may be any (``T3 != 0``
-    included). Defaults of ``tol``, ``max_iterations`` and ``batch_size`` are those of
-    :mod:`jcas.parts.registry` (the pipeline's).
+    Needs the total-power or the split-power rate form of the precoder
+    (:meth:`jcas.parts.precoders.Precoder.total_power_sinr`); the CRB constraint is that of
+    ``params.crb_form``: the azimuth form (36) (``T3 != 0`` included) or a two-angle form
+    of a planar array (:class:`PlanarCrbModel`), on the same runner. Defaults of ``tol``,
+    ``max_iterations`` and ``batch_size`` are those of :mod:`jcas.parts.registry` (the
+    pipeline's).
 
     Parameters
     ----------
@@ -389,7 +464,8 @@ def sca(
     active_set : switch off users whose power vanishes, and back on per KKT.
     accelerate : extrapolate the user split along the SCA step (kept only if it helps).
     off_threshold : power fraction under which a user counts as vanishing.
-    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` replacing the array part.
+    arrays : optional ``(a_t, a_r, a_t_dot, a_r_dot)`` replacing the array part (azimuth
+        form only).
     polish : at a stopping point, water-fill the users' split at fixed
         ``(sum u, v)`` and keep iterating if that gained more than ``tol``.
     stopping : ``"aitken"`` (default) or the paper's ``"change"``.
@@ -400,19 +476,6 @@ def sca(
     ``x_k = u_k p`` and ``s = v p`` (MRT: ``gamma_k = u_k p / xi_k``, ``eta_k = v p / K``;
     the rate and CRB depend on eta only through its sum).
     """
-    if params.crb_form != "azimuth":  # two angles: docs/theory.md §6
-        return sca_planar(
-            beta,
-            xi,
-            params,
-            tol=tol,
-            max_iterations=max_iterations,
-            batch_size=batch_size,
-            active_set=active_set,
-            accelerate=accelerate,
-            polish=polish,
-            off_threshold=off_threshold,
-        )
     if stopping not in SCA_STOPPING_RULES:
         raise ValueError(f"stopping = {stopping!r}: must be 'aitken' or 'change'")
     options = SCAOptions(
@@ -525,7 +588,7 @@ class _Runner:
     def __init__(
         self,
         params: SystemParams,
-        model: CrbModel,
+        model: CrbConstraint,
         g: Float,
         h: Float,
         state: SCAState,
@@ -568,7 +631,7 @@ class _Runner:
         with np.errstate(over="ignore"):  # 1 / u0 of a subnormal u0 is inf, capped at _W_MAX
             inv_u0 = 1.0 / np.where(u0 > 0, u0, 1.0)
         wmax = np.where(on & (u0 > 0), np.minimum(inv_u0, _W_MAX), 1.0)
-        t1, t2, t3, beta, phi0 = _balanced_model(self.model, u0, v0)
+        crb = self.model.step(u0, v0)
         pad = n_slots - n
 
         def padded(a: NDArray[Any]) -> NDArray[Any]:
@@ -582,15 +645,10 @@ class _Runner:
             cu=padded(ctot[:, None] * u0_eff),
             cv=padded(ctot_s),
             wmax=padded(wmax),
-            t1=padded(t1),
-            t2=padded(t2),
-            t3=padded(t3),
-            beta=padded(beta),
-            phi0=padded(phi0),
+            **{name: padded(value) for name, value in crb.items()},
         )
-        with_t3 = bool(np.any(self.model.t3 != 0))
         for attempt in attempts:
-            sol = self._solve_with(attempt, data, g.shape[1], n_slots, with_t3)
+            sol = self._solve_with(attempt, data, g.shape[1], n_slots, self.model.program)
             if sol is not None:
                 w, v = sol.w[:n], sol.v[:n]
                 good = np.all(np.isfinite(w), axis=1) & np.isfinite(v) & np.all(w > 0, axis=1)
@@ -604,17 +662,17 @@ class _Runner:
         return u0, v0, np.zeros(n, bool)
 
     def _solve_with(
-        self, attempt: tuple[str, str], data: StepData, n_users: int, n_slots: int, with_t3: bool
+        self, attempt: tuple[str, str], data: StepData, n_users: int, n_slots: int, crb: bool | str
     ) -> StepSolution | None:
         """One solve of (26): Clarabel directly, or the cvxpy program with a named solver."""
         backend, solver = attempt
         if backend == "clarabel":
-            return self.programs.get(n_users, n_slots, with_t3).solve(data)
+            return self.programs.get(n_users, n_slots, crb).solve(data)
         from jcas.allocation.sca import _program  # cvxpy: only when the direct path failed
 
         if solver not in _program.installed_solvers():
             return None
-        return _program.PROGRAMS.get(n_users, n_slots, with_t3).solve_step(data, solver)
+        return _program.PROGRAMS.get(n_users, n_slots, crb).solve_step(data, solver)
 
     def _step(self, idx: NDArray[np.int64], n_slots: int) -> None:
         st = self.state
@@ -888,181 +946,3 @@ def _switch_on(
                 break
             delta *= 0.5
     return np.asarray(back, dtype=np.int64)
-
-
-# --------------------------------------------------------------------------- two angles
-_MARGIN = 1e-7
-"""Relative margin of the two-angle SCA's constraint (solver tolerances, e.g. ECOS's ~1e-8)."""
-
-
-def sca_planar(
-    beta: ArrayLike,
-    xi: ArrayLike,
-    params: SystemParams,
-    *,
-    tol: float = SCA_TOLERANCE,
-    max_iterations: int = SCA_MAX_ITERATIONS,
-    batch_size: int = 50,
-    active_set: bool = SCA_ACTIVE_SET,
-    accelerate: bool = SCA_ACCELERATE,
-    polish: bool = SCA_POLISH,
-    off_threshold: float = 1e-5,
-    **_: Any,
-) -> Allocation:
-    """SCA for the ``per_angle`` and ``sum`` CRB forms of a planar array
-    (:mod:`jcas.allocation.planar`, ``docs/theory.md`` §7), batched; :func:`sca` calls it for
-    those forms.
-
-    Start: full power, the sensing share at the middle of the feasible interval, the
-    communications power split equally. Stops per drop when the relative sum-rate
-    change is below ``tol`` (status ``converged``) or after ``max_iterations``
-    (``max_iterations``); ``infeasible`` (NaN) when no split meets the constraint,
-    ``solver_error`` when the convex program fails.
-
-    ``active_set``, ``accelerate``, ``polish`` (defaults of :mod:`jcas.allocation.sca_defaults`,
-    the config's ``allocation.sca_*``) are the fixes of :func:`sca`: users
-    below ``off_threshold`` (fraction of the budget) whose power fell are switched off when
-    that does not lower the rate, and back on at a stop where the KKT conditions ask for
-    it; the users' split is extrapolated along each step (kept only if the rate rises);
-    at a stop the split is water-filled at fixed ``(sum u, v)``, and a drop it raises by
-    more than ``tol`` keeps iterating. All three off is the plain SCA above.
-    """
-    import cvxpy as cp
-
-    start = time.perf_counter()
-    beta = np.asarray(beta, dtype=float)
-    xi = np.asarray(xi, dtype=float)
-    n_drops, n_users = beta.shape
-    gamma = np.full((n_drops, n_users), np.nan)
-    eta = np.full((n_drops, n_users), np.nan)
-    status = np.full(n_drops, "infeasible", dtype=object)
-    iterations = np.zeros(n_drops, np.int64)
-    lo, hi = feasible_interval(params)
-    if math.isnan(lo):
-        return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
-    solvers = [s for s in ("CLARABEL", "ECOS", "SCS") if s in cp.installed_solvers()]
-    p = params.pt_w / params.Nt
-    num, den = design(params).precoder.total_power_sinr(beta, xi, params)
-    g = num * p / params.sigma_u2_w  # SINR_k = g_k u_k / (h_k T + 1)
-    h = den * p / params.sigma_u2_w
-    a, b = planar_coefficients(params)
-    s2 = params.sigma_r_bar2
-    if params.crb_form == "per_angle":
-        crb0 = np.array([params.crb0_azimuth, params.crb0_elevation])
-    else:
-        crb0 = np.full(2, params.crb0)
-    # normalised Fisher coefficients: J_i crb0_i / s2 = ah_i U + bh_i V (U, V fractions of p)
-    ah, bh = a * p * crb0 / s2, b * p * crb0 / s2
-    use = [i for i in (0, 1) if ah[i] > 0 or bh[i] > 0]
-
-    for first in range(0, n_drops, batch_size):
-        rows = np.arange(first, min(first + batch_size, n_drops))
-        nb = len(rows)
-        u_var = cp.Variable((nb, n_users), nonneg=True)
-        v_var = cp.Variable(nb, nonneg=True)
-        g_par = cp.Parameter((nb, n_users), nonneg=True)
-        h_par = cp.Parameter((nb, n_users), nonneg=True)
-        lin = cp.Parameter((nb, n_users), nonneg=True)  # h / (1 + h T0)
-        total = cp.sum(u_var, axis=1) + v_var
-        t_mat = cp.reshape(total, (nb, 1), order="C") @ np.ones((1, n_users))
-        weight = cp.Parameter((nb, n_users), nonneg=True)  # 1 / current sum rate (scaling)
-        on_par = cp.Parameter((nb, n_users), nonneg=True)  # 1: active user, 0: frozen at 0
-        logs = cp.log(1 + cp.multiply(h_par, t_mat) + cp.multiply(g_par, u_var))
-        objective = cp.sum(cp.multiply(weight, logs) - cp.multiply(lin, t_mat))
-        cons = [total <= 1, u_var <= on_par]
-        comm = cp.sum(u_var, axis=1)
-        # a margin of _MARGIN keeps solver tolerances from violating the constraint
-        if params.crb_form == "per_angle":
-            cons += [ah[i] * comm + bh[i] * v_var >= 1 + _MARGIN for i in use]
-        else:
-            cons += [sum(cp.inv_pos(ah[i] * comm + bh[i] * v_var) for i in use) <= 1 - _MARGIN]
-        problem = cp.Problem(cp.Maximize(objective), cons)
-        g_par.value = g[rows]
-        h_par.value = h[rows]
-        v0 = 0.5 * (lo + hi) / p
-        u = np.full((nb, n_users), (1.0 - v0) / n_users)
-        v = np.full(nb, v0)
-        rate = _sum_rate(u, v, g[rows], h[rows])
-        active = np.ones(nb, bool)
-        on = np.ones((nb, n_users), bool)  # the active set of each drop
-        reactivations = np.zeros(nb, np.int64)
-        done_status = np.full(nb, "max_iterations", dtype=object)
-        its = np.zeros(nb, np.int64)
-        gr, hr = g[rows], h[rows]
-        for _it in range(max_iterations):
-            on_par.value = on.astype(float)
-            t0 = u.sum(axis=1) + v
-            scale = 1.0 / np.maximum(rate, 1e-300)
-            weight.value = np.broadcast_to(scale[:, None], (nb, n_users)).copy()
-            lin.value = scale[:, None] * h[rows] / (1 + h[rows] * t0[:, None])
-            ok = False
-            for solver in solvers:  # the next solver when one fails (as sca does)
-                try:
-                    with warnings.catch_warnings():  # "inaccurate": judged by the rate test
-                        warnings.simplefilter("ignore", UserWarning)
-                        problem.solve(solver=solver)
-                    ok = problem.status in ("optimal", "optimal_inaccurate")
-                except cp.error.SolverError:
-                    ok = False
-                if ok:
-                    break
-            if not ok or u_var.value is None:
-                done_status[active] = "solver_error"
-                break
-            u_new = np.where(on, np.maximum(np.asarray(u_var.value), 0.0), 0.0)
-            v_new = np.maximum(np.asarray(v_var.value), 0.0)
-            rate_new = _sum_rate(u_new, v_new, gr, hr)
-            better = active & (rate_new >= rate)
-            u_old, rate_old = u.copy(), rate.copy()
-            u[better], v[better] = u_new[better], v_new[better]
-            rate = np.where(better, rate_new, rate)
-            if accelerate and better.any():  # the split along the step, at fixed (sum u, v)
-                rs = np.flatnonzero(better)
-                u[rs], rate[rs] = _extrapolate(
-                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs]
-                )
-            if active_set and better.any():
-                rs = np.flatnonzero(better)
-                u[rs], rate[rs], on[rs] = _switch_off(
-                    u_old[rs], u[rs], v[rs], rate[rs], gr[rs], hr[rs], on[rs], off_threshold
-                )
-            change = np.abs(rate - rate_old) / np.maximum(np.abs(rate), 1e-300)
-            its[active] += 1
-            stop = active & ((change < tol) | ~better)
-            if polish and stop.any():  # water-filling at fixed (sum u, v); > tol: go on
-                rs = np.flatnonzero(stop)
-                u_p, r_p, gained = _polish(u[rs], v[rs], gr[rs], hr[rs])
-                up = r_p > rate[rs]
-                u[rs[up]], rate[rs[up]] = u_p[up], r_p[up]
-                if active_set:  # the users with power (water-filling may switch some on)
-                    on[rs[up]] = (u_p[up] > 0) | (on[rs[up]] & (gr[rs[up]] <= 0))
-                stop[rs[up & (gained > tol)]] = False
-            if active_set and stop.any():  # KKT: switched-off users that want power
-                rs = np.flatnonzero(stop)
-                state = SCAState(u=u, v=v, active=on, rate=rate)
-                back = _switch_on(state, rs, gr, hr, reactivations)
-                stop[back] = False
-            done_status[stop] = "converged"
-            active &= ~stop
-            if not active.any():
-                break
-        # every accepted iterate is feasible up to the solver's tolerance; a drop whose
-        # final point misses the constraint by more than _RTOL is reported
-        ok_rows = done_status != "solver_error"
-        x = u * p
-        s = v * p
-        crb = crb_pair(x.sum(axis=1), s, params)
-        viol = ok_rows & ~_meets(crb, params)
-        done_status[viol] = "crb_violated"
-        gm, et = design(params).precoder.from_power_factors(x, s, xi[rows])
-        gamma[rows] = np.where(ok_rows[:, None], gm, np.nan)
-        eta[rows] = np.where(ok_rows[:, None], et, np.nan)
-        status[rows] = done_status
-        iterations[rows] = its
-    return Allocation(gamma, eta, status.astype(str), iterations, timed(start, n_drops))
-
-
-def _sum_rate(u: Float, v: Float, g: Float, h: Float) -> Float:
-    """``sum_k ln(1 + g_k u_k / (h_k T + 1))`` (nat), ``T = sum u + v``, per drop."""
-    t = u.sum(axis=1) + v
-    return np.sum(np.log1p(g * u / (h * t[:, None] + 1.0)), axis=1)

@@ -43,6 +43,19 @@ CRB terms and ``t1b = beta t1`` (:func:`jcas.allocation.sca._balanced_model`). T
 objective ``max -sum bw r - cu . w - cv v`` is minimised as ``q = (bw on r, cu on w,
 cv on v)``. Cones in order: zero (n), nonnegative, ``n + nK`` SOC(3), and ``n`` SOC(4)
 with ``T3``. Tolerances are those the cvxpy path passes to Clarabel (1e-10).
+
+The two-angle forms of a planar array (``docs/theory.md`` §7) replace ``phi`` and the rows
+of (24)-(25) by their own constraint, exact since it is convex, on the normalised Fisher
+information ``J_i = j_i . (c, v)`` of each angle (``m`` = :data:`PLANAR_MARGIN`):
+
+==========================================  ===========================================  =======
+``per_angle``: ``J_i >= 1 + m``             ``s = J_i - 1 - m``  (2 per slot)             ``>= 0``
+``sum``: ``z_az + z_el <= 1 - m``           ``s = 1 - m - z_az - z_el``  (n)              ``>= 0``
+``z_i J_i >= 1``                            ``(z_i + J_i, z_i - J_i, 2)``  (2 x 3)        SOC(3)
+==========================================  ===========================================  =======
+
+The SOC(3) of the sum form come last. An angle the form leaves free has ``j_i = 0``: its
+row reads ``1 >= 0`` (per angle), or ``J_i = 1`` and its ``z_i`` is out of the sum.
 """
 
 from __future__ import annotations
@@ -58,8 +71,10 @@ from scipy import sparse  # type: ignore[import-untyped]
 
 __all__ = [
     "CLARABEL_SETTINGS",
+    "CRB_FORMS",
     "DEFAULT_SOLVERS",
     "GENERAL_PROGRAMS",
+    "PLANAR_MARGIN",
     "PROGRAMS",
     "ConicProgram",
     "GeneralConicProgram",
@@ -99,6 +114,12 @@ class StepData:
     t3 : (n, 2) complex coefficients in ``T3''``.
     beta : (n,) ``beta`` of ``T1'' T2'' - |T3''|^2 >= beta T1''``.
     phi0 : (n,) ``phi^(i)``, the expansion point of (24).
+    fisher : (n, 2, 2) the two-angle forms' normalised Fisher information (``per_angle``,
+        ``sum``): ``J_i = fisher[:, i, 0] c + fisher[:, i, 1] v`` for angle ``i`` (az, el),
+        the constraint ``J_i >= 1`` (each angle) or ``sum_i 1 / J_i <= 1``; an angle the
+        form does not constrain has zero coefficients.
+
+    The azimuth form (26) needs ``t1`` .. ``phi0``, the two-angle forms ``fisher``.
     """
 
     u0: Float
@@ -106,11 +127,12 @@ class StepData:
     cu: Float
     cv: Float
     wmax: Float
-    t1: Float
-    t2: Float
-    t3: NDArray[np.complex128]
-    beta: Float
-    phi0: Float
+    t1: Float | None = None
+    t2: Float | None = None
+    t3: NDArray[np.complex128] | None = None
+    beta: Float | None = None
+    phi0: Float | None = None
+    fisher: Float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,36 +147,59 @@ class StepSolution:
     solver: str
 
 
+CRB_FORMS: tuple[str, ...] = ("per_angle", "sum")
+"""The two-angle CRB forms a :class:`ConicProgram` takes besides the azimuth form (26)."""
+
+PLANAR_MARGIN = 1e-7
+"""Relative margin of the two-angle constraints in the program (solver tolerances, e.g.
+ECOS's ~1e-8); the SCA makes every iterate exactly feasible afterwards."""
+
+
 class ConicProgram:
     """Problem (26) for ``n_slots`` drops with ``n_users`` users as Clarabel data (module doc).
 
-    The structure (variable and row indices, cones, CSC order) is fixed at construction;
-    :meth:`solve` fills in the numbers of one :class:`StepData` and calls Clarabel.
+    ``crb`` selects the CRB constraint: ``False`` / ``True`` the azimuth form (24)-(25)
+    without / with ``T3``; ``"per_angle"`` or ``"sum"`` the two-angle forms of a planar array
+    (``docs/theory.md`` §7), which are convex as they stand and enter exactly: per angle
+    ``J_i >= 1 + m`` (nonnegative rows), the sum ``sum_i z_i <= 1 - m`` with
+    ``z_i J_i >= 1`` (a rotated cone ``||(2, z_i - J_i)|| <= z_i + J_i`` per angle),
+    ``m`` = :data:`PLANAR_MARGIN`. The structure (variable and row indices, cones, CSC
+    order) is fixed at construction; :meth:`solve` fills in the numbers of one
+    :class:`StepData` and calls Clarabel.
     """
 
-    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
+    def __init__(self, n_users: int, n_slots: int, crb: bool | str) -> None:
+        if isinstance(crb, str) and crb not in CRB_FORMS:
+            raise ValueError(f"crb = {crb!r}: must be a bool (azimuth, T3) or one of {CRB_FORMS}")
         k, n = n_users, n_slots
-        self.n_users, self.n_slots, self.with_t3 = k, n, with_t3
+        self.n_users, self.n_slots = k, n
+        self.form = crb if isinstance(crb, str) else "azimuth"
+        self.with_t3 = crb is True
+        azimuth, per_angle, total = (self.form == f for f in ("azimuth", "per_angle", "sum"))
         slot = np.arange(n)
-        # variable indices
+        # variable indices: w, r, v, c, then phi (azimuth) or z (sum form)
         self.iw = np.arange(n * k).reshape(n, k)
         self.ir = n * k + self.iw
         self.iv = 2 * n * k + slot
         self.ic = 2 * n * k + n + slot
-        self.iphi = 2 * n * k + 2 * n + slot
-        self.n_vars = 2 * n * k + 3 * n
+        self.iphi = 2 * n * k + 2 * n + slot if azimuth else np.zeros(0, np.int64)
+        self.iz = (2 * n * k + 2 * n + 2 * slot[:, None] + np.arange(2)) if total else None
+        self.n_vars = 2 * n * k + (3 * n if azimuth else 4 * n if total else 2 * n)
         # row indices, in cone order
         rows = _Rows()
         self.r_eq = rows.take(n)
         self.r_power = rows.take(n)
         self.r_wmax = rows.take(n * k).reshape(n, k)
         self.r_vpos = rows.take(n)
-        self.r_phipos = rows.take(n)
-        self.r_lin24 = rows.take(0 if with_t3 else n)
+        self.r_phipos = rows.take(n if azimuth else 0)
+        self.r_lin24 = rows.take(n if azimuth and not self.with_t3 else 0)
+        self.r_angle = rows.take(2 * n if per_angle else 0).reshape(-1, 2)
+        self.r_sum = rows.take(n if total else 0)
         n_nonneg = rows.count - n
-        self.r_soc25 = rows.take(3 * n).reshape(n, 3)
+        self.r_soc25 = rows.take(3 * n if azimuth else 0).reshape(-1, 3)
         self.r_inv = rows.take(3 * n * k).reshape(n, k, 3)
-        self.r_soc24 = rows.take(4 * n if with_t3 else 0).reshape(-1, 4)
+        self.r_soc24 = rows.take(4 * n if self.with_t3 else 0).reshape(-1, 4)
+        self.r_zsoc = rows.take(6 * n if total else 0).reshape(-1, 2, 3)
         self.n_rows = rows.count
 
         # entries (row, column) in construction order; values come in the same order (_values)
@@ -172,19 +217,20 @@ class ConicProgram:
         add(self.r_power, self.iv)
         add(self.r_wmax, self.iw)
         add(self.r_vpos, self.iv)
-        add(self.r_phipos, self.iphi)
-        if not with_t3:
-            add(self.r_lin24, self.ic)
-            add(self.r_lin24, self.iv)
-            add(self.r_lin24, self.iphi)
-        for j in (0, 2):  # (T1 +- T2) / 2 rows of (25)
-            add(self.r_soc25[:, j], self.ic)
-            add(self.r_soc25[:, j], self.iv)
-        add(self.r_soc25[:, 1], self.iphi)
+        if azimuth:
+            add(self.r_phipos, self.iphi)
+            if not self.with_t3:
+                add(self.r_lin24, self.ic)
+                add(self.r_lin24, self.iv)
+                add(self.r_lin24, self.iphi)
+            for j in (0, 2):  # (T1 +- T2) / 2 rows of (25)
+                add(self.r_soc25[:, j], self.ic)
+                add(self.r_soc25[:, j], self.iv)
+            add(self.r_soc25[:, 1], self.iphi)
         for j in (0, 1):  # r + w, r - w
             add(self.r_inv[:, :, j], self.ir)
             add(self.r_inv[:, :, j], self.iw)
-        if with_t3:
+        if self.with_t3:
             for j in (0, 1):  # (L +- 1) / 2
                 add(self.r_soc24[:, j], self.iphi)
                 add(self.r_soc24[:, j], self.ic)
@@ -192,6 +238,15 @@ class ConicProgram:
             for j in (2, 3):  # Re T3, Im T3
                 add(self.r_soc24[:, j], self.ic)
                 add(self.r_soc24[:, j], self.iv)
+        if per_angle:  # J_i - (1 + m) >= 0
+            add(self.r_angle, self.ic[:, None])
+            add(self.r_angle, self.iv[:, None])
+        if self.iz is not None:
+            add(self.r_sum[:, None], self.iz)  # 1 - m - sum z >= 0
+            for j in (0, 1):  # z_i + J_i, z_i - J_i
+                add(self.r_zsoc[:, :, j], self.iz)
+                add(self.r_zsoc[:, :, j], self.ic[:, None])
+                add(self.r_zsoc[:, :, j], self.iv[:, None])
         row = np.concatenate(r_list)
         col = np.concatenate(c_list)
         self._order = np.lexsort((row, col))  # CSC: by column, then row
@@ -208,27 +263,43 @@ class ConicProgram:
         """Numeric entries of ``A``, in construction order (``__init__``)."""
         n = self.n_slots
         one = np.ones(n)
-        t1b = d.beta[:, None] * d.t1
-        half_sum = -0.5 * (d.t1 + d.t2)
-        half_diff = -0.5 * (d.t1 - d.t2)
-        parts: list[Float] = [
+        parts: list[NDArray[Any]] = [
             one,
             -d.u0,
             one,
             one,
             np.ones(self.n_slots * self.n_users),
             -one,
-            -one,
         ]
-        if not self.with_t3:
-            parts += [t1b[:, 0], t1b[:, 1], -2.0 * d.phi0]
-        parts += [half_sum[:, 0], half_sum[:, 1], half_diff[:, 0], half_diff[:, 1], -one]
         minus = -np.ones(n * self.n_users)
+        if self.form == "azimuth":
+            assert d.t1 is not None
+            assert d.t2 is not None
+            assert d.beta is not None
+            assert d.phi0 is not None
+            t1b = d.beta[:, None] * d.t1
+            half_sum = -0.5 * (d.t1 + d.t2)
+            half_diff = -0.5 * (d.t1 - d.t2)
+            parts.append(-one)
+            if not self.with_t3:
+                parts += [t1b[:, 0], t1b[:, 1], -2.0 * d.phi0]
+            parts += [half_sum[:, 0], half_sum[:, 1], half_diff[:, 0], half_diff[:, 1], -one]
+            parts += [minus, minus, minus, -minus]
+            if self.with_t3:
+                assert d.t3 is not None
+                for _ in (0, 1):
+                    parts += [-d.phi0, 0.5 * t1b[:, 0], 0.5 * t1b[:, 1]]
+                parts += [-d.t3[:, 0].real, -d.t3[:, 1].real, -d.t3[:, 0].imag, -d.t3[:, 1].imag]
+            return np.concatenate([np.ravel(p) for p in parts])
+        assert d.fisher is not None
         parts += [minus, minus, minus, -minus]
-        if self.with_t3:
-            for _ in (0, 1):
-                parts += [-d.phi0, 0.5 * t1b[:, 0], 0.5 * t1b[:, 1]]
-            parts += [-d.t3[:, 0].real, -d.t3[:, 1].real, -d.t3[:, 0].imag, -d.t3[:, 1].imag]
+        jc, jv = d.fisher[:, :, 0], d.fisher[:, :, 1]
+        if self.form == "per_angle":
+            parts += [-jc, -jv]
+        else:
+            ones = np.ones((n, 2))
+            parts += [_used(d.fisher).astype(float)]  # the constrained angles' z in the sum
+            parts += [-ones, -jc, -jv, -ones, jc, jv]
         return np.concatenate([np.ravel(p) for p in parts])
 
     def data(self, d: StepData) -> tuple[Float, sparse.csc_matrix, Float]:
@@ -240,12 +311,25 @@ class ConicProgram:
         b = np.zeros(self.n_rows)
         b[self.r_power] = 1.0
         b[self.r_wmax] = d.wmax
-        phi0sq = d.phi0**2
-        if self.with_t3:
-            b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
-            b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
+        if self.form == "azimuth":
+            assert d.phi0 is not None
+            phi0sq = d.phi0**2
+            if self.with_t3:
+                b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
+                b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
+            else:
+                b[self.r_lin24] = -phi0sq
         else:
-            b[self.r_lin24] = -phi0sq
+            assert d.fisher is not None
+            used = _used(d.fisher)
+            if self.form == "per_angle":  # an angle without constraint: the row reads 1 >= 0
+                b[self.r_angle] = np.where(used, -(1.0 + PLANAR_MARGIN), 1.0)
+            else:  # an angle outside the sum: J_i = 1 (constant), z_i unconstrained above 1
+                b[self.r_sum] = 1.0 - PLANAR_MARGIN
+                e = np.where(used, 0.0, 1.0)
+                b[self.r_zsoc[:, :, 0]] = e
+                b[self.r_zsoc[:, :, 1]] = -e
+                b[self.r_zsoc[:, :, 2]] = 2.0
         b[self.r_inv[:, :, 2]] = 2.0
         a = sparse.csc_matrix(
             (self._values(d)[self._order], self._indices, self._indptr),
@@ -257,9 +341,12 @@ class ConicProgram:
         """Clarabel's cone list, in row order."""
         n, k = self.n_slots, self.n_users
         cones: list[Any] = [clarabel.ZeroConeT(n), clarabel.NonnegativeConeT(self._n_nonneg)]
-        cones += [clarabel.SecondOrderConeT(3) for _ in range(n + n * k)]
+        n_soc3 = n * k + (n if self.form == "azimuth" else 0)
+        cones += [clarabel.SecondOrderConeT(3) for _ in range(n_soc3)]
         if self.with_t3:
             cones += [clarabel.SecondOrderConeT(4) for _ in range(n)]
+        if self.form == "sum":
+            cones += [clarabel.SecondOrderConeT(3) for _ in range(2 * n)]
         return cones
 
     def solve(self, d: StepData) -> StepSolution | None:
@@ -280,10 +367,15 @@ class ConicProgram:
         return StepSolution(
             w=x[self.iw],
             v=x[self.iv],
-            phi=x[self.iphi],
+            phi=x[self.iphi] if self.form == "azimuth" else np.zeros(self.n_slots),
             objective=-float(solution.obj_val),
             solver="clarabel",
         )
+
+
+def _used(fisher: Float) -> NDArray[np.bool_]:
+    """(n, 2): the angles a two-angle form constrains (nonzero Fisher coefficients)."""
+    return np.any(fisher != 0, axis=-1)
 
 
 class _Rows:
@@ -299,19 +391,20 @@ class _Rows:
 
 
 class ProgramCache(Generic[_P]):
-    """Programs of (26) by ``(K, number of slots, T3 present)``, each made on first use by
-    ``build(n_users, n_slots, with_t3)``; one cache per process and formulation
-    (:data:`PROGRAMS` here, :data:`jcas.allocation.sca._program.PROGRAMS` for cvxpy's)."""
+    """Programs of (26) by ``(K, number of slots, CRB constraint)``, each made on first use by
+    ``build(n_users, n_slots, crb)`` (``crb``: T3 present, or a two-angle form of
+    :data:`CRB_FORMS`); one cache per process and formulation (:data:`PROGRAMS` here,
+    :data:`jcas.allocation.sca._program.PROGRAMS` for cvxpy's)."""
 
-    def __init__(self, build: Callable[[int, int, bool], _P]) -> None:
+    def __init__(self, build: Callable[..., _P]) -> None:
         self._build = build
-        self._programs: dict[tuple[int, int, bool], _P] = {}
+        self._programs: dict[tuple[int, int, bool | str], _P] = {}
 
-    def get(self, n_users: int, n_slots: int, with_t3: bool) -> _P:
+    def get(self, n_users: int, n_slots: int, crb: bool | str) -> _P:
         """The program for this shape, built on first use."""
-        key = (n_users, n_slots, with_t3)
+        key = (n_users, n_slots, crb)
         if key not in self._programs:
-            self._programs[key] = self._build(n_users, n_slots, with_t3)
+            self._programs[key] = self._build(n_users, n_slots, crb)
         return self._programs[key]
 
     def clear(self) -> None:

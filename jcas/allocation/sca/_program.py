@@ -1,8 +1,10 @@
 """The convex program (26) of one SCA step in cvxpy, compiled once per shape and cached.
 
 :class:`Program` is problem (26) for a block of drop slots (block-separable, DPP
-parameters); :class:`ProgramCache` keeps one compiled program per
-``(K, number of slots, T3 present)`` so that iterations, drops and calls reuse it.
+parameters), with the CRB constraint of the azimuth form (24)-(25) or of a two-angle form
+(``per_angle``, ``sum``; :class:`jcas.allocation.sca._clarabel.ConicProgram`);
+:class:`ProgramCache` keeps one compiled program per ``(K, number of slots, CRB
+constraint)`` so that iterations, drops and calls reuse it.
 The SCA (:mod:`jcas.allocation.sca`) solves (26) through Clarabel directly
 (:mod:`jcas.allocation.sca._clarabel`, no cvxpy); this formulation is the independent
 reference of that one (``tests/allocation/test_sca_program.py``) and the fallback when Clarabel
@@ -22,7 +24,9 @@ from numpy.typing import NDArray
 
 from jcas.allocation.sca._clarabel import (
     CLARABEL_SETTINGS,
+    CRB_FORMS,
     DEFAULT_SOLVERS,
+    PLANAR_MARGIN,
     ProgramCache,
     StepData,
     StepSolution,
@@ -43,12 +47,18 @@ class Program:
     over the objective scale, ``cu`` (K) and ``cv``: the interference term
     ``sum_k C_k h_k T`` over the scale, split over ``w`` and ``v``; the coefficients
     of the CRB terms balanced at the iterate (:func:`_balanced_model`), ``beta`` times
-    those of ``T1''``; ``phi0`` and ``phi0^2``; ``wmax`` (K).
+    those of ``T1''``; ``phi0`` and ``phi0^2``; ``wmax`` (K). The two-angle forms
+    (``crb = "per_angle"`` or ``"sum"``) take the normalised Fisher coefficients of each
+    angle instead (:meth:`set_fisher`) and constrain them exactly, as the Clarabel program.
     """
 
-    def __init__(self, n_users: int, n_slots: int, with_t3: bool) -> None:
+    def __init__(self, n_users: int, n_slots: int, crb: bool | str) -> None:
+        if isinstance(crb, str) and crb not in CRB_FORMS:
+            raise ValueError(f"crb = {crb!r}: must be a bool (azimuth, T3) or one of {CRB_FORMS}")
         k, n = n_users, n_slots
         self.n_users, self.n_slots = k, n
+        self.form = crb if isinstance(crb, str) else "azimuth"
+        self.with_t3 = crb is True
         self.w = cp.Variable((n, k), pos=True)
         self.v = cp.Variable(n, nonneg=True)
         self.c = cp.Variable(n)
@@ -65,25 +75,42 @@ class Program:
         self.t3im = [cp.Parameter(n) for _ in range(2)]
         self.phi0 = cp.Parameter(n, nonneg=True)
         self.phi0sq = cp.Parameter(n, nonneg=True)
+        # two-angle forms: J_i = jc_i c + jv_i v (+ 1 for an angle left free, sum form)
+        self.jc = [cp.Parameter(n, nonneg=True) for _ in range(2)]
+        self.jv = [cp.Parameter(n, nonneg=True) for _ in range(2)]
+        self.rhs = [cp.Parameter(n) for _ in range(2)]
+        self.free = [cp.Parameter(n, nonneg=True) for _ in range(2)]
+        self.used = [cp.Parameter(n, nonneg=True) for _ in range(2)]
 
         def lin(coef: list[cp.Parameter]) -> cp.Expression:
             return cp.multiply(coef[0], self.c) + cp.multiply(coef[1], self.v)
 
-        t1, t2, t1b = lin(self.t1), lin(self.t2), lin(self.t1b)
-        self.with_t3 = with_t3
-        # |T3'|^2 of (24); identically zero for the centred ULA (38), then left out
-        t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im)) if with_t3 else 0.0
         objective = -cp.sum(cp.multiply(self.bw, cp.inv_pos(self.w)))
         objective -= cp.sum(cp.multiply(self.cu, self.w)) + self.cv @ self.v
         constraints = [
             self.c == cp.sum(cp.multiply(self.u0, self.w), axis=1),
             self.c + self.v <= 1.0,  # (19c)
             self.w <= self.wmax,
-            # (24): beta T1'' + |T3''|^2 <= 2 phi0 phi - phi0^2   (balanced, _balanced_model)
-            t1b + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
-            # (25): ||(phi, (T1' - T2') / 2)|| <= (T1' + T2') / 2
-            cp.SOC(0.5 * (t1 + t2), cp.vstack([self.phi, 0.5 * (t1 - t2)]), axis=0),
         ]
+        if self.form == "azimuth":
+            t1, t2, t1b = lin(self.t1), lin(self.t2), lin(self.t1b)
+            # |T3'|^2 of (24); identically zero for the centred ULA (38), then left out
+            t3sq = cp.square(lin(self.t3re)) + cp.square(lin(self.t3im)) if crb else 0.0
+            constraints += [
+                # (24): beta T1'' + |T3''|^2 <= 2 phi0 phi - phi0^2  (balanced, _balanced_model)
+                t1b + t3sq + self.phi0sq <= 2.0 * cp.multiply(self.phi0, self.phi),
+                # (25): ||(phi, (T1' - T2') / 2)|| <= (T1' + T2') / 2
+                cp.SOC(0.5 * (t1 + t2), cp.vstack([self.phi, 0.5 * (t1 - t2)]), axis=0),
+            ]
+        elif self.form == "per_angle":  # J_i >= 1 + m (an angle left free: J_i >= -1)
+            constraints += [lin([self.jc[i], self.jv[i]]) >= self.rhs[i] for i in (0, 1)]
+        else:  # sum_i z_i <= 1 - m over the constrained angles, z_i >= 1 / J_i
+            z = cp.Variable((n, 2), nonneg=True)
+            for i in (0, 1):
+                j = lin([self.jc[i], self.jv[i]]) + self.free[i]
+                constraints.append(z[:, i] >= cp.inv_pos(j))
+            used = cp.multiply(self.used[0], z[:, 0]) + cp.multiply(self.used[1], z[:, 1])
+            constraints.append(used <= 1.0 - PLANAR_MARGIN)
         self.problem = cp.Problem(cp.Maximize(objective), constraints)
         if not self.problem.is_dpp():  # pragma: no cover - guarded by construction
             raise RuntimeError("SCA program is not DPP")
@@ -98,16 +125,36 @@ class Program:
             self.t3re[i].value = t3[:, i].real
             self.t3im[i].value = t3[:, i].imag
 
+    def set_fisher(self, fisher: Float) -> None:
+        """Per-slot two-angle coefficients (``StepData.fisher``, (n_slots, 2, 2))."""
+        used = np.any(fisher != 0, axis=-1)
+        for i in range(2):
+            self.jc[i].value = fisher[:, i, 0]
+            self.jv[i].value = fisher[:, i, 1]
+            self.rhs[i].value = np.where(used[:, i], 1.0 + PLANAR_MARGIN, -1.0)
+            self.free[i].value = np.where(used[:, i], 0.0, 1.0)
+            self.used[i].value = used[:, i].astype(float)
+
     def load(self, d: StepData) -> None:
         """Set every parameter from one step's coefficients (shapes of :class:`StepData`)."""
-        self.set_model(d.t1, d.t2, d.t3, d.beta)
+        n = self.n_slots
+        if d.fisher is not None:
+            self.set_fisher(d.fisher)
+        else:
+            self.set_fisher(np.ones((n, 2, 2)))
+        if d.t1 is not None and d.t2 is not None and d.t3 is not None and d.beta is not None:
+            self.set_model(d.t1, d.t2, d.t3, d.beta)
+        else:
+            zero = np.zeros((n, 2))
+            self.set_model(zero, zero, zero.astype(complex), np.zeros(n))
+        phi0 = d.phi0 if d.phi0 is not None else np.zeros(n)
         self.u0.value = d.u0
         self.bw.value = d.bw
         self.cu.value = d.cu
         self.cv.value = d.cv
         self.wmax.value = d.wmax
-        self.phi0.value = d.phi0
-        self.phi0sq.value = d.phi0**2
+        self.phi0.value = phi0
+        self.phi0sq.value = phi0**2
 
     def solve_step(self, d: StepData, solver: str) -> StepSolution | None:
         """Load ``d`` and solve with ``solver``; None when it fails."""
@@ -117,7 +164,9 @@ class Program:
         return StepSolution(
             w=np.asarray(self.w.value, dtype=float),
             v=np.asarray(self.v.value, dtype=float),
-            phi=np.asarray(self.phi.value, dtype=float),
+            phi=np.asarray(self.phi.value, dtype=float)
+            if self.form == "azimuth"
+            else np.zeros(self.n_slots),
             objective=float(self.problem.value),
             solver=f"cvxpy/{solver}",
         )
