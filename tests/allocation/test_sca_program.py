@@ -142,6 +142,35 @@ def test_direct_clarabel_matches_cvxpy_program(k: int, n: int, with_t3: bool) ->
     assert n_fixed > 0  # the CRB constraint binds in some slots
 
 
+def _either_path(
+    beta: np.ndarray, xi: np.ndarray, p: SystemParams, fixes: bool = True
+) -> tuple[Any, Any, dict[bool, np.ndarray]]:
+    """``sca`` with (26) solved by Clarabel directly and through cvxpy only (``direct`` off):
+    both allocations and their sum rates (bit/s/Hz) by ``direct``."""
+    got = {}
+    for direct in (True, False):
+        options = sca.SCAOptions(
+            tol=1e-4,
+            max_iterations=100,
+            solvers=("CLARABEL", "ECOS", "SCS"),
+            batch_size=8,
+            active_set=fixes,
+            accelerate=fixes,
+            off_threshold=1e-5,
+            stopping="aitken",
+            polish=fixes,
+            direct=direct,
+        )
+        got[direct] = sca._solve(
+            beta, xi, p, options, arrays=None, programs=sca.PROGRAMS, trace=None
+        )
+    rate = {
+        d: closed_form_metrics(x.gamma, x.eta, xi, beta, p, design(p))["rate"].sum(axis=1)
+        for d, x in got.items()
+    }
+    return got[True], got[False], rate
+
+
 def test_sca_through_either_path_gives_the_same_allocation() -> None:
     """The whole algorithm with (26) solved directly and through cvxpy only (``direct``
     off): the same statuses, sum rates within 1e-7 relative (measured
@@ -150,30 +179,9 @@ def test_sca_through_either_path_gives_the_same_allocation() -> None:
     for precoder, crb0 in (("mrt", 1e-3), ("mrt", 2e-5), ("zf", 1e-3)):
         p = SystemParams(K=4, Nt=15, Nr=15, snr_com_db=10.0, crb0=crb0, precoder=precoder)
         beta, xi = drops(p, 12, seed=8)
-        got = {}
-        for direct in (True, False):
-            options = sca.SCAOptions(
-                tol=1e-4,
-                max_iterations=100,
-                solvers=("CLARABEL", "ECOS", "SCS"),
-                batch_size=8,
-                active_set=True,
-                accelerate=True,
-                off_threshold=1e-5,
-                stopping="aitken",
-                polish=True,
-                direct=direct,
-            )
-            got[direct] = sca._solve(
-                beta, xi, p, options, arrays=None, programs=sca.PROGRAMS, trace=None
-            )
-        a, b = got[True], got[False]
+        a, b, rate = _either_path(beta, xi, p)
         np.testing.assert_array_equal(a.status, b.status)
         assert set(a.status) == {"converged"}
-        rate = {
-            d: closed_form_metrics(x.gamma, x.eta, xi, beta, p, design(p))["rate"].sum(axis=1)
-            for d, x in got.items()
-        }
         np.testing.assert_allclose(rate[True], rate[False], rtol=1e-7)
 
 
@@ -309,30 +317,9 @@ def test_two_angle_sca_through_either_path_gives_the_same_allocation(form: str) 
         p = p.replace(crb_form=form, crb0=float(mid.sum()))
     beta, xi = drops(p, 10, seed=5)
     for fixes in (True, False):
-        got = {}
-        for direct in (True, False):
-            options = sca.SCAOptions(
-                tol=1e-4,
-                max_iterations=100,
-                solvers=("CLARABEL", "ECOS", "SCS"),
-                batch_size=8,
-                active_set=fixes,
-                accelerate=fixes,
-                off_threshold=1e-5,
-                stopping="aitken",
-                polish=fixes,
-                direct=direct,
-            )
-            got[direct] = sca._solve(
-                beta, xi, p, options, arrays=None, programs=sca.PROGRAMS, trace=None
-            )
-        a, b = got[True], got[False]
+        a, b, rate = _either_path(beta, xi, p, fixes)
         np.testing.assert_array_equal(a.status, b.status)
         assert set(a.status) == {"converged"}
-        rate = {
-            d: closed_form_metrics(x.gamma, x.eta, xi, beta, p, design(p))["rate"].sum(axis=1)
-            for d, x in got.items()
-        }
         if fixes:
             np.testing.assert_array_equal(a.iterations, b.iterations)
         np.testing.assert_allclose(rate[True], rate[False], rtol=1e-7 if fixes else 1e-3)

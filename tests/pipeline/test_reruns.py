@@ -79,9 +79,36 @@ experiments:
     fixed:
       Nt: 8
       tx_rows: 2
+  fairness: # schemes maxmin and weighted (closed_form jobs at fig1's point)
+    enabled: true
+    sweep:
+      snr_com_db: [20]
+    fixed:
+      Nt: 8
+    precoders: [mrt]
+  sensing_frontier: # scheme sensing_centric
+    enabled: true
+    sweep:
+      crb0: [1.0e-3]
+      sensing_rate_target: [0.01]
+    fixed:
+      Nt: 8
+    precoders: [mrt]
+  energy_efficiency: # scheme energy (fig3's point)
+    enabled: true
+    sweep:
+      N: [16]
+      energy_antenna_power_w: [0.4]
+    precoders: [mrt]
+  channels_n: # the coefficient route: a correlated channel, MRT, sca on estimated terms
+    enabled: true
+    sweep:
+      channel: [local_scattering]
+      N: [16]
+    precoders: [mrt]
 """
-"""Experiments added to the tiny sweep so that every kind, the precoders MRT, ZF, PZF and
-both arrays have jobs."""
+"""Experiments added to the tiny sweep so that every kind, the precoders MRT, ZF, PZF, both
+arrays, every allocation scheme and the Monte-Carlo coefficient route have jobs."""
 
 CONFIG = ("--configfile", "config_tiny.yaml", "reruns.yaml")
 SOURCES = "results/cache/sources/"
@@ -189,6 +216,10 @@ def job_parts(root: Path, job: Job) -> list[str]:
         schemes: Iterable[str] = ()
         if job.rule in ALLOCATION_RULES:
             schemes = params["schemes"]
+            # the coefficient route (a correlated channel, a precoder without closed forms):
+            # the job estimated the terms by Monte-Carlo, as its log of modules shows
+            if ROUTE_MODULE in logged_modules(root, job):
+                out.append(ROUTE_MODULE)
         elif job.rule == "sca_audit":
             schemes = AUDIT_SCHEMES
         return out + [SCHEMES_REGISTRY[s].module for s in schemes]
@@ -210,6 +241,17 @@ def job_parts(root: Path, job: Job) -> list[str]:
             if re.search(rf"@figure\(\s*[\"']{re.escape(plot)}[\"']", f.read_text())
         ]
     return []
+
+
+ROUTE_MODULE = "jcas.montecarlo.coefficients"
+"""What an allocation job on the coefficient route runs besides its parts."""
+
+
+def logged_modules(root: Path, job: Job) -> list[str]:
+    """The jcas modules the job imported, from its log (``jcas modules: ...``)."""
+    m = re.search(r"jcas modules: (.*)$", (root / job.log).read_text(), re.MULTILINE)
+    assert m, job.log
+    return m.group(1).split()
 
 
 def oracle_sources(oracle: Oracle, root: Path, job: Job) -> frozenset[str]:
@@ -263,6 +305,7 @@ def test_each_job_has_exactly_the_oracle_sources(
     """The checksum file of every job lists the files of its import closure and nothing
     else (grimp's closure, as the workflow derives it, equals modulefinder's)."""
     precoders = set()
+    on_route = 0
     for job in dag:
         if job.rule in ("sources", "all"):
             continue
@@ -270,7 +313,9 @@ def test_each_job_has_exactly_the_oracle_sources(
         want = expected[job.outputs[0]]
         assert derived == want, (job.key, sorted(derived - want), sorted(want - derived))
         precoders |= {p for p in ("mrt.py", "zf.py") if f"jcas/parts/precoders/{p}" in want}
+        on_route += "jcas/montecarlo/coefficients.py" in want
     assert precoders == {"mrt.py", "zf.py"}
+    assert on_route > 0  # the coefficient route ran (channels_n of EXTRA)
 
 
 def test_jobs_ran_only_their_sources(finished: Path, dag: list[Job]) -> None:
@@ -290,9 +335,6 @@ def test_jobs_ran_only_their_sources(finished: Path, dag: list[Job]) -> None:
     for job in dag:
         if job.rule in ("sources", "all"):
             continue
-        text = (finished / job.log).read_text()
-        m = re.search(r"jcas modules: (.*)$", text, re.MULTILINE)
-        assert m, job.log
         derived = derived_sources(finished, job)
         used = set(job_parts(finished, job))
         discovery = set().union(*(oracle.module(p) for p in registered - used))
@@ -300,7 +342,7 @@ def test_jobs_ran_only_their_sources(finished: Path, dag: list[Job]) -> None:
             Path(*name.split("."), "__init__.py").as_posix()
             if (finished / Path(*name.split("."), "__init__.py")).is_file()
             else Path(*name.split(".")).as_posix() + ".py"
-            for name in m.group(1).split()
+            for name in logged_modules(finished, job)
         }
         unexplained = ran - derived - discovery
         assert not unexplained, (job.key, sorted(unexplained))

@@ -352,25 +352,7 @@ class ConicProgram:
     def solve(self, d: StepData) -> StepSolution | None:
         """Solve (26) with Clarabel; None unless it reports ``Solved`` or ``AlmostSolved``."""
         q, a, b = self.data(d)
-        settings = clarabel.DefaultSettings()
-        settings.verbose = False
-        for name, value in CLARABEL_SETTINGS.items():
-            setattr(settings, name, value)
-        try:
-            solution = clarabel.DefaultSolver(self._p, q, a, b, self._cones, settings).solve()
-        except (ValueError, ArithmeticError, RuntimeError):  # pragma: no cover - defensive
-            return None
-        accepted = (clarabel.SolverStatus.Solved, clarabel.SolverStatus.AlmostSolved)
-        if solution.status not in accepted:
-            return None
-        x = np.asarray(solution.x, dtype=float)
-        return StepSolution(
-            w=x[self.iw],
-            v=x[self.iv],
-            phi=x[self.iphi] if self.form == "azimuth" else np.zeros(self.n_slots),
-            objective=-float(solution.obj_val),
-            solver="clarabel",
-        )
+        return _clarabel_solve(self, self._p, q, a, b, self._cones)
 
 
 def _used(fisher: Float) -> NDArray[np.bool_]:
@@ -600,14 +582,15 @@ class GeneralConicProgram:
 
 
 def _clarabel_solve(
-    prog: GeneralConicProgram,
+    prog: ConicProgram | GeneralConicProgram,
     p: sparse.csc_matrix,
     q: Float,
     a: sparse.csc_matrix,
     b: Float,
     cones: list[Any],
 ) -> StepSolution | None:
-    """One Clarabel solve with :data:`CLARABEL_SETTINGS` (``w``, ``v``, ``phi`` of ``prog``)."""
+    """One Clarabel solve with :data:`CLARABEL_SETTINGS` (``w``, ``v``, ``phi`` of ``prog``;
+    ``phi`` 0 for a program without it, the two-angle forms)."""
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     for name, value in CLARABEL_SETTINGS.items():
@@ -623,7 +606,7 @@ def _clarabel_solve(
     return StepSolution(
         w=x[prog.iw],
         v=x[prog.iv],
-        phi=x[prog.iphi],
+        phi=x[prog.iphi] if prog.iphi.size else np.zeros(len(prog.iv)),
         objective=-float(solution.obj_val),
         solver="clarabel",
     )
