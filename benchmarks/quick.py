@@ -8,6 +8,11 @@ In a clean temporary copy of the working tree (tracked and untracked files, no r
 3. ``snakemake -n --configfile configs/quick.yaml`` (a no-op dry run: Snakemake's floor,
    parsing the Snakefile, validating the config and building the DAG).
 
+The jobs import the copy's ``jcas`` (first on ``PYTHONPATH``), which has no bytecode cache
+yet, as a fresh clone; Python writes the caches as it does by default (an environment
+that sets ``PYTHONDONTWRITEBYTECODE`` is overridden for the run; ``--no-bytecode`` measures
+that case, where every job compiles the jcas modules it imports).
+
 Measured: wall time; CPU time of the whole process tree (``RUSAGE_CHILDREN``), of the
 Snakemake process itself (sampled from ``/proc``) and of the jobs (their ``benchmark:``
 files), by rule; the load during the run: the mean and largest 1-minute load average and
@@ -100,7 +105,23 @@ class Sampler(threading.Thread):
             self.stop.wait(0.25)
 
 
-def snakemake(cwd: Path, args: list[str]) -> dict[str, float | str | list[float]]:
+def job_environment(tree: Path, *, bytecode: bool) -> dict[str, str]:
+    """The environment of the run: the copy's ``jcas`` first on the path (so that its jobs
+    import the copy, with no bytecode cache yet, as in a fresh clone); Python's default of
+    writing bytecode caches unless ``bytecode`` is False (``PYTHONDONTWRITEBYTECODE=1``:
+    every job then compiles the jcas modules it imports)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(tree), env.get("PYTHONPATH"))))
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def snakemake(
+    cwd: Path, args: list[str], env: dict[str, str] | None = None
+) -> dict[str, float | str | list[float]]:
     """``python -m snakemake <args>`` in ``cwd``: wall, CPU (tree and Snakemake's own),
     the machine's other CPU and the load average during it, the output."""
     cpu0, (busy0, _) = children_cpu(), machine_busy()
@@ -111,6 +132,7 @@ def snakemake(cwd: Path, args: list[str]) -> dict[str, float | str | list[float]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     sampler = Sampler(proc.pid)
     sampler.start()
@@ -159,14 +181,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the temporary tree")
+    ap.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="run with PYTHONDONTWRITEBYTECODE=1 (no bytecode caches: each job compiles jcas)",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="jcas-quick-"))
     checkout_worktree(tmp)
     conf = ["--configfile", CONFIG]
-    run = snakemake(tmp, ["--cores", str(args.cores), *conf])
-    report = snakemake(tmp, ["--report", "report.html", *conf])
-    noop = snakemake(tmp, ["-n", *conf])
+    env = job_environment(tmp, bytecode=not args.no_bytecode)
+    run = snakemake(tmp, ["--cores", str(args.cores), *conf], env)
+    report = snakemake(tmp, ["--report", "report.html", *conf], env)
+    noop = snakemake(tmp, ["-n", *conf], env)
+    outside = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    bytecode = (
+        "no (PYTHONDONTWRITEBYTECODE=1)"
+        if args.no_bytecode
+        else "yes" + (" (PYTHONDONTWRITEBYTECODE unset)" if outside else "")
+    )
 
     out = str(run["out"])
     jobs = int(m.group(1)) if (m := re.search(r"(\d+) of \d+ steps \(100%\) done", out)) else 0
@@ -189,6 +223,7 @@ def main() -> None:
         f"{'  of it the Snakemake process itself (s)':58s} {run['main_cpu']:12.1f}",
         f"{'  of it the jobs, from their benchmark files (s)':58s} {job_cpu:12.1f}",
         f"{'lower bound on 2 idle cores: tree CPU / 2 (s)':58s} {float(run['cpu']) / 2:12.1f}",
+        f"{'bytecode caches written (a fresh copy: the first jobs compile)':58s} {bytecode:>12s}",
         f"{'jobs':58s} {jobs:12d}",
         f"{'figures (PNG and PDF)':58s} {len(figures):12d}",
         f"{'experiment datasets':58s} {len(experiments):12d}",

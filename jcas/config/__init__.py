@@ -165,9 +165,16 @@ estimates of the target direction (``mle``, ``mle_planar``; :attr:`Kind.own_sche
 TIES: Final = ("none", "Nr=Nt", "Nt=Nr=N/2")
 """Tied-parameter rules: independent antennas; ``Nr`` follows ``Nt``; ``Nt = Nr = N/2``."""
 
-PLOTS: Final = figure_names()
-"""Figures an experiment may name in ``plot``: those registered in :mod:`jcas.report.figures`
-(read from the figure modules' source, :func:`jcas.config.figures.figure_names`)."""
+
+def __getattr__(name: str) -> Any:
+    """``PLOTS``: the figures an experiment may name in ``plot``, those registered in
+    :mod:`jcas.report.figures` (read from the figure modules' source on first use,
+    :func:`jcas.config.figures.figure_names`, not at import: a job that validates no
+    ``plot`` does not pay for the parse)."""
+    if name == "PLOTS":
+        return figure_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 AUDIT_SCHEMES: Final = KINDS["sca_audit"].fixed_schemes
 """The schemes of a ``kind: sca_audit`` experiment: the sca variants
@@ -535,7 +542,7 @@ def _with_registry_enums(schema: dict[str, Any]) -> dict[str, Any]:
                 else {**one, "description": text}
             )
     experiment = defs["Experiment"]["properties"]
-    experiment["plot"]["enum"] = [*PLOTS, "none"]
+    experiment["plot"]["enum"] = [*figure_names(), "none"]
     return schema
 
 
@@ -927,7 +934,7 @@ def _resolve_experiment(
         "schemes": list(schemes),
         "precoders": list(precoders),
         "monte_carlo": False,
-        "plot": name if name in PLOTS else "none",
+        "plot": name if name in figure_names() else "none",
         "title": name,
     }
     out.update(copy.deepcopy(dict(exp)))

@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg.lapack import zpstrf  # type: ignore[import-untyped]
 
 from jcas.model.channel import _denominator, error_variance, estimate_variance, pilot_assignment
 
@@ -78,6 +77,9 @@ def psd_factor(cov: ArrayLike) -> Complex:
         return np.asarray(np.linalg.cholesky(cov), dtype=complex)
     except np.linalg.LinAlgError:
         pass
+    # scipy.linalg only here: importing it costs every job of the sweep about 0.2 s
+    from scipy.linalg.lapack import zpstrf  # type: ignore[import-untyped]
+
     n = cov.shape[-1]
     flat = cov.reshape(-1, n, n)
     out = np.zeros_like(flat)

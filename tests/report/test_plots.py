@@ -173,6 +173,27 @@ def test_crb_map_cells_are_the_mean_crb_of_each_direction():
         )
 
 
+@pytest.mark.parametrize("constant", [False, True])
+def test_crb_map_panels_share_one_colour_scale(constant: bool) -> None:
+    """Both panels map a CRB to the same colour, the one of the colour bar, also when every
+    cell holds the same value (a singular range: each panel would otherwise keep its own
+    normalisation, and the one without the bar drew every cell at the bottom colour)."""
+    ds = DATASETS["crb_map"]()
+    if constant:
+        for angle in ("azimuth", "elevation"):
+            ds[f"crb_{angle}"] = xr.full_like(ds[f"crb_{angle}"], 3.7e-6)
+    fig = plots.crb_map(ds)
+    fig.canvas.draw()
+    meshes = [fig.axes[k].collections[0] for k in (0, 1)]
+    norms = {(m.norm.vmin, m.norm.vmax) for m in meshes}
+    assert len(norms) == 1
+    ((vmin, vmax),) = norms
+    assert vmin < vmax
+    if constant:  # one value, one colour in both panels
+        colours = np.concatenate([m.get_facecolors() for m in meshes])
+        assert np.allclose(colours, colours[0])
+
+
 def test_extra_dimension_with_several_values_is_refused():
     ds = alloc_dataset({"Nt": [15], "snr_com_db": [0.0], "crb0": [1e-4, 1e-3]})
     with pytest.raises(ValueError, match="crb0"):

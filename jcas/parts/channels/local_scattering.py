@@ -37,7 +37,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import jv  # type: ignore[import-untyped]
 
 from jcas.model.params import ConfigError, SystemParams
 from jcas.parts.channels.base import (
@@ -65,6 +64,8 @@ def series_length(n_tx: int, sigma_rad: float) -> int:
 @lru_cache(maxsize=32)
 def _bessel_table(n_tx: int, orders: int) -> NDArray[np.float64]:
     """``J_n(pi d)``, shape ``(Nt, M + 1)`` for ``d = 0 .. Nt - 1`` and ``n = 0 .. M``."""
+    from scipy.special import jv  # type: ignore[import-untyped]  # here: every job imports this part
+
     d = np.arange(n_tx, dtype=float)
     n = np.arange(orders + 1, dtype=float)
     table = jv(n[None, :], math.pi * d[:, None])

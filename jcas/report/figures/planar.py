@@ -143,6 +143,10 @@ def crb_map(ds: xr.Dataset, *, scheme: str | None = None) -> Drawing:
     fig, axes = facets(pd.DataFrame({"panel": panels}), width=DOUBLE_COLUMN, height=3.2)
     table = Table()
     vmin, vmax = float(np.nanmin(finite)) / unit, float(np.nanmax(finite)) / unit
+    # a singular range (one value everywhere) widened as the colour bar widens it, for every
+    # panel: otherwise only the panel with the bar gets the wider range
+    if vmax - vmin <= 1e-12 * max(abs(vmin), abs(vmax)):
+        vmin, vmax = vmin - 0.1 * abs(vmin), vmax + 0.1 * abs(vmax)
     for k, (angle, panel) in enumerate(zip(ANGLES, panels, strict=True)):
         ax = axes[("", panel)]
         last = k == len(ANGLES) - 1
