@@ -244,3 +244,31 @@ def test_config_is_unchanged_by_drawing():
     before = ds.attrs["config"]
     plots.fig1(ds)
     assert json.loads(ds.attrs["config"]) == json.loads(before) == CONFIG
+
+
+@pytest.mark.parametrize("name", ["crb_mc", "crb_mc_precoders"])
+def test_estimation_legends_name_the_bounds(name: str) -> None:
+    """The legend names every kind of curve drawn: the estimate's two and both bounds (the
+    bounds' labels carry TeX, the table's series names are plain text)."""
+    fig = getattr(plots, name)(DATASETS[name]())
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    texts += [
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+    ]
+    for kind in (
+        "RMSE of the ML estimate",
+        "median over drops",
+        "closed form (16)",
+        "finite L (36)",
+    ):
+        assert any(kind in t for t in texts), (kind, texts)
+
+
+def test_precoder_panels_draw_the_estimate_in_the_precoders_colour() -> None:
+    """crb_mc_precoders: each precoder's panel draws its estimate in the colour of its ratio
+    in the last panel (a ZF estimate is not drawn in MRT's colour)."""
+    fig = plots.crb_mc_precoders(DATASETS["crb_mc_precoders"]())
+    lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
+    for p in ("mrt", "zf", "pzf"):
+        assert lines[f"mle:{p}"].get_color() == lines[f"ratio:{p}"].get_color(), p
+    assert len({lines[f"mle:{p}"].get_color() for p in ("mrt", "zf", "pzf")}) == 3

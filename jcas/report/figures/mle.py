@@ -21,6 +21,7 @@ from jcas.report.figures.common import (
     LABEL_SNR_SEN,
     Table,
     coincide_sentence,
+    plain,
     precoder_name,
     reduce_to,
     scheme_name,
@@ -49,6 +50,8 @@ MEDIAN = Look(color=colour(0), marker="o", open=True, linestyle="-.", linewidth=
               markersize=4.5)  # fmt: skip
 CLOSED = Look(color=(0.1, 0.1, 0.1), marker="x", linestyle="--", markersize=4.0, zorder=2.5)
 FINITE = Look(color=(0.45, 0.45, 0.45), marker="+", linestyle=":", markersize=5.0, zorder=2.5)
+NEUTRAL = (0.35, 0.35, 0.35)
+"""The legend colour of a kind of curve drawn in each panel's own colour."""
 KINDS = {
     "RMSE of the ML estimate (± 1 SE)": MEAN,
     "median over drops of the RMSE": MEDIAN,
@@ -132,8 +135,10 @@ def crb_mc(ds: xr.Dataset) -> Drawing:
 
 
 def _present(table: Table, kind: str) -> bool:
+    """Whether a series of ``kind`` (a legend label) is in the table, whose series names are
+    plain text (:func:`jcas.report.figures.common.plain`)."""
     frame = table.frame()
-    return bool(frame["series"].str.startswith(kind).any())
+    return bool(frame["series"].str.startswith(plain(kind)).any())
 
 
 def _scheme_text(ds: xr.Dataset) -> str:
@@ -172,7 +177,10 @@ def crb_mc_precoders(ds: xr.Dataset) -> Drawing:
     table = Table()
     for p in pres:
         ax = axes[("", precoder_name(p))]
-        _draw_quartet(ax, table, precoder_name(p), x, series, "", KINDS, f":{p}", precoder=p)
+        # the estimate's curves in the precoder's colour (that of its ratio), the bounds grey
+        c = precoder_look(p, pres).color
+        looks = {k: (v.but(color=c) if v.color == MEAN.color else v) for k, v in KINDS.items()}
+        _draw_quartet(ax, table, precoder_name(p), x, series, "", looks, f":{p}", precoder=p)
         log_axis(ax, "y")
         ax.set_xlabel(LABEL_SNR_SEN)
     lim = [ax.get_ylim() for (_, c), ax in axes.items() if c != ratio_panel]
@@ -194,9 +202,14 @@ def crb_mc_precoders(ds: xr.Dataset) -> Drawing:
                     gid=f"ratio_crb_mc:{p}")  # fmt: skip
     last.axhline(1.0, color="0.2", lw=0.8, gid="reference:1")
     table.add(ratio_panel, "1 (CRB reached)", [np.nan], [1.0], y_quantity="ratio")
-    log_axis(last, "y")
+    log_axis(last, "y", plain=True)
     last.set_xlabel(LABEL_SNR_SEN)
-    entries = [(k, handle(v)) for k, v in KINDS.items() if _present(table, k)]
+    # the estimate's kinds by marker and line (their colour is the panel's precoder's)
+    entries = [
+        (k, handle(v.but(color=NEUTRAL) if v.color == MEAN.color else v))
+        for k, v in KINDS.items()
+        if _present(table, k)
+    ]
     entries += [(f"{precoder_name(p)}: median RMSE / $\\sqrt{{\\mathrm{{CRB}}}}$",
                  handle(precoder_look(p, pres))) for p in pres]  # fmt: skip
     entries.append(("$\\sqrt{\\mathrm{CRB}\\,(36) / \\mathrm{CRB}\\,(16)}$ (+)",
@@ -206,8 +219,9 @@ def crb_mc_precoders(ds: xr.Dataset) -> Drawing:
     caption = (
         "ML estimate of the target angle against the CRB over SNR_sen, one panel per precoder "
         "(as in crb_mc: root of the mean MSE with one standard error, median over drops of the "
-        "per-drop RMSE, square roots of the mean closed-form CRB (16) and finite-L CRB (36)); "
-        "the last panel gives the median over drops of RMSE / sqrt(CRB (16)) per precoder "
+        "per-drop RMSE, square roots of the mean closed-form CRB (16) and finite-L CRB (36); "
+        "the estimate in the precoder's colour); the last panel gives the median over drops of "
+        "RMSE / sqrt(CRB (16)) per precoder "
         "(solid) and sqrt(mean CRB (36) / mean CRB (16)) (dotted, +): 1 where the closed form "
         "is reached.",
         _scheme_text(ds),

@@ -140,17 +140,21 @@ class Look:
         return out
 
 
-def log_axis(ax: Axes, axis: str = "y") -> None:
+def log_axis(ax: Axes, axis: str = "y", *, plain: bool = False) -> None:
     """A log scale with minor ticks at 2 and 5 times the powers of ten, labelled when a decade
     is at least :data:`LABELLED_DECADE_IN` (x) or :data:`LABELLED_DECADE_Y_IN` (y) long at
     the print size (so a frontier over a
-    decade or two has several labelled ticks, and their labels never run into each other)."""
-    from matplotlib.ticker import LogLocator
+    decade or two has several labelled ticks, and their labels never run into each other).
+    ``plain``: labels as plain numbers (``0.5``, ``1``, ``20``; for ratios near 1) instead of
+    powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
-    target.set_minor_formatter(_minor_log_formatter())
+    target.set_minor_formatter(_minor_log_formatter(plain))
+    if plain:
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 LABELLED_DECADE_IN: Final = 1.8
@@ -162,7 +166,7 @@ LABELLED_DECADE_Y_IN: Final = 0.8
 """The same on a y axis, where the labels stack: 0.3 of a decade holds an 8 pt line."""
 
 
-def _minor_log_formatter() -> Any:
+def _minor_log_formatter(plain: bool = False) -> Any:
     import math
 
     from matplotlib.ticker import LogFormatterSciNotation
@@ -188,6 +192,10 @@ def _minor_log_formatter() -> Any:
             shortest = LABELLED_DECADE_IN if axis is ax.xaxis else LABELLED_DECADE_Y_IN
             long_enough = decades > 0 and inches / decades >= shortest
             self._sublabels = {1.0, 2.0, 5.0} if long_enough else {1.0}
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            label = str(super().__call__(x, pos))
+            return f"{x:g}" if plain and label else label
 
     return MinorLogFormatter()
 
