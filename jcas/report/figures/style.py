@@ -89,10 +89,18 @@ def theme() -> Iterator[None]:
         yield
 
 
+SERIES_ORDER: Final = (0, 1, 2, 3, 4, 5, 9, 7, 8, 6)
+"""The order in which series take the colours of seaborn's ``colorblind`` palette: its sky
+blue (9) seventh and its pale pink (6) last, so that no series among the first seven (e.g.
+M-MMSE, the seventh precoder of the registry, or the weighted sum rate among the schemes)
+is drawn in a colour too light to read on white at print size."""
+
+
 def colour(i: int) -> tuple[float, float, float]:
-    """The i-th colour of seaborn's ``colorblind`` palette (cycled)."""
+    """The colour of the i-th series: seaborn's ``colorblind`` palette in
+    :data:`SERIES_ORDER` (cycled)."""
     palette = sns.color_palette("colorblind")
-    r, g, b = palette[i % len(palette)][:3]
+    r, g, b = palette[SERIES_ORDER[i % len(SERIES_ORDER)]][:3]
     return (float(r), float(g), float(b))
 
 
