@@ -215,3 +215,19 @@ def test_every_artist_with_data_is_a_line_or_known_collection(drawn) -> None:
             for c in ax.collections:
                 assert isinstance(c, (LineCollection, QuadMesh)), (name, type(c))
             assert all(isinstance(a, Line2D) for a in ax.get_lines())
+
+
+def test_default_curves_over_the_antennas_have_at_least_four_points() -> None:
+    """No degenerate panel in the default config: every experiment sweeping ``N`` (drawn as
+    the x axis of its curves: fig3, precoders, channels_n, energy_efficiency) has at least
+    four values of it."""
+    import yaml
+
+    from jcas.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(yaml.safe_load((root / "config.yaml").read_text()))
+    swept = {name: exp["sweep"] for name, exp in cfg["experiments"].items() if exp["enabled"]}
+    with_n = {name: len(s["N"]) for name, s in swept.items() if "N" in s}
+    assert with_n  # the rule is not vacuous
+    assert all(n >= 4 for n in with_n.values()), with_n
