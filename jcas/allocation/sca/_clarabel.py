@@ -304,21 +304,10 @@ class ConicProgram:
 
     def data(self, d: StepData) -> tuple[Float, sparse.csc_matrix, Float]:
         """``q``, ``A`` (CSC) and ``b`` of (26) for one step's coefficients."""
-        q = np.zeros(self.n_vars)
-        q[self.ir] = d.bw
-        q[self.iw] = d.cu
-        q[self.iv] = d.cv
-        b = np.zeros(self.n_rows)
-        b[self.r_power] = 1.0
-        b[self.r_wmax] = d.wmax
+        q, b = _objective_and_rate_rows(self, d)
         if self.form == "azimuth":
             assert d.phi0 is not None
-            phi0sq = d.phi0**2
-            if self.with_t3:
-                b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
-                b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
-            else:
-                b[self.r_lin24] = -phi0sq
+            _azimuth_rows(self, b, d.phi0)
         else:
             assert d.fisher is not None
             used = _used(d.fisher)
@@ -330,12 +319,7 @@ class ConicProgram:
                 b[self.r_zsoc[:, :, 0]] = e
                 b[self.r_zsoc[:, :, 1]] = -e
                 b[self.r_zsoc[:, :, 2]] = 2.0
-        b[self.r_inv[:, :, 2]] = 2.0
-        a = sparse.csc_matrix(
-            (self._values(d)[self._order], self._indices, self._indptr),
-            shape=(self.n_rows, self.n_vars),
-        )
-        return q, a, b
+        return q, _matrix(self, self._values(d)), b
 
     def cones(self) -> list[Any]:
         """Clarabel's cone list, in row order."""
@@ -546,25 +530,9 @@ class GeneralConicProgram:
 
     def data(self, d: GeneralStepData) -> tuple[Float, sparse.csc_matrix, Float]:
         """``q``, ``A`` (CSC) and ``b`` of the step for one step's coefficients."""
-        q = np.zeros(self.n_vars)
-        q[self.ir] = d.bw
-        q[self.iw] = d.cu
-        q[self.iv] = d.cv
-        b = np.zeros(self.n_rows)
-        b[self.r_power] = 1.0
-        b[self.r_wmax] = d.wmax
-        phi0sq = d.phi0**2
-        if self.with_t3:
-            b[self.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
-            b[self.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
-        else:
-            b[self.r_lin24] = -phi0sq
-        b[self.r_inv[:, :, 2]] = 2.0
-        a = sparse.csc_matrix(
-            (self._values(d)[self._order], self._indices, self._indptr),
-            shape=(self.n_rows, self.n_vars),
-        )
-        return q, a, b
+        q, b = _objective_and_rate_rows(self, d)
+        _azimuth_rows(self, b, d.phi0)
+        return q, _matrix(self, self._values(d)), b
 
     def cones(self) -> list[Any]:
         """Clarabel's cone list, in row order."""
@@ -579,6 +547,40 @@ class GeneralConicProgram:
         """Solve with Clarabel; None unless it reports ``Solved`` or ``AlmostSolved``."""
         q, a, b = self.data(d)
         return _clarabel_solve(self, self._p, q, a, b, self._cones)
+
+
+def _objective_and_rate_rows(
+    prog: ConicProgram | GeneralConicProgram, d: StepData | GeneralStepData
+) -> tuple[Float, Float]:
+    """``q`` and the right-hand sides ``b`` of the rows every form of the step shares: the
+    budget (19c), the trust region and the epigraph cones of ``1 / w_k``."""
+    q = np.zeros(prog.n_vars)
+    q[prog.ir] = d.bw
+    q[prog.iw] = d.cu
+    q[prog.iv] = d.cv
+    b = np.zeros(prog.n_rows)
+    b[prog.r_power] = 1.0
+    b[prog.r_wmax] = d.wmax
+    b[prog.r_inv[:, :, 2]] = 2.0
+    return q, b
+
+
+def _azimuth_rows(prog: ConicProgram | GeneralConicProgram, b: Float, phi0: Float) -> None:
+    """The right-hand sides of (24) (linear without ``T3``, the 4-cone with it), in ``b``."""
+    phi0sq = phi0**2
+    if prog.with_t3:
+        b[prog.r_soc24[:, 0]] = 0.5 * (1.0 - phi0sq)
+        b[prog.r_soc24[:, 1]] = 0.5 * (-1.0 - phi0sq)
+    else:
+        b[prog.r_lin24] = -phi0sq
+
+
+def _matrix(prog: ConicProgram | GeneralConicProgram, values: Float) -> sparse.csc_matrix:
+    """``A`` in CSC form from its entries in construction order (the pattern fixed at
+    construction)."""
+    return sparse.csc_matrix(
+        (values[prog._order], prog._indices, prog._indptr), shape=(prog.n_rows, prog.n_vars)
+    )
 
 
 def _clarabel_solve(
