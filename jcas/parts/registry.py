@@ -55,6 +55,7 @@ __all__ = [
     "CAPABILITIES",
     "CHANNELS",
     "PRECODERS",
+    "ROUTE_MODULE",
     "SCHEMES_REGISTRY",
     "Design",
     "Param",
@@ -66,6 +67,7 @@ __all__ = [
     "design_problems",
     "generation",
     "options_from_config",
+    "route",
     "scheme_defaults",
     "scheme_entry",
     "scheme_names",
@@ -470,6 +472,11 @@ def design(params: SystemParams) -> Design:
             )
     chan = CHANNELS.get_part(params.channel, "system.channel")
     return Design(pre(), arr(params, "tx"), arr(params, "rx"), chan(params))
+
+
+ROUTE_MODULE: Final = "jcas.montecarlo.coefficients"
+"""The module that estimates the coefficients on the Monte-Carlo route (:func:`route`):
+imported by name where a route point runs, so it is a source of the route's jobs only."""
 
 
 def route(params: SystemParams) -> str:

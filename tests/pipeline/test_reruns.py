@@ -40,7 +40,7 @@ import pytest
 from conftest import copy_run, snakemake
 
 from jcas.config.kinds import KINDS
-from jcas.parts.registry import ARRAYS, CHANNELS, PRECODERS, SCHEMES_REGISTRY
+from jcas.parts.registry import ARRAYS, CHANNELS, PRECODERS, ROUTE_MODULE, SCHEMES_REGISTRY
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
@@ -241,10 +241,6 @@ def job_parts(root: Path, job: Job) -> list[str]:
             if re.search(rf"@figure\(\s*[\"']{re.escape(plot)}[\"']", f.read_text())
         ]
     return []
-
-
-ROUTE_MODULE = "jcas.montecarlo.coefficients"
-"""What an allocation job on the coefficient route runs besides its parts."""
 
 
 def logged_modules(root: Path, job: Job) -> list[str]:

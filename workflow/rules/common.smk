@@ -44,6 +44,7 @@ from jcas.parts.registry import (
     ARRAYS,
     CHANNELS,
     PRECODERS,
+    ROUTE_MODULE,
     SCHEMES_REGISTRY,
     route,
 )  # noqa: E402
@@ -57,14 +58,26 @@ PLANS = {name: p for name, p in plan_experiments(CFG).items() if p.enabled}
 # value swept for one scheme computes no other one again; for every point without such
 # keys, the point itself.
 ROUTES = {name: plan_routes(plan, CFG["system"]) for name, plan in PLANS.items()}
+
+
+def routed_jobs(name):
+    """(job point, its schemes, precoder) of every job experiment ``name`` reads: each point
+    where its schemes are computed (ROUTES), for each of its precoders; a job point serving
+    several of the experiment's points comes once for each."""
+    return [
+        (jp, schemes, precoder)
+        for routes in ROUTES[name].values()
+        for jp, schemes in routes.items()
+        for precoder in PLANS[name].precoders
+    ]
+
+
 # Jobs are keyed by grid point and precoder (jcas.config.job_key: the point's key for
 # mrt, "<point key>_<precoder>" for the others): the `point` wildcard is this job key.
 JOB_KEYS = {
     (jp, precoder): job_key(jp, precoder)
-    for name, plan in PLANS.items()
-    for routes in ROUTES[name].values()
-    for jp in routes
-    for precoder in plan.precoders
+    for name in PLANS
+    for jp, _, precoder in routed_jobs(name)
 }
 POINTS = {key: pt for (pt, _), key in JOB_KEYS.items()}
 PRECODER_OF = {key: precoder for (_, precoder), key in JOB_KEYS.items()}
@@ -155,12 +168,7 @@ def _point_needs():
     own = [k.stage for k in KINDS.values() if k.stage and k.per_scheme]
     for name, plan in PLANS.items():
         kind = kind_of(plan)
-        for jp, schemes, precoder in (
-            (jp, schemes, c)
-            for routes in ROUTES[name].values()
-            for jp, schemes in routes.items()
-            for c in plan.precoders
-        ):
+        for jp, schemes, precoder in routed_jobs(name):
             key = JOB_KEYS[jp, precoder]
             need = needs.setdefault(
                 key, {"alloc": set(), "mc": set(), **{rule: set() for rule in own}}
@@ -279,12 +287,7 @@ def _experiment_inputs(name):
     plan = PLANS[name]
     kind = kind_of(plan)
     files = []
-    for jp, schemes, precoder in (
-        (jp, schemes, c)
-        for routes in ROUTES[name].values()
-        for jp, schemes in routes.items()
-        for c in plan.precoders
-    ):
+    for jp, schemes, precoder in routed_jobs(name):
         key = JOB_KEYS[jp, precoder]
         if kind.stage and kind.per_scheme:
             files += [own_path(kind.name, key, s) for s in schemes]
@@ -303,13 +306,7 @@ def _experiment_inputs(name):
 def aggregate_keys(name):
     """Job key -> the key of its point, for every per-job directory experiment ``name``
     reads (jcas.pipeline.jobs.aggregate routes each scheme of each point to it)."""
-    plan = PLANS[name]
-    return {
-        JOB_KEYS[jp, c]: jp.key
-        for routes in ROUTES[name].values()
-        for jp in routes
-        for c in plan.precoders
-    }
+    return {JOB_KEYS[jp, c]: jp.key for jp, _, c in routed_jobs(name)}
 
 
 EXPERIMENT_INPUTS = {name: _experiment_inputs(name) for name in PLANS}
@@ -420,7 +417,7 @@ def job_modules(name, wc):
     if "schemes" in parts:
         out += [SCHEMES_REGISTRY[s].module for s in job_schemes(name, wc)]
     if name in ALLOCATION_RULES and _on_route(wc):  # the coefficients' Monte-Carlo
-        out.append("jcas.montecarlo.coefficients")
+        out.append(ROUTE_MODULE)
     if name == "aggregate":
         out.append(_module(kind_of(PLANS[wc.experiment]).aggregation))
     if name == "figure":
@@ -430,8 +427,6 @@ def job_modules(name, wc):
 
 def _on_route(wc):
     """Whether the job's point is on the coefficient route (jcas.parts.registry.route)."""
-    from jcas.parts.registry import route
-
     system = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
     return route(system) == "coefficients"
 
@@ -493,7 +488,6 @@ def figure_caption(wildcards, output):
 def coefficient_sizes(wc):
     """Params function of the allocation rules: the coefficient route's sizes at the job's
     point ({} off the route: jcas.parts.registry.route)."""
-    params = POINTS[wc.point].system({**SYSTEM, "precoder": PRECODER_OF[wc.point]})
-    if route(params) != "coefficients":
+    if not _on_route(wc):
         return {}
     return {"realizations": CFG["mc"]["coefficient_realizations"]}

@@ -23,7 +23,7 @@ from jcas.config import Point
 from jcas.io.fields import Fields, Variable, concat
 from jcas.model import channel, metrics
 from jcas.model.params import SystemParams
-from jcas.parts.registry import ARRAYS
+from jcas.parts.registry import ARRAYS, ROUTE_MODULE
 from jcas.pipeline.stages.coords import error_text, point_coords
 from jcas.pipeline.stages.drops import drop_coords
 from jcas.pipeline.variables import ROUTE_VARIABLE_NAMES
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COEFFICIENT_REALIZATIONS",
-    "ROUTE_MODULE",
     "ROUTE_VARIABLES",
     "DropInputs",
     "SchemeResult",
@@ -48,10 +47,6 @@ log = logging.getLogger("jcas.pipeline.stages.allocation")
 
 COEFFICIENT_REALIZATIONS = 1000
 """Realizations per drop of the Monte-Carlo coefficients (``mc.coefficient_realizations``)."""
-
-ROUTE_MODULE = "jcas.montecarlo.coefficients"
-"""The module that estimates the coefficients of the route (imported when a route point
-runs; a source of the route's allocation jobs, ``workflow/rules/common.smk``)."""
 
 ROUTE_VARIABLES = ROUTE_VARIABLE_NAMES
 """Variables only the coefficient route writes (NaN elsewhere in an experiment dataset)."""
