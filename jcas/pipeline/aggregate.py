@@ -10,6 +10,7 @@ too when an experiment has several, and every piece is combined by coordinates.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -137,10 +138,9 @@ def with_energy_efficiency(ds: xr.Dataset, point: Point, config: Mapping[str, An
         options = {p.keyword: p.coerce(allocation.get(p.key, p.default)) for p in params}
     extra = dict(point.extra)
     options.update({p.keyword: p.coerce(extra[p.key]) for p in params if p.key in extra})
-    names = ("amplifier_efficiency", "fixed_power_w", "oscillator_power_w", "antenna_power_w",
-             "user_power_w", "receive_chains")  # fmt: skip
+    names = inspect.signature(power_model).parameters  # the scheme's options of the model
     model = power_model(
-        point_system(config["system"], point), **{k: options[k] for k in names if k in options}
+        point_system(config["system"], point), **{k: v for k, v in options.items() if k in names}
     )
     consumed = ds["power_total"] / model.amplifier_efficiency + model.circuit_w
     ds = ds.copy(deep=False)
