@@ -89,6 +89,36 @@ def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[s
     return proc
 
 
+def job_allocation_code(entry: str, schemes: tuple[str, ...], n_drops: int) -> str:
+    """Python source for :func:`run_python`: import the job entry ``jcas.pipeline.jobs.<entry>``
+    and allocate ``schemes`` on ``n_drops`` drops at one i.i.d. grid point (Nt = Nr = 16,
+    10 dB, 5 dB, CRB0 1e-3) of the default config, as the job does. It leaves ``sys``
+    imported and the allocation in ``a``; the caller appends its checks."""
+    return (
+        "import sys\n"
+        "import yaml\n"
+        f"import jcas.pipeline.jobs.{entry}\n"
+        "from jcas.pipeline.stages.allocation import compute_allocations\n"
+        "from jcas.pipeline.stages.drops import compute_drops\n"
+        "from jcas.config import Point, load_config, scheme_options\n"
+        "cfg = load_config(yaml.safe_load(open('config.yaml')))\n"
+        "S = cfg['system']\n"
+        "P = Point(16, 16, 10.0, 5.0, 1e-3).as_dict()\n"
+        f"d = compute_drops(S, 1, 0, {n_drops})\n"
+        f"o = {{s: scheme_options(s, cfg['allocation']) for s in {list(schemes)!r}}}\n"
+        f"a = compute_allocations(d, S, P, {list(schemes)!r}, o)\n"
+    )
+
+
+def finished_run(dst: Path, config: Path) -> Path:
+    """A workflow copy in ``dst`` (:func:`copy_workflow`) on which the pipeline with the
+    config file ``config`` (merged over config.yaml) has completed."""
+    work = copy_workflow(dst)
+    shutil.copy2(config, work / config.name)
+    snakemake(work, "--cores", "2", "--configfile", config.name)
+    return work
+
+
 def copy_run(src: Path, dst: Path) -> Path:
     """A copy of a workflow tree with its results and Snakemake state (mtimes kept), for a
     test that edits or reruns what :func:`tiny_run` made."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import drops, run_python
+from conftest import drops, job_allocation_code, run_python
 
 from jcas.allocation import sca
 from jcas.allocation.planar import crb_pair
@@ -203,19 +203,7 @@ def test_conic_data_keeps_its_pattern_when_entries_vanish() -> None:
 def test_sca_job_does_not_import_cvxpy() -> None:
     """A full ``sca`` allocation of a small drop set (Clarabel succeeding), as a pipeline
     job runs it, leaves cvxpy out of ``sys.modules`` (a fresh interpreter)."""
-    code = (
-        "import sys\n"
-        "import yaml\n"
-        "import jcas.pipeline.jobs.sca\n"
-        "from jcas.pipeline.stages.allocation import compute_allocations\n"
-        "from jcas.pipeline.stages.drops import compute_drops\n"
-        "from jcas.config import Point, load_config, scheme_options\n"
-        "cfg = load_config(yaml.safe_load(open('config.yaml')))\n"
-        "S = cfg['system']\n"
-        "P = Point(16, 16, 10.0, 5.0, 1e-3).as_dict()\n"
-        "d = compute_drops(S, 1, 0, 6)\n"
-        "o = {'sca': scheme_options('sca', cfg['allocation'])}\n"
-        "a = compute_allocations(d, S, P, ['sca'], o)\n"
+    code = job_allocation_code("sca", ("sca",), 6) + (
         "st = set(a['status'].ravel().tolist())\n"
         "assert st == {'converged'}, st\n"
         "assert 'cvxpy' not in sys.modules, 'cvxpy imported'\n"

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from conftest import PLANAR_SYSTEM, ROOT, copy_workflow, drops, snakemake
+from conftest import PLANAR_SYSTEM, ROOT, drops, finished_run
 
 from jcas.config import POINT_KEYS, Point, load_config, plan_experiments
 from jcas.io.results import read_netcdf
@@ -181,10 +181,7 @@ def test_a_point_is_its_own_system(defaults: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def planar_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workflow copy on which ``tests/data/config_planar.yaml`` has completed."""
-    work = copy_workflow(tmp_path_factory.mktemp("planar_run"))
-    (work / "config_planar.yaml").write_text(PLANAR.read_text())
-    snakemake(work, "--cores", "2", "--configfile", "config_planar.yaml")
-    return work
+    return finished_run(tmp_path_factory.mktemp("planar_run"), PLANAR)
 
 
 def _open(run: Path, name: str) -> xr.Dataset:

@@ -14,25 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import job_allocation_code, run_python
 
 pytestmark = pytest.mark.pipeline
 
 
 def test_closed_form_job_imports_no_scipy() -> None:
-    code = (
-        "import sys\n"
-        "import yaml\n"
-        "import jcas.pipeline.jobs.allocation\n"
-        "from jcas.pipeline.stages.allocation import compute_allocations\n"
-        "from jcas.pipeline.stages.drops import compute_drops\n"
-        "from jcas.config import Point, load_config, scheme_options\n"
-        "cfg = load_config(yaml.safe_load(open('config.yaml')))\n"
-        "S = cfg['system']\n"
-        "P = Point(16, 16, 10.0, 5.0, 1e-3).as_dict()\n"
-        "d = compute_drops(S, 1, 0, 4)\n"
-        "o = {s: scheme_options(s, cfg['allocation']) for s in ('optimal', 'equal_full')}\n"
-        "a = compute_allocations(d, S, P, ['optimal', 'equal_full'], o)\n"
+    code = job_allocation_code("allocation", ("optimal", "equal_full"), 4) + (
         "assert set(a['status'].ravel().tolist()) <= {'optimal', 'feasible'}, a['status']\n"
         "scipy = sorted(m for m in sys.modules if m == 'scipy' or m.startswith('scipy.'))\n"
         "assert not scipy, scipy[:5]\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import pytest
-from conftest import copy_workflow, snakemake
+from conftest import finished_run
 
 from jcas.io.results import read_netcdf
 
@@ -35,10 +35,7 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = copy_workflow(tmp_path_factory.mktemp("objectives"))
-    (work / "config_objectives.yaml").write_text(CONFIG.read_text())
-    snakemake(work, "--cores", "2", "--configfile", "config_objectives.yaml")
-    return work
+    return finished_run(tmp_path_factory.mktemp("objectives"), CONFIG)
 
 
 def test_each_scheme_runs_once_per_value_it_reads(run: Path) -> None:

@@ -198,12 +198,9 @@ def test_a_variant_that_raises_is_recorded(monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.fixture(scope="module")
 def audit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workflow run on tests/data/config_audit.yaml (the three new experiments)."""
-    from conftest import copy_workflow, snakemake
+    from conftest import finished_run
 
-    work = copy_workflow(tmp_path_factory.mktemp("audit_run"))
-    (work / "config_audit.yaml").write_text(AUDIT_CONFIG.read_text())
-    snakemake(work, "--cores", "2", "--configfile", "config_audit.yaml")
-    return work
+    return finished_run(tmp_path_factory.mktemp("audit_run"), AUDIT_CONFIG)
 
 
 @pytest.mark.slow
